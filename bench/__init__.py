@@ -1,0 +1,1 @@
+"""Benchmarks (``python -m bench.<name>``): timings printed for people, never run by pytest."""

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh checkout: ``python3 bootstrap.py run|test [args...]``.
+
+Creates ``.venv`` beside this file when missing, installs ClassMood into it (the test command
+also installs the training and test extras and, on Debian/Ubuntu, the system programs the
+real-component tests use: Xvfb, Chromium, PostgreSQL), then runs ``classmood run`` or the
+whole test suite. Works the same on Linux, macOS and Windows; uses only the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+# Debian packages the real-component tests drive: a virtual X display, the X libraries PyQt5's
+# xcb platform plugin loads, a browser for the report screenshot, a PostgreSQL server.
+APT_PACKAGES = ("xvfb", "x11-utils", "xauth", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-xinerama0",
+                "libxcb-image0", "libxcb-render-util0", "libxkbcommon-x11-0", "libgl1", "libegl1",
+                "libfontconfig1", "libdbus-1-3", "chromium", "postgresql")
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def sh(*cmd: str | Path, **kw: object) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kw)  # type: ignore[call-overload]
+
+
+def ensure_venv() -> Path:
+    py = venv_python()
+    if not py.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    return py
+
+
+def install(py: Path, extras: str) -> None:
+    spec = f".[{extras}]" if extras else "."
+    sh(py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec, cwd=ROOT)
+
+
+def _dpkg_installed(package: str) -> bool:
+    result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+    return result.returncode == 0 and result.stdout.strip().endswith("installed")
+
+
+def ensure_system_programs() -> None:
+    """Debian/Ubuntu only: the programs the real-component tests drive (others skip)."""
+    if not sys.platform.startswith("linux") or not shutil.which("apt-get"):
+        return
+    missing = [pkg for pkg in APT_PACKAGES if not _dpkg_installed(pkg)]
+    if not missing:
+        return
+    sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if sudo is None:
+        print(f"note: cannot install {' '.join(missing)} (not root); their tests will be skipped", flush=True)
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        sh(*sudo, "apt-get", "update", "-qq", env=env)
+        sh(*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
+    except subprocess.CalledProcessError:
+        print(f"note: installing {' '.join(missing)} failed; their tests will be skipped", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("run", "test"):
+        print("usage: python3 bootstrap.py run [classmood run flags] | test [pytest args]", file=sys.stderr)
+        return 2
+    py = ensure_venv()
+    if argv[0] == "run":
+        install(py, "")
+        return subprocess.call([str(py), "-m", "bot.cli", "run", *argv[1:]], cwd=ROOT)
+    ensure_system_programs()
+    install(py, "train,test")
+    return subprocess.call([str(py), "-m", "pytest", *argv[1:]], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The ClassMood desktop process: capture -> detect -> classify -> track -> aggregate -> store/show."""

@@ -1,0 +1,27 @@
+"""One root exception with a subclass per kind of fault, each carrying a one-line message."""
+
+from __future__ import annotations
+
+
+class ClassMoodError(Exception):
+    """Root of every error ClassMood reports to the user in one line."""
+
+
+class ConfigError(ClassMoodError):
+    """A setting or flag has a value ClassMood cannot use."""
+
+
+class CaptureError(ClassMoodError):
+    """The frame source failed (no display, window closed, unreadable file)."""
+
+
+class SourceEnded(CaptureError):
+    """A finite source (video, image, folder) has no more frames."""
+
+
+class ModelError(ClassMoodError):
+    """A model file is missing, corrupt or does not follow its contract."""
+
+
+class StorageError(ClassMoodError):
+    """The database cannot be opened or written."""

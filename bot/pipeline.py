@@ -1,0 +1,180 @@
+"""The live pipeline: one place that picks the back ends and runs the stages in order.
+
+``build_pipeline(config)`` chooses source, detector and classifier; ``Pipeline.process`` takes
+one captured frame through detect -> classify -> track -> smooth -> aggregate and returns the
+``FrameResult``; ``run_frames`` is the loop (pacing, pause, faults, stop) as a generator, so
+the terminal UI and the Qt overlay's worker thread consume the same events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import cv2
+
+from bot.classify import EmotionStage
+from bot.config import Config
+from bot.detect import FaceFinder
+from bot.errors import CaptureError, ClassMoodError, SourceEnded
+from bot.mood import with_mood
+from bot.protocols import CapturedFrame, EmotionClassifier, FaceDetector, FrameSource
+from bot.smoothing import EmotionSmoother
+from bot.tracking import ParticipantTracker
+from bot.types import FrameResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """A change in the run's state the host should see (paused, source lost, ended ...)."""
+
+    state: str  # running | paused | waiting | ended | error
+    message: str
+
+
+@dataclass
+class RunControl:
+    """How the UI steers a run from another thread."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    pause: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Pipeline:
+    """The stages of one run, in order. ``emotion`` is None in presence-only privacy mode."""
+
+    detector: FaceDetector
+    classifier: EmotionClassifier | None
+    finder: FaceFinder
+    emotion: EmotionStage | None
+    tracker: ParticipantTracker
+    smoother: EmotionSmoother
+
+    def process(self, captured: CapturedFrame, frame_id: int, t_mono: float, t_utc: datetime) -> FrameResult:
+        """Everything the pipeline learns from one frame (the frame's image is kept on it)."""
+        frame = FrameResult(frame_id=frame_id, t_mono=t_mono, t_utc=t_utc,
+                            region_xywh=captured.region_xywh, image=captured.image)
+        timings: dict[str, float] = {}
+
+        def timed(name: str, stage: Callable[[FrameResult], FrameResult]) -> None:
+            nonlocal frame
+            t = time.perf_counter()
+            frame = stage(frame)
+            timings[name] = (time.perf_counter() - t) * 1000
+
+        timed("detect", self.finder)
+        if self.emotion is not None:
+            timed("classify", self.emotion)
+        timed("track", lambda f: self.tracker(f, t_mono))
+        timed("smooth", lambda f: self.smoother(f, t_mono))
+        timed("aggregate", lambda f: with_mood(f, self.tracker.participants_known))
+        return dataclasses.replace(frame, timings_ms=timings)
+
+    def close(self) -> None:
+        self.detector.close()
+        if self.classifier is not None:
+            self.classifier.close()
+
+
+def build_pipeline(config: Config) -> Pipeline:
+    """Load the models and wire the stages; ``ModelError`` in one line when a model is unusable."""
+    from models.emotion_classifier import OnnxEmotionClassifier
+    from models.face_detector import MediaPipeFaceDetector
+
+    detector = MediaPipeFaceDetector(min_score=config.min_face_score)
+    classifier: EmotionClassifier | None = None
+    try:
+        if config.privacy != "presence":
+            classifier = OnnxEmotionClassifier(config.model, threads=config.threads or None) if config.model \
+                else OnnxEmotionClassifier(threads=config.threads or None)
+    except ClassMoodError:
+        detector.close()
+        raise
+    return Pipeline(detector=detector, classifier=classifier, finder=FaceFinder(detector),
+                    emotion=EmotionStage(classifier) if classifier is not None else None,
+                    tracker=ParticipantTracker(forget_after_s=config.forget_after_s),
+                    smoother=EmotionSmoother(tau_s=config.smoothing_s, uncertain_below=config.uncertain_below))
+
+
+def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
+               control: RunControl | None = None) -> Iterator[FrameResult | RunStatus]:
+    """Capture and process until the source ends, a limit is reached or ``control.stop`` is set.
+
+    Yields every processed ``FrameResult`` (image already dropped unless ``save_frames``
+    wrote it) and a ``RunStatus`` whenever the state changes. A live source that fails (window
+    closed, monitor gone) pauses the run until it is back; one bad frame is logged and skipped.
+    """
+    control = control or RunControl()
+    period_s = 1.0 / config.fps if config.fps > 0 else 0.0
+    started_mono, started_utc = time.monotonic(), datetime.now(timezone.utc)
+    frame_id, state = 0, ""
+
+    def status(new_state: str, message: str) -> RunStatus | None:
+        nonlocal state
+        if new_state == state:
+            return None
+        state = new_state
+        (log.warning if new_state in ("waiting", "error") else log.info)("%s", message)
+        return RunStatus(new_state, message)
+
+    next_due = time.monotonic()
+    while not control.stop.is_set():
+        if config.max_frames is not None and frame_id >= config.max_frames:
+            break
+        if config.duration_s is not None and time.monotonic() - started_mono >= config.duration_s:
+            break
+        if control.pause.is_set():
+            if (ev := status("paused", "paused: nothing is captured or stored")) is not None:
+                yield ev
+            control.stop.wait(0.2)
+            continue
+        if source.is_live:
+            delay = next_due - time.monotonic()
+            if delay > 0 and control.stop.wait(delay):
+                break
+            next_due = max(next_due + period_s, time.monotonic())
+        try:
+            captured = source.grab()
+        except SourceEnded:
+            break
+        except CaptureError as e:
+            if (ev := status("waiting", f"{e}; retrying")) is not None:
+                yield ev
+            if source.is_live:
+                control.stop.wait(1.0)
+            continue
+        if (ev := status("running", f"capturing {source.describe()}")) is not None:
+            yield ev
+        t_mono = captured.media_time_s if captured.media_time_s is not None else time.monotonic() - started_mono
+        t_utc = started_utc + timedelta(seconds=t_mono)
+        frame_id += 1
+        try:
+            result = pipeline.process(captured, frame_id, t_mono, t_utc)
+        except ClassMoodError as e:
+            log.error("frame %d skipped: %s", frame_id, e)
+            continue
+        except Exception:  # one bad frame must not end a lecture-long run
+            log.exception("frame %d skipped after an unexpected error", frame_id)
+            continue
+        if config.save_frames is not None:
+            _save_frame(config.save_frames, result)
+        yield dataclasses.replace(result, image=None)
+    yield RunStatus("ended", f"stopped after {frame_id} frames")
+
+
+def _save_frame(folder: Path, frame: FrameResult) -> None:
+    """Only with ``--save-frames``: the host asked for the captured frames to be kept."""
+    if frame.image is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(folder / f"frame_{frame.frame_id:06d}.jpg"), frame.image):
+        log.error("could not write frame %d to %s", frame.frame_id, folder)

@@ -1,0 +1,281 @@
+"""Frame sources: the screen (a monitor, a region, a window) and files (video, image, folder).
+
+``open_source(spec)`` is the one place a source is chosen. Screen back ends are imported only
+when chosen, so a headless machine can still analyse files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bot.errors import CaptureError, ConfigError, SourceEnded
+from bot.protocols import CapturedFrame, FrameSource
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+NO_DISPLAY_HINT = ("no display found: screen capture needs a desktop session. "
+                   "Analyse a recording instead: --source PATH (a video, an image or a folder of images)")
+
+
+def display_available() -> bool:
+    """Whether a screen can be captured here (X11/Wayland on Linux; always on Windows/macOS)."""
+    if sys.platform.startswith("linux") or sys.platform.startswith("freebsd"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def open_source(spec: str, fps: float = 0.0) -> FrameSource:
+    """Open the source named by ``spec``.
+
+    ``screen`` (primary monitor), ``screen:N`` (monitor N, 1-based), ``region:X,Y,W,H``,
+    ``window:TITLE`` (X11), or a path to a video file, an image or a folder of images.
+    ``fps`` samples a video at that rate in video time (0: every frame).
+    """
+    kind, _, arg = spec.partition(":")
+    if kind in ("screen", "region", "window") and not (kind == "screen" and arg and not arg.isdigit()):
+        if not display_available():
+            raise CaptureError(NO_DISPLAY_HINT)
+        if kind == "screen":
+            return ScreenSource(monitor=int(arg) if arg else None)
+        if kind == "region":
+            return ScreenSource(region_xywh=_parse_region(arg))
+        if not arg.strip():
+            raise ConfigError('config: source window: needs a title, e.g. window:"Zoom Meeting"')
+        return WindowSource(arg.strip().strip('"'))
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return FolderSource(path)
+    if not path.exists():
+        raise ConfigError(f"config: source {spec!r} is neither screen, screen:N, region:X,Y,W,H, "
+                          "window:TITLE nor an existing file or folder")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource(path)
+    return VideoSource(path, fps=fps)
+
+
+def _parse_region(arg: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in arg.split(","))
+    except ValueError:
+        raise ConfigError(f"config: region must be X,Y,W,H in whole pixels, not {arg!r}") from None
+    if w < 16 or h < 16 or x < 0 or y < 0:
+        raise ConfigError(f"config: region {arg!r} must be at least 16x16 px at x,y >= 0")
+    return x, y, w, h
+
+
+def _bgra_to_bgr(shot: object) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(shot)[:, :, :3])
+
+
+class ScreenSource:
+    """A monitor or a fixed region of the virtual screen, captured with mss."""
+
+    is_live = True
+
+    def __init__(self, monitor: int | None = None, region_xywh: tuple[int, int, int, int] | None = None) -> None:
+        import mss  # chosen back end only
+
+        try:
+            self._mss = mss.MSS()
+        except Exception as e:  # mss raises its own error type for no display / no permission
+            raise CaptureError(f"cannot open the screen for capture: {e}") from None
+        monitors = self._mss.monitors  # [0] is the union of all monitors
+        if region_xywh is not None:
+            x, y, w, h = region_xywh
+            self._area = {"left": x, "top": y, "width": w, "height": h}
+            self._name = f"region:{x},{y},{w},{h}"
+        else:
+            index = 1 if monitor is None else monitor
+            if not 1 <= index < len(monitors):
+                self._mss.close()
+                raise ConfigError(f"config: screen:{index} does not exist; this machine has monitors 1..{len(monitors) - 1}")
+            m = monitors[index]
+            self._area = {k: m[k] for k in ("left", "top", "width", "height")}
+            self._name = f"screen:{index} {m['width']}x{m['height']}"
+
+    def grab(self) -> CapturedFrame:
+        try:
+            shot = self._mss.grab(self._area)
+        except Exception as e:
+            raise CaptureError(f"screen capture failed ({self._name}): {e}") from None
+        a = self._area
+        return CapturedFrame(_bgra_to_bgr(shot), (a["left"], a["top"], a["width"], a["height"]))
+
+    def describe(self) -> str:
+        return self._name
+
+    def close(self) -> None:
+        self._mss.close()
+
+
+class WindowSource:
+    """The client area of a window found by (part of) its title; X11 only.
+
+    The window is looked up again on every grab, so moving or resizing it is followed, and a
+    closed or minimised window raises ``CaptureError`` (the run pauses until it is back).
+    """
+
+    is_live = True
+
+    def __init__(self, title: str) -> None:
+        if not sys.platform.startswith("linux"):
+            raise CaptureError(f"window capture by title is supported on Linux/X11 only; on {sys.platform} "
+                               "use --source region:X,Y,W,H or screen")
+        if not os.environ.get("DISPLAY"):
+            raise CaptureError("window capture needs X11 (DISPLAY is not set); on Wayland use --source screen")
+        from Xlib import X, display  # chosen back end only
+
+        self._X = X
+        self._display = display.Display()
+        self._title = title
+        import mss
+
+        self._mss = mss.MSS()
+        self._last_geometry: tuple[int, int, int, int] | None = None
+        if self._find() is None:
+            log.warning("no window titled %r yet; waiting for it", title)
+
+    def _find(self) -> tuple[int, int, int, int] | None:
+        root = self._display.screen().root
+        wanted = self._title.lower()
+        stack = [root]
+        while stack:
+            win = stack.pop()
+            try:
+                name = win.get_wm_name()
+                attrs = win.get_attributes()
+                if (isinstance(name, str) and wanted in name.lower() and attrs.map_state == self._X.IsViewable):
+                    geo = win.get_geometry()
+                    pos = win.translate_coords(root, 0, 0)
+                    if geo.width >= 16 and geo.height >= 16:
+                        return -pos.x, -pos.y, geo.width, geo.height
+                stack.extend(win.query_tree().children)
+            except Exception:  # windows vanish while we walk the tree
+                continue
+        return None
+
+    def grab(self) -> CapturedFrame:
+        geometry = self._find()
+        if geometry is None:
+            raise CaptureError(f"window {self._title!r} is not visible (closed or minimised)")
+        x, y, w, h = geometry
+        try:
+            shot = self._mss.grab({"left": x, "top": y, "width": w, "height": h})
+        except Exception as e:
+            raise CaptureError(f"capture of window {self._title!r} failed: {e}") from None
+        self._last_geometry = geometry
+        return CapturedFrame(_bgra_to_bgr(shot), geometry)
+
+    def describe(self) -> str:
+        return f"window:{self._title}"
+
+    def close(self) -> None:
+        self._mss.close()
+        self._display.close()
+
+
+class VideoSource:
+    """A video file, sampled at ``fps`` in video time (0: every frame)."""
+
+    is_live = False
+
+    def __init__(self, path: Path, fps: float = 0.0) -> None:
+        self._path = path
+        self._cap = cv2.VideoCapture(str(path))
+        if not self._cap.isOpened():
+            raise CaptureError(f"cannot read {path}: not a video or image ClassMood can decode")
+        self._native_fps = self._cap.get(cv2.CAP_PROP_FPS) or 25.0
+        self._step_s = 1.0 / fps if fps > 0 else 0.0
+        self._index = -1
+        self._next_t = 0.0
+
+    def grab(self) -> CapturedFrame:
+        while True:
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                raise SourceEnded(f"end of {self._path.name}")
+            self._index += 1
+            t = self._index / self._native_fps
+            if t + 1e-9 >= self._next_t:
+                self._next_t = t + self._step_s
+                h, w = frame.shape[:2]
+                return CapturedFrame(frame, (0, 0, w, h), media_time_s=t)
+
+    def describe(self) -> str:
+        return f"video:{self._path}"
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+def read_image(path: Path) -> np.ndarray:
+    """An image file as BGR uint8, or ``CaptureError`` saying why not."""
+    data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
+    if image is None:
+        raise CaptureError(f"cannot read image {path}: missing, empty or not a supported image")
+    return image
+
+
+class ImageSource:
+    """One image file: one frame, then the end."""
+
+    is_live = False
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._done = False
+
+    def grab(self) -> CapturedFrame:
+        if self._done:
+            raise SourceEnded(f"end of {self._path.name}")
+        self._done = True
+        image = read_image(self._path)
+        h, w = image.shape[:2]
+        return CapturedFrame(image, (0, 0, w, h), media_time_s=0.0)
+
+    def describe(self) -> str:
+        return f"image:{self._path}"
+
+    def close(self) -> None:
+        pass
+
+
+class FolderSource:
+    """The images of a folder in name order, one second apart in media time.
+
+    An unreadable file raises ``CaptureError`` for that file only; the next grab moves on.
+    """
+
+    is_live = False
+
+    def __init__(self, folder: Path, spacing_s: float = 1.0) -> None:
+        self._files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._files:
+            raise CaptureError(f"no images in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+        self._folder = folder
+        self._spacing_s = spacing_s
+        self._i = 0
+
+    def grab(self) -> CapturedFrame:
+        if self._i >= len(self._files):
+            raise SourceEnded(f"end of {self._folder}")
+        path, t = self._files[self._i], self._i * self._spacing_s
+        self._i += 1
+        image = read_image(path)
+        h, w = image.shape[:2]
+        return CapturedFrame(image, (0, 0, w, h), media_time_s=t)
+
+    def describe(self) -> str:
+        return f"folder:{self._folder} ({len(self._files)} images)"
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,277 @@
+"""Find the participant tiles of a video-call gallery in the frame itself.
+
+Zoom, Teams and Meet draw tiles on a flat background separated by gaps a few pixels wide. A
+recursive XY-cut finds them: in the current band, rows (then columns) whose pixels nearly all
+have the background colour are gap lines; the band is cut at each run of gap lines and each
+piece is cut again until no gap line crosses it. A line through a face is never uniform, so
+a cut never goes through one.
+
+Trade-offs: the background colour is estimated from the frame's uniform lines, so a tile
+painted in that same colour (camera off, same grey as the gaps) melts into the background; a
+tile whose own backdrop matches the gap colour across nearly its whole width may be trimmed.
+Gap runs wider than ``max_gap_frac`` of the band are not cut (only trimmed at band edges), so a
+dark wall inside a tile is not mistaken for a gap.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_EMPTY = np.zeros((0, 4), np.int32)
+
+
+def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
+               min_tile_px: int = 32, max_gap_frac: float = 0.05,
+               max_depth: int = 8) -> np.ndarray:
+    """The tiles of a gallery frame.
+
+    Args:
+        image_bgr: ``(h, w, 3)`` uint8 frame.
+        tol: how far a pixel's luma (0..255) may be from the background's and still count as
+            background; covers screen-codec noise (luma only: 4:2:0 chroma smears the colours
+            of neighbouring tiles into a thin gap). Larger merges near-background tiles into
+            the gaps.
+        gap_fill: share of a line's pixels that must be background for it to be a gap line;
+            below 1 so a few noisy pixels (JPEG ringing at tile edges) do not hide a gap.
+        min_tile_px: pieces with a shorter side are slivers and are dropped.
+        max_gap_frac: an internal run of gap lines wider than this share of the band (and
+            wider than 12 px) is content, not a gap.
+        max_depth: recursion limit (7x7 needs 2 levels; strips and nested layouts a few more).
+
+    Returns:
+        ``(n, 4)`` int32 ``xyxy`` (right/bottom exclusive), row-major order; empty when the
+        frame is blank or too small. A frame without gaps (a camera, a full-screen speaker)
+        is one tile.
+    """
+    if image_bgr.ndim != 3 or image_bgr.shape[0] < min_tile_px or image_bgr.shape[1] < min_tile_px:
+        return _EMPTY.copy()
+    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    bg = _background_luma(gray, tol)
+    if bg is None:
+        h, w = gray.shape
+        return np.array([[0, 0, w, h]], np.int32)
+    is_bg = (cv2.absdiff(gray, np.full_like(gray, bg)) <= tol).astype(np.uint8)
+    integral = cv2.integral(is_bg)  # (h+1, w+1) int32
+    tiles: list[tuple[int, int, int, int]] = []
+    _cut(integral, 0, 0, image_bgr.shape[1], image_bgr.shape[0], tiles,
+         _Params(gap_fill, min_tile_px, max_gap_frac), max_depth)
+    if not tiles:
+        return _EMPTY.copy()
+    out = np.array(tiles, np.int32)
+    if len(out) >= 3:  # slivers: a label or a logo cut loose from a tile
+        area = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
+        out = out[area >= 0.2 * np.median(area)]
+    out = _even_out(out, axis=0)
+    out = _even_out(out, axis=1)
+    out = _snap_to_lattice(out, axis=0)
+    out = _snap_to_lattice(out, axis=1)
+    out = _align(out, axis=0)
+    out = _align(out, axis=1)
+    out = _unique(out)
+    order = np.lexsort((out[:, 0], out[:, 1]))
+    return out[order]
+
+
+class _Params:
+    __slots__ = ("gap_fill", "min_tile_px", "max_gap_frac")
+
+    def __init__(self, gap_fill: float, min_tile_px: int, max_gap_frac: float):
+        self.gap_fill = gap_fill
+        self.min_tile_px = min_tile_px
+        self.max_gap_frac = max_gap_frac
+
+
+def _background_luma(gray: np.ndarray, tol: int) -> int | None:
+    """The commonest luma among the frame's uniform rows and columns (None if none are).
+
+    Rows and columns are sampled every 2 px, so gaps of 2 px or more always contribute.
+    """
+    small = gray[::2, ::2].astype(np.int16)
+    candidates = []
+    for lines in (small, small.T):
+        med = np.median(lines, axis=1)
+        near = (np.abs(lines - med[:, None]) <= tol).mean(axis=1)
+        candidates.append(med[near >= 0.98])
+    meds = np.concatenate(candidates).astype(np.int32)
+    if len(meds) == 0:
+        return None
+    counts = np.bincount(meds // 8, minlength=32)
+    best = int(np.argmax(counts))
+    return int(np.median(meds[meds // 8 == best]))
+
+
+def _cut(ii: np.ndarray, x0: int, y0: int, x1: int, y1: int,
+         out: list[tuple[int, int, int, int]], p: _Params, depth: int) -> None:
+    # Trim background margins on all four sides.
+    rows = _row_fill(ii, x0, y0, x1, y1) >= p.gap_fill
+    content = np.flatnonzero(~rows)
+    if len(content) == 0:
+        return
+    y0, y1 = y0 + int(content[0]), y0 + int(content[-1]) + 1
+    cols = _col_fill(ii, x0, y0, x1, y1) >= p.gap_fill
+    content = np.flatnonzero(~cols)
+    if len(content) == 0:
+        return
+    x0, x1 = x0 + int(content[0]), x0 + int(content[-1]) + 1
+    if min(x1 - x0, y1 - y0) < p.min_tile_px:
+        return
+    if depth > 0:
+        for axis in (0, 1):  # rows first: galleries are read row by row
+            if axis == 0:
+                fill = _row_fill(ii, x0, y0, x1, y1)
+                start = y0
+            else:
+                fill = _col_fill(ii, x0, y0, x1, y1)
+                start = x0
+            pieces = _split(fill >= p.gap_fill, p)
+            if pieces != [(0, len(fill))]:
+                for a, b in pieces:
+                    if axis == 0:
+                        _cut(ii, x0, start + a, x1, start + b, out, p, depth - 1)
+                    else:
+                        _cut(ii, start + a, y0, start + b, y1, out, p, depth - 1)
+                return
+    if min(x1 - x0, y1 - y0) >= p.min_tile_px:
+        out.append((x0, y0, x1, y1))
+
+
+def _even_out(tiles: np.ndarray, axis: int) -> np.ndarray:
+    """Split pieces k times as wide (``axis`` 0) or tall (1) as the tiles of their size class.
+
+    Two tiles whose facing edges both have the gap colour come out of the cut as one piece;
+    galleries use equal tiles, so a piece as tall as the others but k tiles (plus gaps) wide
+    is split evenly. ``tiles`` ``(n, 4)`` int32 xyxy.
+    """
+    a0, a1 = (0, 2) if axis == 0 else (1, 3)  # the coordinate being fixed
+    b0, b1 = (1, 3) if axis == 0 else (0, 2)  # the other one
+    other = tiles[:, b1] - tiles[:, b0]
+    # Gap to the nearest tile after each tile in its row (column); n x n, n <= ~50.
+    overlap = np.minimum(tiles[:, None, b1], tiles[None, :, b1]) - np.maximum(tiles[:, None, b0], tiles[None, :, b0])
+    dist = (tiles[None, :, a0] - tiles[:, None, a1]).astype(np.float64)
+    dist[(overlap <= 0.8 * other[:, None]) | (dist <= 0)] = np.inf
+    next_gap = dist.min(axis=1)
+    out: list[np.ndarray] = []
+    for i in range(len(tiles)):
+        tile = tiles[i]
+        same = np.flatnonzero(np.abs(other - other[i]) <= 0.03 * other[i])
+        if len(same) < 3:
+            out.append(tile)
+            continue
+        want = int(np.median(tiles[same, a1] - tiles[same, a0]))
+        gaps = next_gap[same][np.isfinite(next_gap[same])]
+        if len(gaps) == 0:
+            out.append(tile)
+            continue
+        gap = int(np.median(gaps))
+        size = int(tile[a1] - tile[a0])
+        k = round((size + gap) / (want + gap))
+        if k >= 2 and abs(size - (k * want + (k - 1) * gap)) <= 0.03 * size:
+            for part_i in range(k):
+                part = tile.copy()
+                part[a0] = tile[a0] + part_i * (want + gap)
+                part[a1] = part[a0] + want
+                out.append(part)
+        else:
+            out.append(tile)
+    return np.array(out, np.int32).reshape(-1, 4)
+
+
+def _snap_to_lattice(tiles: np.ndarray, axis: int) -> np.ndarray:
+    """Put the tiles of a regular row (``axis`` 0) or column (1) back on its lattice.
+
+    Galleries space equal tiles at a fixed pitch. A tile whose backdrop near an edge has the
+    gap colour is trimmed there (and its neighbour may swallow part of the gap); when most
+    edges of the row sit on one lattice (within 3 px), every tile is moved onto it.
+    """
+    a0, a1 = (0, 2) if axis == 0 else (1, 3)
+    b0, b1 = (1, 3) if axis == 0 else (0, 2)
+    out = tiles.copy()
+    for i in range(len(tiles)):
+        lo, hi = tiles[i, b0], tiles[i, b1]
+        overlap = np.minimum(hi, tiles[:, b1]) - np.maximum(lo, tiles[:, b0])
+        mates = np.flatnonzero(overlap > 0.8 * (hi - lo))
+        if len(mates) < 3:
+            continue
+        order = mates[np.argsort(tiles[mates, a0])]
+        starts, ends = tiles[order, a0], tiles[order, a1]
+        size = int(np.median(ends - starts))
+        pitch = float(np.median(np.diff(starts)))
+        if pitch < size:
+            continue
+        j = np.arange(len(order))
+        origin = float(np.median(np.concatenate((starts - j * pitch, ends - size - j * pitch))))
+        on0 = np.abs(starts - (origin + j * pitch)) <= 3
+        on1 = np.abs(ends - (origin + j * pitch + size)) <= 3
+        if (on0 | on1).mean() < 0.99 or (on0 & on1).mean() < 0.5:
+            continue
+        pos = int(np.flatnonzero(order == i)[0])
+        out[i, a0] = round(origin + pos * pitch)
+        out[i, a1] = out[i, a0] + size
+    return out
+
+
+def _align(tiles: np.ndarray, axis: int) -> np.ndarray:
+    """Give a tile the x (``axis`` 0) or y (1) extent shared by most of its column (row).
+
+    A gallery's columns are aligned (strips too), so one trimmed tile is put back in line.
+    """
+    a0, a1 = (0, 2) if axis == 0 else (1, 3)
+    out = tiles.copy()
+    for i in range(len(tiles)):
+        lo, hi = tiles[i, a0], tiles[i, a1]
+        overlap = np.minimum(hi, tiles[:, a1]) - np.maximum(lo, tiles[:, a0])
+        mates = np.flatnonzero(overlap > 0.8 * (hi - lo))
+        if len(mates) < 3:
+            continue
+        m0, m1 = np.median(tiles[mates, a0]), np.median(tiles[mates, a1])
+        agree = (np.abs(tiles[mates, a0] - m0) <= 3) & (np.abs(tiles[mates, a1] - m1) <= 3)
+        if agree.mean() > 0.5:
+            out[i, a0], out[i, a1] = round(m0), round(m1)
+    return out
+
+
+def _unique(tiles: np.ndarray) -> np.ndarray:
+    """Drop tiles mostly covered by an earlier one: two pieces of one tile that was cut
+    (through a dark band of its backdrop) end up on the same lattice place."""
+    keep: list[int] = []
+    area = (tiles[:, 2] - tiles[:, 0]) * (tiles[:, 3] - tiles[:, 1])
+    for i in range(len(tiles)):
+        if keep:
+            k = np.array(keep)
+            ix = np.minimum(tiles[i, 2], tiles[k, 2]) - np.maximum(tiles[i, 0], tiles[k, 0])
+            iy = np.minimum(tiles[i, 3], tiles[k, 3]) - np.maximum(tiles[i, 1], tiles[k, 1])
+            if (np.clip(ix, 0, None) * np.clip(iy, 0, None) > 0.5 * area[i]).any():
+                continue
+        keep.append(i)
+    return tiles[keep]
+
+
+def _split(gap: np.ndarray, p: _Params) -> list[tuple[int, int]]:
+    """Pieces ``[a, b)`` between the gap runs of a trimmed band; ``[(0, n)]`` means no cut.
+
+    Runs wider than ``max_gap`` are content (a dark wall), not gaps. Pieces thinner than
+    ``min_tile_px`` (a toolbar's text, a stray line) are dropped.
+    """
+    n = len(gap)
+    max_gap = max(12, int(p.max_gap_frac * n))
+    edges = np.diff(np.concatenate(([0], gap.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    cuts = [(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s <= max_gap]
+    if not cuts:
+        return [(0, n)]
+    bounds = [0] + [v for cut in cuts for v in cut] + [n]
+    pieces = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    kept = [(a, b) for a, b in pieces if b - a >= p.min_tile_px]
+    return kept if kept else [(0, n)]
+
+
+def _row_fill(ii: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """Share of background pixels in each row ``y0..y1`` between columns ``x0..x1``."""
+    s = ii[y0 + 1:y1 + 1, x1] - ii[y0:y1, x1] - ii[y0 + 1:y1 + 1, x0] + ii[y0:y1, x0]
+    return s / float(x1 - x0)
+
+
+def _col_fill(ii: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    s = ii[y1, x0 + 1:x1 + 1] - ii[y1, x0:x1] - ii[y0, x0 + 1:x1 + 1] + ii[y0, x0:x1]
+    return s / float(y1 - y0)

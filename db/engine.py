@@ -1,0 +1,173 @@
+"""Opening the database: the default private SQLite file, or any SQLAlchemy URL."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.errors import StorageError
+from db.schema import SCHEMA_VERSION, Base, SchemaInfo
+
+log = logging.getLogger(__name__)
+
+
+def default_db_path() -> Path:
+    """``classmood.sqlite3`` in the user's data directory (platformdirs)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("classmood", appauthor=False) / "classmood.sqlite3"
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{default_db_path()}"
+
+
+def _make_private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by the owner only.
+
+    SQLite gives its -wal/-shm files the main file's permissions, so they stay private too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if sys.platform != "win32":
+        try:
+            os.chmod(path.parent, 0o700) if path.parent.name == "classmood" else None
+        except OSError:
+            pass
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    elif sys.platform != "win32":
+        os.chmod(path, 0o600)
+
+
+def open_engine(url: str | None = None) -> Engine:
+    """An engine with the schema in place; ``StorageError`` in one line if that is impossible.
+
+    SQLite: a private file in WAL mode. PostgreSQL (``postgresql+psycopg://user@host/db``; a bare
+    ``postgresql://`` uses psycopg 3 when psycopg2 is absent): sessions in UTC, a connect timeout,
+    and the schema created under an advisory lock so that several ``classmood run`` starting at
+    once against one new database do not race.
+    """
+    url = url or default_db_url()
+    try:
+        parsed = _with_driver(make_url(url))
+        if parsed.get_backend_name() == "sqlite":
+            db_path = parsed.database or ""
+            if db_path and db_path != ":memory:" and "uri" not in parsed.query:
+                _make_private_sqlite_file(Path(db_path))
+            engine = create_engine(parsed, connect_args={"timeout": 5.0})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        elif parsed.get_backend_name() == "postgresql":
+            # A dead server far away must not hang the writer thread for the OS's TCP timeout.
+            args = {"connect_timeout": 10} if "connect_timeout" not in parsed.query else {}
+            engine = create_engine(parsed, pool_pre_ping=True, connect_args=args)
+            event.listen(engine, "connect", _postgres_utc)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+        for attempt in range(3):
+            try:
+                with engine.begin() as conn:
+                    _ensure_schema(conn, url)
+                break
+            except SQLAlchemyError as e:
+                # Two SQLite processes creating one new file's tables at once: the loser's
+                # CREATE TABLE or version row fails; the winner's schema is then in place.
+                racing = isinstance(e, IntegrityError) or "already exists" in str(e)
+                if not racing or attempt == 2:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+    except StorageError:
+        raise
+    except ModuleNotFoundError as e:
+        raise StorageError(f"cannot open database {_safe(url)}: {e} (for PostgreSQL: pip install "
+                           f"classmood[postgres] and use a postgresql+psycopg:// URL)") from None
+    except (SQLAlchemyError, OSError, ValueError) as e:
+        raise StorageError(f"cannot open database {_safe(url)}: {_first_line(e)}") from None
+    return engine
+
+
+def _with_driver(url: URL) -> URL:
+    """``postgresql://`` means psycopg2 to SQLAlchemy; use psycopg 3 (our extra) when that is what is installed."""
+    if url.drivername == "postgresql" and importlib.util.find_spec("psycopg2") is None \
+            and importlib.util.find_spec("psycopg") is not None:
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+_SCHEMA_LOCK_KEY = 0x636C6D6F  # "clmo": any constant shared by every ClassMood process
+
+
+def _ensure_schema(conn: Connection, url: str) -> None:
+    if conn.dialect.name == "postgresql":
+        # Held until this transaction ends; PostgreSQL's DDL is transactional, so the next
+        # process waits here and then finds the tables and the version row in place.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+    Base.metadata.create_all(conn)
+    version = conn.scalar(select(SchemaInfo.version))
+    if version is None:
+        conn.execute(insert(SchemaInfo).values(version=SCHEMA_VERSION))
+    elif version != SCHEMA_VERSION:
+        raise StorageError(f"database {_safe(url)} has schema version {version}; this ClassMood "
+                           f"writes version {SCHEMA_VERSION}: use a new --db file")
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def _postgres_utc(dbapi_conn: object, _record: object) -> None:
+    """Every timestamp here is UTC; without this, PostgreSQL hands back the server's local zone."""
+    autocommit = dbapi_conn.autocommit  # type: ignore[attr-defined]
+    dbapi_conn.autocommit = True  # type: ignore[attr-defined]  # a SET inside a rolled-back transaction is undone
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    try:
+        cur.execute("SET TIME ZONE 'UTC'")
+    finally:
+        cur.close()
+        dbapi_conn.autocommit = autocommit  # type: ignore[attr-defined]
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+    except Exception:  # read-only media: WAL cannot be set, plain journal still works for reading
+        log.debug("could not switch SQLite to WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable URL>"
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A transaction that commits, or rolls back and re-raises."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    s = factory()
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+    finally:
+        s.close()

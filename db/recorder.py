@@ -1,0 +1,303 @@
+"""The background writer: one thread drains a bounded queue and commits about once a second.
+
+Rows are built from ``FrameResult`` at this edge. A failed commit (database locked, read-only,
+disk full, server gone) keeps the rows in memory and retries with back-off, so nothing is lost
+while the fault lasts and nothing already committed is ever touched; a kill loses at most the
+last commit interval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.errors import StorageError
+from bot.types import UNCERTAIN, FrameResult
+from db.engine import session_scope
+from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SessionRow, SnapshotRow
+from models.labels import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+STALE_HEARTBEAT_S = 120.0
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What is stored about a run when it starts."""
+
+    source: str
+    privacy: str
+    settings: dict
+    model_sha256: str | None
+
+
+@dataclass
+class RecorderHealth:
+    """What the UI shows about storage: rows waiting, the last error (None when all is well)."""
+
+    frames_committed: int = 0
+    frames_pending: int = 0
+    last_error: str | None = None
+    dropped_frames: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def mark_interrupted_sessions(engine: Engine) -> list[int]:
+    """Close sessions left 'running' by a process that died (killed, crashed, power cut).
+
+    A session is dead when its process on this host is gone, or (other hosts, PostgreSQL)
+    when it has not written a heartbeat for ``STALE_HEARTBEAT_S``.
+    """
+    host = socket.gethostname()
+    now = datetime.now(timezone.utc)
+    closed = []
+    with session_scope(engine) as s:
+        # In id order, so that two processes doing this at once lock rows in the same order.
+        for row in s.scalars(select(SessionRow).where(SessionRow.status == "running").order_by(SessionRow.id)):
+            beat = _aware(row.heartbeat_utc or row.started_utc)
+            dead = (row.host == host and row.pid != os.getpid() and not _pid_alive(row.pid)) or \
+                   (now - beat).total_seconds() > STALE_HEARTBEAT_S
+            if dead:
+                row.status, row.ended_utc = "interrupted", beat
+                closed.append(row.id)
+    for sid in closed:
+        log.warning("session %d did not end cleanly; marked as interrupted", sid)
+    return closed
+
+
+def _aware(t: datetime) -> datetime:
+    """The same instant as an aware UTC datetime.
+
+    SQLite returns naive datetimes (stored as UTC); PostgreSQL returns aware ones in the
+    connection's time zone, which need not be UTC.
+    """
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+
+
+class Recorder:
+    """Stores a run: its session row, participants, observations and class snapshots."""
+
+    def __init__(self, engine: Engine, info: SessionInfo, commit_interval_s: float = 1.0,
+                 max_pending_frames: int = 7200) -> None:
+        self._engine = engine
+        self._info = info
+        self._interval = commit_interval_s
+        self._max_pending = max_pending_frames
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=256)
+        self._pending: list[FrameResult] = []
+        self._participant_ids: dict[int, int] = {}
+        self._t0: float | None = None
+        self.health = RecorderHealth()
+        self.session_id = self._create_session()
+        self._thread = threading.Thread(target=self._run, name="classmood-db-writer", daemon=True)
+        self._thread.start()
+
+    def _create_session(self) -> int:
+        now = datetime.now(timezone.utc)
+        try:
+            mark_interrupted_sessions(self._engine)
+            with session_scope(self._engine) as s:
+                # PostgreSQL enforces VARCHAR lengths (SQLite does not): a long path must not stop a class.
+                row = SessionRow(started_utc=now, heartbeat_utc=now, source=self._info.source[:500],
+                                 settings_json=json.dumps(self._info.settings, default=str, sort_keys=True),
+                                 model_sha256=self._info.model_sha256, privacy=self._info.privacy,
+                                 status="running", host=socket.gethostname()[:255], pid=os.getpid(), frames=0)
+                s.add(row)
+                s.flush()
+                return row.id
+        except SQLAlchemyError as e:
+            raise StorageError(f"cannot start a session in the database: {str(e).splitlines()[0]}") from None
+
+    def submit(self, frame: FrameResult) -> None:
+        """Queue one frame for storage; never blocks the pipeline for long."""
+        try:
+            self._queue.put(frame, timeout=1.0)
+        except queue.Full:
+            with self.health.lock:
+                self.health.dropped_frames += 1
+            log.error("storage is not keeping up; frame %d was not stored", frame.frame_id)
+
+    def close(self, status: str = "complete") -> None:
+        """Flush everything, then mark the session ``status`` with its end time."""
+        self._queue.put(_STOP)
+        self._thread.join()
+        for attempt in range(3):
+            if self._commit_pending():
+                break
+            time.sleep(0.5 * (attempt + 1))
+        if self._pending:
+            log.error("%d frames could not be stored: %s", len(self._pending), self.health.last_error)
+        try:
+            with session_scope(self._engine) as s:
+                s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
+                    status=status, ended_utc=datetime.now(timezone.utc)))
+        except SQLAlchemyError as e:
+            log.error("could not close session %d: %s", self.session_id, str(e).splitlines()[0])
+
+    def _run(self) -> None:
+        next_commit = time.monotonic() + self._interval
+        backoff = self._interval
+        while True:
+            timeout = max(0.0, next_commit - time.monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                return
+            if isinstance(item, FrameResult):
+                self._pending.append(item)
+                if len(self._pending) > self._max_pending:
+                    del self._pending[0]
+                    with self.health.lock:
+                        self.health.dropped_frames += 1
+            if time.monotonic() >= next_commit:
+                ok = self._commit_pending() if self._pending else self._heartbeat()
+                backoff = self._interval if ok else min(backoff * 2, 30.0)
+                next_commit = time.monotonic() + backoff
+
+    def _heartbeat(self) -> bool:
+        try:
+            with session_scope(self._engine) as s:
+                s.execute(update(SessionRow).where(SessionRow.id == self.session_id)
+                          .values(heartbeat_utc=datetime.now(timezone.utc)))
+            return True
+        except SQLAlchemyError as e:
+            self._fail(e)
+            return False
+
+    def _fail(self, e: Exception) -> None:
+        msg = str(e).splitlines()[0]
+        with self.health.lock:
+            first = self.health.last_error is None
+            kept = f", {len(self._pending)} frames kept in memory" if self._pending else ""
+            self.health.last_error = f"database write failed{kept}: {msg}"
+            self.health.frames_pending = len(self._pending)
+        (log.error if first else log.debug)("%s", self.health.last_error)
+
+    def _commit_pending(self) -> bool:
+        frames = list(self._pending)
+        if not frames:
+            return True
+        new_ids: list[int] = []
+        try:
+            with session_scope(self._engine) as s:
+                obs, snaps, t_s = [], [], []
+                first_seen: dict[int, datetime] = {}
+                last_seen: dict[int, datetime] = {}
+                for fr in frames:
+                    if self._t0 is None:
+                        self._t0 = fr.t_mono
+                    t_s.append(fr.t_mono - self._t0)
+                    snaps.append(_snapshot_row(self.session_id, fr, t_s[-1]))
+                    if self._info.privacy != "aggregate" and fr.faces.track_id is not None:
+                        for tid in fr.faces.track_id.tolist():
+                            first_seen.setdefault(tid, fr.t_utc)
+                            last_seen[tid] = fr.t_utc
+                new = [tid for tid in first_seen if tid not in self._participant_ids]
+                if new:
+                    # One multi-row INSERT ... RETURNING; ids come from the database (a PostgreSQL
+                    # sequence), so concurrent writers never collide.
+                    rows = [{"session_id": self.session_id, "track_id": tid, "first_seen_utc": first_seen[tid],
+                             "last_seen_utc": last_seen[tid]} for tid in new]
+                    if self._engine.dialect.insert_returning:
+                        returning = insert(ParticipantRow).returning(ParticipantRow.track_id, ParticipantRow.id)
+                        got = [(tid, pid) for tid, pid in s.execute(returning, rows)]
+                    else:  # SQLite before 3.35 has no RETURNING: one INSERT per participant
+                        objs = [ParticipantRow(**r) for r in rows]
+                        s.add_all(objs)
+                        s.flush()
+                        got = [(p.track_id, p.id) for p in objs]
+                    for tid, pid in got:
+                        self._participant_ids[tid] = pid
+                        new_ids.append(tid)
+                old = [tid for tid in last_seen if tid not in new]
+                if old:
+                    s.execute(update(ParticipantRow),
+                              [{"id": self._participant_ids[tid], "last_seen_utc": last_seen[tid]} for tid in old])
+                if self._info.privacy != "aggregate":
+                    for fr, t in zip(frames, t_s, strict=True):
+                        obs.extend(_observation_rows(self.session_id, fr, t, self._participant_ids))
+                if obs:
+                    s.execute(insert(ObservationRow), obs)
+                s.execute(insert(SnapshotRow), snaps)
+                s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
+                    heartbeat_utc=datetime.now(timezone.utc), frames=SessionRow.frames + len(frames)))
+        except SQLAlchemyError as e:
+            for tid in new_ids:  # rolled back with the transaction
+                del self._participant_ids[tid]
+            self._fail(e)
+            return False
+        del self._pending[:len(frames)]
+        with self.health.lock:
+            if self.health.last_error:
+                log.info("database writes work again; %d buffered frames stored", len(frames))
+            self.health.last_error = None
+            self.health.frames_committed += len(frames)
+            self.health.frames_pending = len(self._pending)
+        return True
+
+
+def _probs(p: object) -> dict[str, float | None]:
+    if p is None:
+        return dict.fromkeys(PROB_COLUMNS)
+    return {c: float(v) for c, v in zip(PROB_COLUMNS, p, strict=True)}  # type: ignore[call-overload]
+
+
+def _observation_rows(session_id: int, fr: FrameResult, t_s: float, pids: dict[int, int]) -> list[dict]:
+    f = fr.faces
+    if f.track_id is None:
+        return []
+    rows = []
+    for i in range(len(f)):
+        x1, y1, x2, y2 = (int(round(v)) for v in f.xyxy[i])
+        probs = f.smoothed_probs[i] if f.smoothed_probs is not None else None
+        if f.label is None:
+            label = "Present"
+        else:
+            label = "Uncertain" if int(f.label[i]) == UNCERTAIN else EMOTIONS[int(f.label[i])]
+        rows.append({"session_id": session_id, "participant_id": pids[int(f.track_id[i])], "frame_id": fr.frame_id,
+                     "t_utc": fr.t_utc, "t_s": t_s, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1,
+                     "detection_score": float(f.score[i]), "label": label,
+                     "confidence": float(probs.max()) if probs is not None else None, **_probs(probs)})
+    return rows
+
+
+def _snapshot_row(session_id: int, fr: FrameResult, t_s: float) -> dict:
+    m = fr.mood
+    return {"session_id": session_id, "frame_id": fr.frame_id, "t_utc": fr.t_utc, "t_s": t_s,
+            "faces_seen": m.faces_seen if m else len(fr.faces), "tiles_seen": m.tiles_seen if m else len(fr.tiles_xyxy),
+            "participants_known": m.participants_known if m else 0,
+            "mood_index": m.mood_index if m else None, "negative_share": m.negative_share if m else None,
+            **_probs(m.distribution if m else None)}
+
+
+def session_age(engine: Engine, session_id: int) -> timedelta | None:
+    with session_scope(engine) as s:
+        row = s.get(SessionRow, session_id)
+        if row is None:
+            return None
+        end = _aware(row.ended_utc or datetime.now(timezone.utc))
+        return end - _aware(row.started_utc)

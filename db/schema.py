@@ -1,0 +1,106 @@
+"""The database schema (SQLAlchemy 2 ORM). ORM objects stay inside ``db/``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA_VERSION = 1
+PROB_COLUMNS = ("p_angry", "p_disgust", "p_fear", "p_happy", "p_sad", "p_surprise", "p_neutral")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SchemaInfo(Base):
+    __tablename__ = "schema_info"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class SessionRow(Base):
+    """One monitored class, from ``classmood run`` start to stop."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_utc: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_utc: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(500))
+    settings_json: Mapped[str] = mapped_column(Text)
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    privacy: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running | complete | interrupted | failed
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ParticipantRow(Base):
+    """A participant as the tracker knows them: an id within one session, no name, no image."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("session_id", "track_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    track_id: Mapped[int] = mapped_column(Integer)
+    first_seen_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ObservationRow(Base):
+    """One face in one frame. Probabilities are NULL in presence-only mode."""
+
+    __tablename__ = "observations"
+    __table_args__ = (Index("ix_observations_session_t", "session_id", "t_s"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    frame_id: Mapped[int] = mapped_column(Integer)
+    t_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    t_s: Mapped[float] = mapped_column(Float)  # seconds since the session started
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    w: Mapped[int] = mapped_column(Integer)
+    h: Mapped[int] = mapped_column(Integer)
+    detection_score: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(16))  # an emotion, "Uncertain" or "Present"
+    confidence: Mapped[float | None] = mapped_column(Float)
+    p_angry: Mapped[float | None] = mapped_column(Float)
+    p_disgust: Mapped[float | None] = mapped_column(Float)
+    p_fear: Mapped[float | None] = mapped_column(Float)
+    p_happy: Mapped[float | None] = mapped_column(Float)
+    p_sad: Mapped[float | None] = mapped_column(Float)
+    p_surprise: Mapped[float | None] = mapped_column(Float)
+    p_neutral: Mapped[float | None] = mapped_column(Float)
+
+
+class SnapshotRow(Base):
+    """The class as a whole in one frame."""
+
+    __tablename__ = "class_snapshots"
+    __table_args__ = (Index("ix_snapshots_session_t", "session_id", "t_s"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    frame_id: Mapped[int] = mapped_column(Integer)
+    t_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    t_s: Mapped[float] = mapped_column(Float)
+    faces_seen: Mapped[int] = mapped_column(Integer)
+    tiles_seen: Mapped[int] = mapped_column(Integer)
+    participants_known: Mapped[int] = mapped_column(Integer)
+    mood_index: Mapped[float | None] = mapped_column(Float)
+    negative_share: Mapped[float | None] = mapped_column(Float)
+    p_angry: Mapped[float | None] = mapped_column(Float)
+    p_disgust: Mapped[float | None] = mapped_column(Float)
+    p_fear: Mapped[float | None] = mapped_column(Float)
+    p_happy: Mapped[float | None] = mapped_column(Float)
+    p_sad: Mapped[float | None] = mapped_column(Float)
+    p_surprise: Mapped[float | None] = mapped_column(Float)
+    p_neutral: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,1 @@
+"""Shipped model files and the thin runtime wrappers that load them."""

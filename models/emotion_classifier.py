@@ -1,0 +1,149 @@
+"""The shipped emotion model at run time: ONNX Runtime behind the ``EmotionClassifier`` protocol.
+
+Only numpy and onnxruntime are imported here (never torch), so the desktop app stays small.
+The file's contract is checked once at load, so a wrong or damaged file fails at start-up with
+one line that says how to fix it instead of failing on the first face:
+
+- one input, float32 ``(N, 1, 48, 48)``, pixels/255 (see ``models.preprocessing.face_tensor``);
+- one output, float32 ``(N, 7)``, softmax probabilities in FER2013 order (``models.labels``);
+- ``metadata_props`` ``labels`` (JSON list, must equal ``EMOTIONS``), ``input_spec`` (JSON),
+  ``model_config`` (JSON) and ``flip_average`` (``true``/``false``), written by
+  ``python -m training.export``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from bot.errors import ModelError
+from models.labels import EMOTIONS
+from models.preprocessing import FACE_SIZE_PX
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "emotion.onnx"
+INPUT_SHAPE = (1, FACE_SIZE_PX, FACE_SIZE_PX)  # per face, after the dynamic batch axis
+REQUIRED_METADATA = ("labels", "input_spec", "model_config", "flip_average")
+_FIX_REINSTALL = "reinstall ClassMood or rebuild it with `python -m training.export CHECKPOINT --out {path}`"
+
+
+def _one_line(text: object, limit: int = 160) -> str:
+    """First line of an exception text, shortened: ModelError messages must stay one line."""
+    first = str(text).strip().splitlines()[0] if str(text).strip() else type(text).__name__
+    return first if len(first) <= limit else first[: limit - 3] + "..."
+
+
+class OnnxEmotionClassifier:
+    """Emotion probabilities for preprocessed faces, from the shipped ONNX file.
+
+    Args:
+        path: the ``.onnx`` file; ``None`` means the packaged ``models/emotion.onnx``.
+        threads: ONNX Runtime intra-op threads; ``None`` lets ONNX Runtime choose (all cores).
+            The live pipeline passes a small number so capture and the UI keep a core.
+
+    Attributes:
+        path: resolved model path.
+        sha256: hex digest of the file bytes that were loaded (stored with each session so
+            results can be traced to the exact model).
+        labels: class names read from the file's metadata, FER2013 order.
+        flip_average: whether the graph averages each face with its mirror image (twice the cost).
+        input_spec, model_config: the parsed JSON metadata.
+
+    Raises:
+        ModelError: the file is missing, unreadable, or breaks the contract above.
+    """
+
+    def __init__(self, path: Path | str | None = None, threads: int | None = None) -> None:
+        self.path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+        fix = _FIX_REINSTALL.format(path=self.path)
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1 or None, got {threads}")
+        try:
+            model_bytes = self.path.read_bytes()
+        except FileNotFoundError:
+            raise ModelError(f"emotion model not found: {self.path}; {fix}") from None
+        except OSError as e:
+            raise ModelError(f"emotion model {self.path} cannot be read ({_one_line(e)}); {fix}") from None
+        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or 0
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3  # ORT's own warnings would bypass logging; errors still raise
+        try:
+            # From bytes, so the file hashed above is exactly the one that runs.
+            self._session: ort.InferenceSession | None = ort.InferenceSession(
+                model_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # ORT raises its own types (InvalidProtobuf, Fail, ...)
+            raise ModelError(f"emotion model {self.path} is not a valid ONNX file ({_one_line(e)}); {fix}") from None
+
+        self._input_name, self._output_name = self._check_io(self._session, fix)
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.labels, self.input_spec, self.model_config, self.flip_average = self._parse_metadata(meta, fix)
+        log.info("emotion model %s (sha256 %s…, flip_average=%s, threads=%s)",
+                 self.path, self.sha256[:12], self.flip_average, threads or "auto")
+
+    def _check_io(self, session: ort.InferenceSession, fix: str) -> tuple[str, str]:
+        """Names of the single input and output, after checking their shapes and types."""
+        inputs, outputs = session.get_inputs(), session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelError(f"emotion model {self.path} breaks the contract: needs 1 input and 1 output, "
+                             f"has {len(inputs)} and {len(outputs)}; {fix}")
+        for arg, want in ((inputs[0], INPUT_SHAPE), (outputs[0], (len(EMOTIONS),))):
+            shape = tuple(arg.shape)
+            # The batch axis must be symbolic (a name) or unknown, never a fixed number.
+            ok_shape = len(shape) == 1 + len(want) and not isinstance(shape[0], int) and shape[1:] == want
+            if arg.type != "tensor(float)" or not ok_shape:
+                raise ModelError(f"emotion model {self.path} breaks the contract: {arg.name!r} is {arg.type} "
+                                 f"{list(shape)}, expected tensor(float) [N, {', '.join(map(str, want))}]; {fix}")
+        return inputs[0].name, outputs[0].name
+
+    def _parse_metadata(self, meta: dict[str, str], fix: str) -> tuple[tuple[str, ...], dict, dict, bool]:
+        missing = [k for k in REQUIRED_METADATA if k not in meta]
+        if missing:
+            raise ModelError(f"emotion model {self.path} lacks metadata {missing}; {fix}")
+        try:
+            labels = tuple(json.loads(meta["labels"]))
+            input_spec = json.loads(meta["input_spec"])
+            model_config = json.loads(meta["model_config"])
+        except (json.JSONDecodeError, TypeError) as e:
+            raise ModelError(f"emotion model {self.path} has unreadable metadata ({_one_line(e)}); {fix}") from None
+        if labels != EMOTIONS:
+            raise ModelError(f"emotion model {self.path} has labels {list(labels)}, expected {list(EMOTIONS)}; {fix}")
+        if meta["flip_average"] not in ("true", "false"):
+            raise ModelError(f"emotion model {self.path} has flip_average={meta['flip_average']!r}, "
+                             f"expected 'true' or 'false'; {fix}")
+        return labels, input_spec, model_config, meta["flip_average"] == "true"
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        """``(n, 1, 48, 48)`` float32 in 0..1 -> ``(n, 7)`` float32 probabilities (rows sum to 1).
+
+        ``n == 0`` returns an empty ``(0, 7)`` array without running the model.
+        """
+        if self._session is None:
+            raise ModelError(f"emotion model {self.path} was closed; create a new OnnxEmotionClassifier")
+        faces = np.asarray(faces)
+        if faces.ndim != 4 or faces.shape[1:] != INPUT_SHAPE:
+            raise ValueError(f"faces must have shape (n, {', '.join(map(str, INPUT_SHAPE))}), got {faces.shape}")
+        if faces.shape[0] == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        x = np.ascontiguousarray(faces, dtype=np.float32)
+        (probs,) = self._session.run([self._output_name], {self._input_name: x})
+        return probs
+
+    def close(self) -> None:
+        """Release the ONNX Runtime session (idempotent)."""
+        self._session = None
+
+    def __enter__(self) -> OnnxEmotionClassifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""BlazeFace (short range) through MediaPipe Tasks, behind the ``FaceDetector`` protocol.
+
+MediaPipe types stay inside this module: callers pass a BGR numpy image and get numpy boxes.
+The short-range model sees a 128x128 letterboxed copy of its input, so it finds faces that are
+roughly 10-80 % of the image's longer side; ``bot.detect.FaceFinder`` feeds it gallery tiles
+and sub-windows so faces land in that range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from bot.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "face_detection_short_range.tflite"
+# BlazeFace short range as shipped in the mediapipe 0.10.21 wheel (Apache-2.0).
+SHIPPED_MODEL_SHA256 = "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"
+
+
+class MediaPipeFaceDetector:
+    """Find faces in one BGR image with MediaPipe's BlazeFace.
+
+    Args:
+        model_path: a BlazeFace ``.tflite``; default the shipped short-range model. Another
+            file is used if MediaPipe accepts it, with a warning that its checksum differs.
+        min_score: detections below this confidence are dropped (0..1). Lower finds more
+            small or turned faces and more false faces.
+
+    Raises:
+        ModelError: the model file is missing or MediaPipe cannot load it.
+
+    Use as a context manager or call ``close()``: MediaPipe's graph must be closed explicitly.
+    """
+
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL_PATH, min_score: float = 0.5):
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be in 0..1, got {min_score}")
+        path = Path(model_path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"face detector model not readable: {path} ({exc.strerror})") from None
+        digest = hashlib.sha256(data).hexdigest()
+        self.model_sha256 = digest
+        if digest != SHIPPED_MODEL_SHA256:
+            log.warning("face detector model %s has sha256 %s, not the shipped %s; using it anyway",
+                        path, digest[:12], SHIPPED_MODEL_SHA256[:12])
+        self.min_score = float(min_score)
+        self._mp, self._detector = _create(data, self.min_score, path)
+
+    def detect(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Faces in ``image_bgr`` ``(h, w, 3)`` uint8.
+
+        Returns:
+            ``xyxy`` ``(n, 4)`` float32 in image pixels, clipped to the image, and
+            ``score`` ``(n,)`` float32; both empty when there is no face.
+        """
+        if self._detector is None:
+            raise ModelError("face detector is closed")
+        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
+            raise ValueError(f"expected (h, w, 3) uint8 BGR, got {image_bgr.shape} "
+                             f"{image_bgr.dtype}")
+        h, w = image_bgr.shape[:2]
+        if h < 2 or w < 2:
+            return _empty()
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)  # a new, contiguous array
+        result = self._detector.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
+                                                      data=rgb))
+        if not result.detections:
+            return _empty()
+        xyxy = np.empty((len(result.detections), 4), np.float32)
+        score = np.empty(len(result.detections), np.float32)
+        for i, det in enumerate(result.detections):
+            box = det.bounding_box
+            xyxy[i] = (box.origin_x, box.origin_y, box.origin_x + box.width,
+                       box.origin_y + box.height)
+            score[i] = det.categories[0].score if det.categories else 0.0
+        np.clip(xyxy, 0, [w, h, w, h], out=xyxy)
+        keep = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+        return xyxy[keep], score[keep]
+
+    def close(self) -> None:
+        """Release MediaPipe's graph; safe to call twice."""
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
+
+    def __enter__(self) -> MediaPipeFaceDetector:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Closing from __del__ at interpreter exit makes MediaPipe fail noisily; only warn.
+        if getattr(self, "_detector", None) is not None:
+            log.warning("MediaPipeFaceDetector was not closed")
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+
+
+def _create(model: bytes, min_score: float, path: Path):  # type: ignore[no-untyped-def]
+    import mediapipe as mp  # imported here so importing this module stays cheap
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    options = vision.FaceDetectorOptions(base_options=BaseOptions(model_asset_buffer=model),
+                                         min_detection_confidence=min_score)
+    try:
+        detector = vision.FaceDetector.create_from_options(options)
+    except (RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"face detector model cannot be loaded: {path} ({first})") from None
+    return mp, detector

@@ -1,0 +1,100 @@
+"""Where each participant's badge goes, and what it says: pure geometry, no Qt.
+
+A badge is a small coloured dot and one word beside a face. It is placed *outside* the face
+box (below it, else right, else left, else above), inside the face's gallery tile when it
+fits there, so it never covers a face: the detector must keep finding every face when it
+captures a screen the badges are drawn on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.types import UNCERTAIN, FrameResult
+from models.labels import EMOTIONS
+
+# One colour per FER2013 class, (r, g, b): warm for negative, green for happy, grey neutral.
+EMOTION_RGB: dict[str, tuple[int, int, int]] = {
+    "Angry": (229, 57, 53), "Disgust": (142, 142, 36), "Fear": (156, 39, 176),
+    "Happy": (67, 160, 71), "Sad": (30, 136, 229), "Surprise": (251, 192, 45),
+    "Neutral": (158, 158, 158),
+}
+UNCERTAIN_RGB = (220, 220, 220)
+PRESENT_RGB = (0, 188, 212)
+
+XYXY = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class BadgeSpec:
+    """What one face's badge says: ``face_xyxy`` and ``tile_xyxy`` in frame pixels."""
+
+    face_xyxy: XYXY
+    tile_xyxy: XYXY
+    text: str
+    rgb: tuple[int, int, int]
+
+
+def badge_specs(frame: FrameResult, emotions: bool = True) -> list[BadgeSpec]:
+    """One badge per face of ``frame``: its emotion (or "?" when uncertain), else "here".
+
+    ``emotions=False`` (presence-only privacy) shows presence only, whatever the frame holds.
+    """
+    faces = frame.faces
+    specs = []
+    for i in range(len(faces)):
+        face = tuple(float(v) for v in faces.xyxy[i])
+        tile = tuple(float(v) for v in faces.tile_xyxy[i])
+        text, rgb = "here", PRESENT_RGB
+        if emotions:
+            label = _label(faces.label, faces.smoothed_probs, faces.emotion_probs, i)
+            if label == UNCERTAIN:
+                text, rgb = "?", UNCERTAIN_RGB
+            elif label is not None:
+                text, rgb = EMOTIONS[label], EMOTION_RGB[EMOTIONS[label]]
+        specs.append(BadgeSpec(face, tile, text, rgb))  # type: ignore[arg-type]
+    return specs
+
+
+def _label(label: np.ndarray | None, smoothed: np.ndarray | None, raw: np.ndarray | None, i: int) -> int | None:
+    if label is not None:
+        return int(label[i])
+    probs = smoothed if smoothed is not None else raw
+    return int(np.argmax(probs[i])) if probs is not None else None
+
+
+def place_badge(face_xyxy: XYXY, tile_xyxy: XYXY, badge_wh: tuple[float, float],
+                frame_wh: tuple[float, float], gap_px: float = 4.0) -> tuple[float, float]:
+    """Top-left corner of a ``badge_wh`` badge beside ``face_xyxy``, never overlapping it.
+
+    Tries below, right, left and above the face, first inside the tile, then inside the frame
+    (a tile smaller than a badge); the first that fits wins. Along the side it sits on, the
+    badge slides to stay in bounds, never across the face. When nothing fits, it goes below the
+    face and may leave the frame (it is then drawn clipped, still off the face).
+    """
+    fx1, fy1, fx2, fy2 = face_xyxy
+    bw, bh = badge_wh
+    cx, cy = (fx1 + fx2) / 2, (fy1 + fy2) / 2
+    candidates = (
+        (cx - bw / 2, fy2 + gap_px),  # below
+        (fx2 + gap_px, cy - bh / 2),  # right
+        (fx1 - gap_px - bw, cy - bh / 2),  # left
+        (cx - bw / 2, fy1 - gap_px - bh),  # above
+    )
+    fw, fh = frame_wh
+    for bx1, by1, bx2, by2 in (tile_xyxy, (0.0, 0.0, fw, fh)):
+        for k, (x, y) in enumerate(candidates):
+            if k in (0, 3):  # below/above: y is fixed, x may slide
+                x = min(max(x, bx1), bx2 - bw)
+            else:
+                y = min(max(y, by1), by2 - bh)
+            if bx1 <= x and x + bw <= bx2 and by1 <= y and y + bh <= by2:
+                return x, y
+    return candidates[0]
+
+
+def overlaps(a: XYXY, b: XYXY) -> bool:
+    """Whether two boxes share any area (touching edges do not count)."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

@@ -1,0 +1,163 @@
+"""``classmood run`` / ``analyze`` end to end: real MediaPipe, real ONNX Runtime, real SQLite."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from bot.cli import main
+from db.engine import open_engine, session_scope
+from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow
+from tools.compose_gallery import compose_gallery, load_face_photos, write_gallery_video
+
+pytestmark = pytest.mark.usefixtures("shipped_model")
+
+
+@pytest.fixture(scope="module")
+def gallery_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    path = tmp_path_factory.mktemp("video") / "class.avi"
+    truths = write_gallery_video(path, load_face_photos(), n_frames=16, fps=4.0, size_wh=(1280, 720),
+                                 n_start=8, seed=3)
+    return path, truths
+
+
+def _person_at(truth: tuple, box: tuple[int, int, int, int]) -> str | None:
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    for tile in truth:
+        x1, y1, x2, y2 = tile.xyxy
+        if x1 <= cx < x2 and y1 <= cy < y2:
+            return tile.person_id
+    return None
+
+
+def test_run_on_a_video_records_every_participant_with_stable_ids(tmp_path: Path, gallery_video, capsys) -> None:
+    video, truths = gallery_video
+    url = f"sqlite:///{tmp_path / 'class.sqlite3'}"
+    assert main(["run", "--source", str(video), "--db", url, "--no-overlay", "--fps", "0"]) == 0
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "session 1" in summary and "16 frames" in summary and "class.sqlite3" in summary
+
+    people_with_faces = {t.person_id for truth in truths for t in truth if t.has_face}
+    engine = open_engine(url)
+    with session_scope(engine) as s:
+        session = s.scalars(select(SessionRow)).one()
+        assert session.status == "complete" and session.frames == 16 and session.model_sha256
+        assert s.scalar(select(func.count()).select_from(SnapshotRow)) == 16
+        participants = s.scalar(select(func.count()).select_from(ParticipantRow))
+        rows = s.execute(select(ObservationRow.frame_id, ObservationRow.participant_id, ObservationRow.x,
+                                ObservationRow.y, ObservationRow.w, ObservationRow.h, ObservationRow.label)).all()
+    faces_expected = sum(t.has_face for truth in truths for t in truth)
+    assert len(rows) >= 0.99 * faces_expected, "a face was missed"
+    assert participants == len(people_with_faces), "one id per person, kept through the reflow"
+    persons_of_id: dict[int, set] = defaultdict(set)
+    for frame_id, pid, x, y, w, h, _label in rows:
+        persons_of_id[pid].add(_person_at(truths[frame_id - 1], (x, y, w, h)))
+    assert all(len(p) == 1 and None not in p for p in persons_of_id.values()), persons_of_id
+    assert {lbl for *_, lbl in rows} <= {"Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral", "Uncertain"}
+
+
+def test_aggregate_privacy_run_keeps_class_numbers_only(tmp_path: Path, gallery_video) -> None:
+    video, _ = gallery_video
+    url = f"sqlite:///{tmp_path / 'agg.sqlite3'}"
+    assert main(["run", "--source", str(video), "--db", url, "--no-overlay", "--fps", "0",
+                 "--privacy", "aggregate", "--max-frames", "4"]) == 0
+    with session_scope(open_engine(url)) as s:
+        assert s.scalar(select(func.count()).select_from(ObservationRow)) == 0
+        assert s.scalar(select(func.count()).select_from(ParticipantRow)) == 0
+        snaps = s.scalars(select(SnapshotRow)).all()
+        assert len(snaps) == 4 and all(r.faces_seen >= 7 and r.mood_index is not None for r in snaps)
+
+
+def test_presence_privacy_runs_no_emotion_inference(tmp_path: Path, gallery_video) -> None:
+    video, _ = gallery_video
+    url = f"sqlite:///{tmp_path / 'presence.sqlite3'}"
+    assert main(["run", "--source", str(video), "--db", url, "--no-overlay", "--fps", "0",
+                 "--privacy", "presence", "--max-frames", "2", "--model", str(tmp_path / "absent.onnx")]) == 0
+    with session_scope(open_engine(url)) as s:
+        labels = set(s.scalars(select(ObservationRow.label)))
+        assert labels == {"Present"}
+        assert s.scalar(select(func.count()).select_from(ObservationRow).where(ObservationRow.p_happy.is_not(None))) == 0
+
+
+def test_no_frames_are_written_unless_asked(tmp_path: Path, gallery_video, monkeypatch) -> None:
+    video, _ = gallery_video
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'db' / 'c.sqlite3'}"
+    assert main(["run", "--source", str(video), "--db", url, "--no-overlay", "--fps", "0", "--max-frames", "2"]) == 0
+    images = [p for p in tmp_path.rglob("*") if p.suffix.lower() in (".jpg", ".png", ".jpeg")]
+    assert images == []
+    assert main(["run", "--source", str(video), "--db", url, "--no-overlay", "--fps", "0", "--max-frames", "2",
+                 "--save-frames", str(tmp_path / "frames")]) == 0
+    assert len(list((tmp_path / "frames").glob("*.jpg"))) == 2
+
+
+def test_analyze_json_lists_every_face(tmp_path: Path, capsys) -> None:
+    gallery = compose_gallery(load_face_photos(), grid=(3, 3), size_wh=(1920, 1080), seed=11)
+    path = tmp_path / "shot.png"
+    cv2.imwrite(str(path), gallery.image)
+    assert main(["analyze", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["faces"]) == int(gallery.face_mask().sum())
+    for face in out["faces"]:
+        assert set(face) >= {"box", "emotion", "confidence", "probabilities"}
+        assert face["emotion"] in face["probabilities"] and len(face["probabilities"]) == 7
+        assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
+        x, y, w, h = face["box"]
+        assert any(t.has_face and t.xyxy[0] <= x + w / 2 < t.xyxy[2] and t.xyxy[1] <= y + h / 2 < t.xyxy[3]
+                   for t in gallery.tiles)
+
+
+@pytest.mark.parametrize("image", [np.zeros((720, 1280, 3), np.uint8), np.full((10, 10, 3), 128, np.uint8),
+                                   np.full((480, 640, 3), 200, np.uint8)], ids=["black", "10x10", "blank"])
+def test_analyze_bad_frames_reports_no_faces(tmp_path: Path, capsys, image: np.ndarray) -> None:
+    path = tmp_path / "bad.png"
+    cv2.imwrite(str(path), image)
+    assert main(["analyze", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["faces"] == []
+
+
+def test_unreadable_files_give_one_clear_line(tmp_path: Path, capsys) -> None:
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not an image at all")
+    assert main(["analyze", str(junk)]) == 5
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "cannot read image" in err and "junk.png" in err
+
+
+def test_folder_with_a_corrupt_image_goes_on(tmp_path: Path) -> None:
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    photos = load_face_photos()
+    for i in (1, 3):
+        cv2.imwrite(str(folder / f"{i}.png"), compose_gallery(photos, grid=(2, 2), size_wh=(1280, 720), seed=i).image)
+    (folder / "2.png").write_bytes(b"\x89PNG broken")
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    assert main(["run", "--source", str(folder), "--db", url, "--no-overlay"]) == 0
+    with session_scope(open_engine(url)) as s:
+        assert s.scalar(select(func.count()).select_from(SnapshotRow)) == 2
+
+
+def test_missing_or_corrupt_model_is_one_line_and_nonzero(tmp_path: Path, gallery_video, capsys) -> None:
+    video, _ = gallery_video
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"\x00garbage")
+    for model in (tmp_path / "missing.onnx", bad):
+        code = main(["run", "--source", str(video), "--db", f"sqlite:///{tmp_path / 'c.sqlite3'}",
+                     "--no-overlay", "--model", str(model)])
+        err = capsys.readouterr().err.strip()
+        assert code == 4 and err.count("\n") == 0 and model.name in err
+
+
+def test_no_display_says_so_and_offers_files(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert main(["run", "--no-overlay"]) == 5
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no display" in err and "--source" in err

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from bot.mood import class_mood
+from bot.smoothing import EmotionSmoother
+from bot.types import UNCERTAIN, Faces, FrameResult
+from models.labels import EMOTIONS
+
+HAPPY, ANGRY, NEUTRAL = EMOTIONS.index("Happy"), EMOTIONS.index("Angry"), EMOTIONS.index("Neutral")
+
+
+def _frame(probs: list[list[float]], ids: list[int], t: float = 0.0) -> FrameResult:
+    n = len(probs)
+    xyxy = np.tile(np.array([[0, 0, 10, 10]], np.float32), (n, 1))
+    faces = Faces(xyxy=xyxy, score=np.ones(n, np.float32), tile_xyxy=xyxy.astype(np.int32),
+                  emotion_probs=np.array(probs, np.float32).reshape(n, 7), track_id=np.array(ids, np.int64))
+    return FrameResult(1, t, datetime.now(timezone.utc), (0, 0, 10, 10), faces=faces)
+
+
+def _onehot(k: int) -> list[float]:
+    return [1.0 if i == k else 0.0 for i in range(7)]
+
+
+def test_smoothing_follows_with_time_constant() -> None:
+    sm = EmotionSmoother(tau_s=3.0)
+    sm(_frame([_onehot(NEUTRAL)], [1], 0.0), 0.0)
+    out = sm(_frame([_onehot(HAPPY)], [1], 3.0), 3.0)
+    # After one time constant, 1 - 1/e of the way to the new expression.
+    assert out.faces.smoothed_probs[0, HAPPY] == pytest.approx(1 - np.exp(-1), abs=1e-5)
+
+
+def test_smoothing_is_per_participant_and_uncertain_under_threshold() -> None:
+    sm = EmotionSmoother(tau_s=3.0, uncertain_below=0.5)
+    flat = [1 / 7] * 7
+    out = sm(_frame([_onehot(HAPPY), flat], [1, 2], 0.0), 0.0)
+    assert out.faces.label.tolist() == [HAPPY, UNCERTAIN]
+
+
+@pytest.mark.parametrize(("probs", "mood"), [
+    ([_onehot(HAPPY)] * 3, 100.0),
+    ([_onehot(NEUTRAL)] * 3, 0.0),
+    ([_onehot(ANGRY)] * 2, -80.0),
+    ([_onehot(HAPPY), _onehot(NEUTRAL)], 50.0),
+])
+def test_mood_index(probs: list[list[float]], mood: float) -> None:
+    fr = _frame(probs, list(range(1, len(probs) + 1)))
+    fr = replace(fr, faces=replace(fr.faces, smoothed_probs=fr.faces.emotion_probs))
+    m = class_mood(fr, participants_known=len(probs))
+    assert m.mood_index == pytest.approx(mood)
+    assert sum(m.distribution) == pytest.approx(1.0)
+    assert m.faces_seen == len(probs)
+
+
+def test_mood_of_empty_frame_has_no_emotion_numbers() -> None:
+    fr = FrameResult(1, 0.0, datetime.now(timezone.utc), (0, 0, 10, 10))
+    m = class_mood(fr, participants_known=0)
+    assert m.faces_seen == 0 and m.mood_index is None and m.distribution is None
+
+
+def test_faces_rejects_wrong_shapes() -> None:
+    with pytest.raises(ValueError, match="expected shape"):
+        Faces(xyxy=np.zeros((2, 4), np.float32), score=np.zeros(3, np.float32), tile_xyxy=np.zeros((2, 4), np.int32))

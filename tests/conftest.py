@@ -1,0 +1,96 @@
+"""Fixtures shared by all tests: where ``../shared`` is, the FER2013 file, the shipped model.
+
+``../shared`` is found next to the repository root; ``CLASSMOOD_SHARED`` points elsewhere.
+Tests that need data or the shipped model skip with a reason when those are absent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_MODEL = REPO_ROOT / "models" / "emotion.onnx"
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("CLASSMOOD_SHARED") or REPO_ROOT.parent / "shared")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Warnings are errors (house style). Only when the project config sets no policy of its
+    # own, so narrow ignores added there later keep working.
+    if not config.getini("filterwarnings"):
+        config.addinivalue_line("filterwarnings", "error")
+
+
+@pytest.fixture(scope="session")
+def fer2013_npz() -> Path:
+    path = shared_dir() / "data" / "fer2013" / "fer2013.npz"
+    if not path.is_file():
+        pytest.skip(f"FER2013 data not found at {path} (set CLASSMOOD_SHARED to the shared folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> Path:
+    if not SHIPPED_MODEL.is_file():
+        pytest.skip("models/emotion.onnx not built yet")
+    return SHIPPED_MODEL
+
+
+def check_emotion_contract(path: Path) -> None:
+    """Assert the ONNX file at ``path`` follows the shipped-model contract (graph, metadata, outputs)."""
+    import json
+
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    from models.emotion_classifier import OnnxEmotionClassifier
+    from models.labels import EMOTIONS
+
+    model = onnx.load(str(path))
+    (inp,), (out,) = model.graph.input, model.graph.output
+    assert (inp.name, out.name) == ("face", "probabilities")
+    for value, tail in ((inp, [1, 48, 48]), (out, [7])):
+        tensor = value.type.tensor_type
+        assert tensor.elem_type == onnx.TensorProto.FLOAT
+        dims = list(tensor.shape.dim)
+        assert dims[0].dim_param, "batch axis must be dynamic"
+        assert [d.dim_value for d in dims[1:]] == tail
+    assert {o.domain: o.version for o in model.opset_import}[""] == 17
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(meta["labels"]) == list(EMOTIONS)
+    spec = json.loads(meta["input_spec"])
+    assert (spec["name"], spec["shape"], spec["dtype"]) == ("face", ["N", 1, 48, 48], "float32")
+    assert spec["range"] == [0.0, 1.0]
+    assert set(json.loads(meta["model_config"])) >= {"widths", "blocks", "mean", "std"}
+    assert meta["flip_average"] in ("true", "false")
+
+    rng = np.random.default_rng(0)
+    # Outside callers use ONNX Runtime directly, so the graph itself must take any batch, 0 included.
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for n in (0, 1, 49):
+        (raw,) = session.run(["probabilities"], {"face": rng.random((n, 1, 48, 48), dtype=np.float32)})
+        assert raw.shape == (n, 7) and raw.dtype == np.float32
+    with OnnxEmotionClassifier(path, threads=1) as clf:
+        assert clf.labels == EMOTIONS
+        for n in (0, 1, 49):
+            faces = rng.random((n, 1, 48, 48), dtype=np.float32)
+            probs = clf.predict(faces)
+            assert probs.shape == (n, 7) and probs.dtype == np.float32
+            assert np.all(np.isfinite(probs)) and np.all((probs >= 0) & (probs <= 1))
+            np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+        if clf.flip_average:  # mirror averaging makes the output mirror-invariant
+            faces = rng.random((4, 1, 48, 48), dtype=np.float32)
+            np.testing.assert_allclose(clf.predict(faces), clf.predict(faces[..., ::-1]), atol=1e-5)
+
+
+@pytest.fixture(scope="session")
+def emotion_contract() -> Callable[[Path], None]:
+    """The contract checker, for tests in any folder (conftest is not importable as a module)."""
+    return check_emotion_contract

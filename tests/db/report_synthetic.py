@@ -1,0 +1,88 @@
+"""Synthetic classes recorded through the real ``Recorder``: FrameResults in, database rows out.
+
+The class is mostly neutral with some happiness; a third of the way in a hard question makes it
+sad and afraid for a while, later a joke makes it happy. Some participants join late, one leaves
+half-way, cameras go off now and then, so presence, moments and the heat map have something to show.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+from sqlalchemy import Engine
+
+from bot.mood import with_mood
+from bot.types import UNCERTAIN, Faces, FrameResult
+from db.recorder import Recorder, SessionInfo
+from models.labels import EMOTIONS
+
+_BASE = np.array([0.03, 0.01, 0.03, 0.22, 0.06, 0.05, 0.60])
+_HARD = np.array([0.10, 0.04, 0.18, 0.05, 0.30, 0.08, 0.25])
+_JOKE = np.array([0.01, 0.01, 0.01, 0.70, 0.02, 0.10, 0.15])
+START = datetime(2025, 3, 14, 9, 0, tzinfo=timezone.utc)
+
+
+def class_mix(t_s: float, duration_s: float) -> np.ndarray:
+    """``(7,)`` the class's expected emotion mix at ``t_s``."""
+    f = t_s / max(duration_s, 1.0)
+    hard = np.exp(-((f - 0.35) / 0.05) ** 2)
+    joke = np.exp(-((f - 0.72) / 0.03) ** 2)
+    mix = (1 - hard - joke).clip(0) * _BASE + hard * _HARD + joke * _JOKE
+    return mix / mix.sum()
+
+
+def record_session(engine: Engine, duration_s: float, participants: int, privacy: str = "full", fps: float = 1.0,
+                   seed: int = 0, source: str = "video:synthetic-class.mp4") -> int:
+    """Record a synthetic class of ``duration_s`` at ``fps``; returns the session id."""
+    rng = np.random.default_rng(seed)
+    recorder = Recorder(engine, SessionInfo(source=source, privacy=privacy,
+                                            settings={"fps": fps, "privacy": privacy, "uncertain_below": 0.4,
+                                                      "smoothing_s": 3.0, "source": source},
+                                            model_sha256="0" * 63 + "1" if privacy != "presence" else None),
+                        commit_interval_s=0.3, max_pending_frames=10**6)
+    n_frames = int(round(duration_s * fps))
+    join = np.where(rng.random(participants) < 0.2, rng.uniform(0, 0.3, participants), 0.0) * duration_s
+    leave = np.full(participants, duration_s + 1)
+    if participants > 3:
+        leave[participants // 2] = 0.5 * duration_s
+    bias = rng.dirichlet(_BASE * 25, participants)  # each person's own expressiveness
+    off_start = rng.uniform(0, duration_s, participants)
+    off_len = rng.uniform(0, 0.08, participants) * duration_s
+    tiles = np.array([[100 * (i % 6), 80 * (i // 6), 100 * (i % 6) + 96, 80 * (i // 6) + 76]
+                      for i in range(participants)], np.int32).reshape(-1, 4)
+    try:
+        for k in range(n_frames):
+            t = k / fps
+            here = (join <= t) & (t < leave) & ~((off_start <= t) & (t < off_start + off_len))
+            idx = np.flatnonzero(here)
+            n = len(idx)
+            faces = Faces(xyxy=(tiles[idx] + np.array([20, 10, -20, -10])).astype(np.float32),
+                          score=np.full(n, 0.9, np.float32), tile_xyxy=tiles[idx],
+                          track_id=(idx + 1).astype(np.int64))
+            if privacy != "presence" and n:
+                mean = 0.65 * class_mix(t, duration_s) + 0.35 * bias[idx]
+                probs = np.array([rng.dirichlet(m * 40 + 0.05) for m in mean], np.float32) if n else np.zeros((0, 7))
+                label = probs.argmax(axis=1).astype(np.int64)
+                label[probs.max(axis=1) < 0.4] = UNCERTAIN
+                faces = Faces(xyxy=faces.xyxy, score=faces.score, tile_xyxy=faces.tile_xyxy, emotion_probs=probs,
+                              track_id=faces.track_id, smoothed_probs=probs, label=label)
+            frame = FrameResult(frame_id=k + 1, t_mono=1000.0 + t, t_utc=START + timedelta(seconds=t),
+                                region_xywh=(0, 0, 640, 480), tiles_xyxy=tiles, faces=faces)
+            recorder.submit(with_mood(frame, int((join <= t).sum())))
+            while recorder._queue.qsize() > 128:  # a generator outruns any writer; real capture does not
+                time.sleep(0.01)
+    finally:
+        recorder.close("complete")
+    return recorder.session_id
+
+
+def record_empty_session(engine: Engine) -> int:
+    """A session that started and stopped before its first frame."""
+    recorder = Recorder(engine, SessionInfo(source="screen", privacy="full", settings={}, model_sha256=None))
+    recorder.close("complete")
+    return recorder.session_id
+
+
+assert len(EMOTIONS) == 7

@@ -1,0 +1,105 @@
+"""``classmood sessions`` and ``classmood purge`` on both back ends, through ``main(argv)``."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, update
+from storage_helpers import count_rows, make_frame, session_info, wait_for
+
+from bot.cli import main
+from db.engine import open_engine, session_scope
+from db.queries import parse_age
+from db.recorder import Recorder
+from db.schema import SessionRow
+
+NOW = datetime.now(timezone.utc)
+
+
+def _record(engine, started_utc: datetime, frames: int, faces: int, source: str = "screen",  # noqa: ANN001
+            status: str | None = "complete", privacy: str = "full") -> Recorder:
+    """A session with rows, started at ``started_utc``; left running when ``status`` is None."""
+    rec = Recorder(engine, session_info(privacy, source), commit_interval_s=0.05)
+    for fid in range(1, frames + 1):
+        rec.submit(make_frame(fid, list(range(1, faces + 1))))
+    if status is not None:
+        rec.close(status)
+    else:
+        wait_for(lambda: rec.health.frames_committed == frames, what="the running session's rows")
+    ended = started_utc + timedelta(minutes=45) if status is not None else None
+    with session_scope(engine) as s:
+        s.execute(update(SessionRow).where(SessionRow.id == rec.session_id)
+                  .values(started_utc=started_utc, ended_utc=ended))
+    return rec
+
+
+def test_sessions_lists_newest_first_in_utc(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sessions", "--db", db_url]) == 0
+    assert capsys.readouterr().out.startswith("no sessions recorded yet")
+    engine = open_engine(db_url)
+    _record(engine, datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), frames=3, faces=2)
+    _record(engine, datetime(2026, 1, 6, 14, 30, 15, tzinfo=timezone.utc), frames=4, faces=3,
+            source="video:/tmp/class.mp4", status="interrupted", privacy="aggregate")
+
+    assert main(["sessions", "--db", db_url]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["id", "started", "(UTC)", "duration", "people", "privacy", "status"]
+    # A video's duration is its media time (t_s of the last frame: 3 s), a live class's its wall time.
+    assert lines[1].split() == ["2", "2026-01-06", "14:30:15", "0:00:03", "0", "aggregate", "interrupted"]
+    assert lines[2].split() == ["1", "2026-01-05", "09:00:00", "0:45:00", "2", "full", "complete"]
+
+    assert main(["sessions", "--db", db_url, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["id"], r["started_utc"], r["ended_utc"], r["frames"], r["participants"]) for r in rows] == [
+        (2, "2026-01-06T14:30:15+00:00", "2026-01-06T15:15:15+00:00", 4, 0),
+        (1, "2026-01-05T09:00:00+00:00", "2026-01-05T09:45:00+00:00", 3, 2)]
+
+
+def test_purge_deletes_old_sessions_only_and_never_a_running_one(db_url: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    engine = open_engine(db_url)
+    old = _record(engine, NOW - timedelta(days=40), frames=3, faces=2)
+    old_interrupted = _record(engine, NOW - timedelta(days=31), frames=2, faces=1, status="interrupted")
+    recent = _record(engine, NOW - timedelta(days=29), frames=3, faces=2)
+    # A class that has been running for 40 days (this process, fresh heartbeat): never purged.
+    running = _record(engine, NOW - timedelta(days=40), frames=2, faces=3, status=None)
+    before = {sid: count_rows(engine, sid) for sid in (recent.session_id, running.session_id)}
+    with session_scope(engine) as s:
+        row = s.get(SessionRow, running.session_id)
+        assert row is not None and (row.status, row.host, row.pid) == ("running", socket.gethostname(), os.getpid())
+
+    assert main(["purge", "--older-than", "30d", "--db", db_url]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 2 session(s) older than 30d"
+    with session_scope(engine) as s:
+        kept = set(s.scalars(select(SessionRow.id)))
+    assert kept == {recent.session_id, running.session_id}
+    for sid in (old.session_id, old_interrupted.session_id):
+        assert count_rows(engine, sid) == (0, 0, 0)
+    assert {sid: count_rows(engine, sid) for sid in kept} == before
+
+    running.close()
+    with session_scope(engine) as s:
+        assert s.get(SessionRow, running.session_id).frames == 2  # type: ignore[union-attr]
+    assert main(["purge", "--older-than", "30d", "--db", db_url]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 1 session(s) older than 30d"
+    assert count_rows(engine) == count_rows(engine, recent.session_id) == (6, 3, 2)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), (" 90m ", timedelta(minutes=90)),
+    ("1.5d", timedelta(hours=36)),
+])
+def test_parse_age(text: str, expected: timedelta) -> None:
+    assert parse_age(text) == expected
+
+
+@pytest.mark.parametrize("text", ["30", "d30", "30 days", "-1d", ""])
+def test_purge_with_a_bad_age_is_a_settings_error(text: str, sqlite_url: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["purge", f"--older-than={text}", "--db", sqlite_url]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("classmood: config: --older-than must look like 30d") and "\n" not in err

@@ -1,0 +1,183 @@
+"""The background writer on real SQLite and real PostgreSQL: rows, privacy, time zones, ids.
+
+SQLite-only behaviours (the private file, another program holding SQLite's lock) stay SQLite-only.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+from storage_helpers import T0, count_rows, make_frame, session_info, wait_for
+
+from bot.errors import StorageError
+from db.engine import open_engine, session_scope
+from db.recorder import Recorder, _aware, mark_interrupted_sessions
+from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow
+
+
+def test_rows_are_stored_and_session_completes(db_url: str) -> None:
+    engine = open_engine(db_url)
+    rec = Recorder(engine, session_info(), commit_interval_s=0.1)
+    for fid in range(1, 6):
+        rec.submit(make_frame(fid, [1, 2, 3] if fid < 4 else [1, 2, 3, 4]))
+    rec.close()
+    assert count_rows(engine) == (3 * 3 + 2 * 4, 5, 4)
+    with session_scope(engine) as s:
+        row = s.get(SessionRow, rec.session_id)
+        assert row is not None
+        assert row.status == "complete" and row.ended_utc is not None and row.frames == 5
+        t_s = s.scalars(select(SnapshotRow.t_s).order_by(SnapshotRow.frame_id)).all()
+        assert t_s == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_participants_get_first_and_last_seen_across_commits(db_url: str) -> None:
+    engine = open_engine(db_url)
+    rec = Recorder(engine, session_info(), commit_interval_s=0.1)
+    for fid, ids in [(1, [1, 2]), (2, [1, 2]), (3, [1])]:
+        rec.submit(make_frame(fid, ids))
+    wait_for(lambda: rec.health.frames_committed == 3, what="the first commit")
+    rec.submit(make_frame(4, [1, 3]))
+    rec.close()
+    with session_scope(engine) as s:
+        seen = {p.track_id: (_aware(p.first_seen_utc), _aware(p.last_seen_utc))
+                for p in s.scalars(select(ParticipantRow))}
+        pids = {p.track_id: p.id for p in s.scalars(select(ParticipantRow))}
+        obs = s.execute(select(ObservationRow.frame_id, ObservationRow.participant_id)).all()
+    at = {fid: T0 + timedelta(seconds=fid) for fid in range(1, 5)}
+    assert seen == {1: (at[1], at[4]), 2: (at[1], at[2]), 3: (at[4], at[4])}
+    assert sorted(obs) == sorted([(1, pids[1]), (1, pids[2]), (2, pids[1]), (2, pids[2]), (3, pids[1]),
+                                  (4, pids[1]), (4, pids[3])])
+
+
+def test_times_come_back_as_the_same_utc_instants(db_url: str) -> None:
+    # The test PostgreSQL server runs in Pacific/Chatham (+13:45 in January): a dropped or
+    # misread time zone moves every time by hours.
+    engine = open_engine(db_url)
+    before = datetime.now(timezone.utc)
+    rec = Recorder(engine, session_info(), commit_interval_s=0.1)
+    rec.submit(make_frame(7, [1]))
+    rec.close()
+    with session_scope(engine) as s:
+        session = s.get(SessionRow, rec.session_id)
+        obs_t = s.scalar(select(ObservationRow.t_utc))
+        snap_t = s.scalar(select(SnapshotRow.t_utc))
+    assert session is not None and obs_t is not None and snap_t is not None
+    started = _aware(session.started_utc)
+    assert started.utcoffset() == timedelta(0)
+    assert before - timedelta(seconds=1) <= started <= datetime.now(timezone.utc)
+    assert _aware(obs_t) == _aware(snap_t) == T0 + timedelta(seconds=7)
+
+
+@pytest.mark.parametrize(("t", "expected"), [
+    (datetime(2026, 1, 1, 9, 0), datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)),
+    (datetime(2026, 1, 1, 22, 45, tzinfo=timezone(timedelta(hours=13, minutes=45))),
+     datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)),
+])
+def test_aware_gives_utc(t: datetime, expected: datetime) -> None:
+    assert _aware(t) == expected and _aware(t).tzinfo is timezone.utc
+
+
+def test_aggregate_privacy_stores_no_participant_rows(db_url: str) -> None:
+    engine = open_engine(db_url)
+    rec = Recorder(engine, session_info("aggregate"), commit_interval_s=0.1)
+    for fid in range(1, 4):
+        rec.submit(make_frame(fid, [1, 2]))
+    rec.close()
+    assert count_rows(engine) == (0, 3, 0)
+
+
+def test_presence_rows_have_no_emotions(db_url: str) -> None:
+    engine = open_engine(db_url)
+    rec = Recorder(engine, session_info("presence"), commit_interval_s=0.1)
+    rec.submit(make_frame(1, [1, 2], with_probs=False))
+    rec.close()
+    with session_scope(engine) as s:
+        rows = s.scalars(select(ObservationRow)).all()
+        assert [r.label for r in rows] == ["Present", "Present"] and all(r.p_happy is None for r in rows)
+
+
+def test_a_very_long_source_still_starts_a_session(db_url: str) -> None:
+    # PostgreSQL enforces VARCHAR(500); SQLite would have stored it whole.
+    engine = open_engine(db_url)
+    rec = Recorder(engine, session_info(source="video:/" + "x" * 800 + ".mp4"), commit_interval_s=0.1)
+    rec.close()
+    with session_scope(engine) as s:
+        assert len(s.scalars(select(SessionRow.source)).one()) == 500
+
+
+def test_sessions_of_dead_processes_are_marked_interrupted(db_url: str) -> None:
+    engine = open_engine(db_url)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    old = Recorder(engine, session_info(), commit_interval_s=0.1)
+    old.close()
+    with session_scope(engine) as s:  # as if its process had been killed mid-class
+        s.execute(update(SessionRow).values(status="running", ended_utc=None, pid=int(dead.stdout)))
+    rec = Recorder(engine, session_info(), commit_interval_s=0.1)  # the next run cleans up
+    assert mark_interrupted_sessions(engine) == []
+    rec.close()
+    with session_scope(engine) as s:
+        status = dict(s.execute(select(SessionRow.id, SessionRow.status)).all())
+    assert status == {old.session_id: "interrupted", rec.session_id: "complete"}
+
+
+def test_a_database_that_cannot_be_reached_is_one_clear_line(postgres_server) -> None:
+    url = f"postgresql+psycopg://someone:s3cret@127.0.0.1:{_closed_port()}/classmood"
+    t = time.monotonic()
+    with pytest.raises(StorageError) as e:
+        open_engine(url)
+    msg = str(e.value)
+    assert time.monotonic() - t < 15
+    assert msg.startswith("cannot open database postgresql+psycopg://someone:***@127.0.0.1:")
+    assert "\n" not in msg and "s3cret" not in msg
+
+
+def test_a_bare_postgresql_url_uses_psycopg3(postgres_server, pg_url: str) -> None:
+    engine = open_engine(pg_url.replace("postgresql+psycopg://", "postgresql://"))
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_sqlite_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "private.sqlite3"
+    open_engine(f"sqlite:///{path}")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_locked_sqlite_database_buffers_then_stores_everything(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    engine = open_engine(f"sqlite:///{path}")
+    rec = Recorder(engine, session_info(), commit_interval_s=0.1)
+    rec.submit(make_frame(1, [1]))
+    wait_for(lambda: rec.health.frames_committed == 1, what="the first commit")
+    # Another program takes the write lock (a backup tool, a second writer gone wrong).
+    blocker = sqlite3.connect(path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    engine.dispose()
+    for fid in range(2, 5):
+        rec.submit(make_frame(fid, [1, 2]))
+    wait_for(lambda: rec.health.last_error is not None, what="the write error")
+    assert rec.health.last_error is not None and "kept in memory" in rec.health.last_error
+    blocker.rollback()
+    blocker.close()
+    rec.close()
+    assert rec.health.last_error is None
+    assert count_rows(engine) == (1 + 3 * 2, 4, 2), "nothing recorded before or during the lock was lost"

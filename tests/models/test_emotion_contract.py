@@ -1,0 +1,121 @@
+"""The shipped emotion model's contract, and how the runtime wrapper reports broken files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from bot.errors import ModelError
+from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier
+from models.labels import EMOTIONS
+
+GOOD_METADATA = {"labels": json.dumps(list(EMOTIONS)), "input_spec": json.dumps({"shape": ["N", 1, 48, 48]}),
+                 "model_config": json.dumps({"widths": [1]}), "flip_average": "false"}
+
+
+def _toy_model(path: Path, in_shape: tuple = ("N", 1, 48, 48), n_out: int = 7,
+               metadata: dict[str, str] | None = None) -> Path:
+    """A tiny linear softmax classifier with a chosen input shape, output width and metadata."""
+    flat = int(np.prod([d for d in in_shape[1:]]))
+    w = helper.make_tensor("w", TensorProto.FLOAT, (flat, n_out),
+                           np.random.default_rng(0).normal(size=flat * n_out).astype(np.float32) * 0.01)
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["face"], ["flat"], axis=1),
+         helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)],
+        "toy", [helper.make_tensor_value_info("face", TensorProto.FLOAT, list(in_shape))],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [in_shape[0], n_out])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for k, v in (GOOD_METADATA if metadata is None else metadata).items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.save(model, str(path))
+    return path
+
+
+def _assert_one_line_naming(err: pytest.ExceptionInfo, path: Path, *words: str) -> None:
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg, msg
+    for word in words:
+        assert word in msg, msg
+
+
+def test_shipped_model_follows_contract(shipped_model: Path, emotion_contract) -> None:
+    emotion_contract(shipped_model)
+
+
+def test_default_path_is_the_package_file() -> None:
+    assert DEFAULT_MODEL_PATH == Path(__file__).resolve().parents[2] / "models" / "emotion.onnx"
+
+
+def test_shipped_model_sha256_and_labels(shipped_model: Path) -> None:
+    import hashlib
+
+    with OnnxEmotionClassifier(threads=1) as clf:
+        assert clf.path == shipped_model
+        assert clf.sha256 == hashlib.sha256(shipped_model.read_bytes()).hexdigest()
+        assert clf.labels == EMOTIONS
+
+
+def test_missing_file_is_model_error(tmp_path: Path) -> None:
+    path = tmp_path / "nope.onnx"
+    with pytest.raises(ModelError) as err:
+        OnnxEmotionClassifier(path)
+    _assert_one_line_naming(err, path, "not found", "python -m training.export")
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not an onnx file\n" * 50, b"\x08\x07\x12\x03abc\xff\xff\xff"],
+                         ids=["empty", "text", "garbage-protobuf"])
+def test_corrupt_file_is_model_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "emotion.onnx"
+    path.write_bytes(content)
+    with pytest.raises(ModelError) as err:
+        OnnxEmotionClassifier(path)
+    _assert_one_line_naming(err, path, "python -m training.export")
+
+
+def test_truncated_model_is_model_error(tmp_path: Path) -> None:
+    good = _toy_model(tmp_path / "good.onnx").read_bytes()
+    path = tmp_path / "emotion.onnx"
+    path.write_bytes(good[: len(good) // 2])
+    with pytest.raises(ModelError) as err:
+        OnnxEmotionClassifier(path)
+    _assert_one_line_naming(err, path)
+
+
+@pytest.mark.parametrize(("in_shape", "n_out", "metadata", "expected"), [
+    (("N", 3, 48, 48), 7, None, "expected tensor(float) [N, 1, 48, 48]"),
+    (("N", 1, 64, 64), 7, None, "expected tensor(float) [N, 1, 48, 48]"),
+    ((1, 1, 48, 48), 7, None, "expected tensor(float) [N, 1, 48, 48]"),
+    (("N", 1, 48, 48), 8, None, "expected tensor(float) [N, 7]"),
+    (("N", 1, 48, 48), 7, {}, "lacks metadata"),
+    (("N", 1, 48, 48), 7, {**GOOD_METADATA, "labels": '["a","b","c","d","e","f","g"]'}, "has labels"),
+    (("N", 1, 48, 48), 7, {**GOOD_METADATA, "labels": "not json"}, "unreadable metadata"),
+    (("N", 1, 48, 48), 7, {**GOOD_METADATA, "flip_average": "maybe"}, "flip_average"),
+], ids=["3-channel", "64px", "fixed-batch", "8-classes", "no-metadata", "wrong-labels", "bad-json", "bad-flag"])
+def test_wrong_contract_is_model_error(tmp_path: Path, in_shape: tuple, n_out: int,
+                                       metadata: dict | None, expected: str) -> None:
+    path = _toy_model(tmp_path / "emotion.onnx", in_shape, n_out, metadata)
+    with pytest.raises(ModelError) as err:
+        OnnxEmotionClassifier(path)
+    _assert_one_line_naming(err, path, expected)
+
+
+def test_toy_model_predicts_any_batch_and_closes(tmp_path: Path) -> None:
+    clf = OnnxEmotionClassifier(_toy_model(tmp_path / "emotion.onnx"), threads=1)
+    assert clf.flip_average is False and clf.model_config == {"widths": [1]}
+    for n in (0, 1, 49):
+        probs = clf.predict(np.full((n, 1, 48, 48), 0.5, dtype=np.float32))
+        assert probs.shape == (n, 7) and probs.dtype == np.float32
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(n, 1, 48, 48\)"):
+        clf.predict(np.zeros((2, 48, 48), dtype=np.float32))
+    clf.close()
+    clf.close()
+    with pytest.raises(ModelError, match="closed"):
+        clf.predict(np.zeros((1, 1, 48, 48), dtype=np.float32))

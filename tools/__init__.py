@@ -1,0 +1,1 @@
+"""Developer tools: synthetic test data, benchmarks. Not imported by the running app."""

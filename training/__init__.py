@@ -1,0 +1,1 @@
+"""How the ClassMood emotion CNN is trained (PyTorch), evaluated and exported to ONNX."""

@@ -1,0 +1,217 @@
+"""Checkpoint -> the shipped ONNX file: ``python -m training.export CHECKPOINT --out models/emotion.onnx``.
+
+The file follows the contract that ``models.emotion_classifier`` checks at load: one input
+``face`` float32 ``(N, 1, 48, 48)`` (pixels/255, mean/std inside the graph), one output
+``probabilities`` float32 ``(N, 7)`` in FER2013 order, and metadata (labels, input spec, model
+config, flip flag) so the runtime reads them instead of repeating them.
+
+Before the file is moved into place, ONNX Runtime must reproduce PyTorch on real PublicTest
+faces (max abs difference <= 1e-4); otherwise nothing is written and the command exits 1.
+``--compare-flip`` reports plain vs mirror-averaged PublicTest accuracy, so the flip flag is
+chosen on PublicTest only (PrivateTest is reported once, by ``training.evaluate``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from bot.errors import ModelError
+from models.emotion_classifier import OnnxEmotionClassifier
+from models.labels import EMOTIONS
+from models.preprocessing import FACE_SIZE_PX
+from training.config import DEFAULT_DATA
+from training.data import Split, load_splits, sha256_of_file
+from training.model import EmotionNet, ExportedEmotionNet, ModelConfig
+from training.train import public_accuracy
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+INPUT_NAME = "face"
+OUTPUT_NAME = "probabilities"
+PARITY_TOLERANCE = 1e-4
+PARITY_FACES = 256
+
+INPUT_SPEC = {
+    "name": INPUT_NAME,
+    "shape": ["N", 1, FACE_SIZE_PX, FACE_SIZE_PX],
+    "dtype": "float32",
+    "range": [0.0, 1.0],
+    "scale": "pixel / 255",
+    "colour": "grayscale (OpenCV BGR2GRAY / BGRA2GRAY weights)",
+    "size_px": [FACE_SIZE_PX, FACE_SIZE_PX],
+    "resize": "cv2.INTER_AREA when shrinking, cv2.INTER_CUBIC when growing",
+    "normalisation": "mean/std applied inside the graph; feed pixels/255 only",
+    "preprocessing": "models.preprocessing.face_tensor",
+}
+OUTPUT_SPEC = {
+    "name": OUTPUT_NAME,
+    "shape": ["N", len(EMOTIONS)],
+    "dtype": "float32",
+    "meaning": "softmax probabilities, rows sum to 1, FER2013 class order (see labels)",
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    flip_average: bool
+    parity_max_abs_diff: float
+    parity_faces: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FlipComparison:
+    """PublicTest top-1 accuracy of the same weights without and with mirror averaging."""
+
+    plain_acc: float
+    flip_acc: float
+    n: int
+
+    @property
+    def flip_helps(self) -> bool:
+        return self.flip_acc > self.plain_acc
+
+
+def load_checkpoint(path: Path) -> tuple[EmotionNet, dict]:
+    """The network in eval mode, rebuilt from the checkpoint's own ``model_config``, and the checkpoint dict."""
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path} (train one with `python -m training.train`)")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    net = EmotionNet(ModelConfig.from_dict(ck["model_config"]))
+    net.load_state_dict(ck["model"])
+    return net.eval(), ck
+
+
+def onnx_metadata(net: EmotionNet, ck: dict, flip_average: bool, checkpoint_sha256: str) -> dict[str, str]:
+    """``metadata_props`` of the shipped file (all values are strings; JSON where structured)."""
+    training = {"epoch": ck.get("epoch"), "weights": ck.get("weights"), "data_sha256": ck.get("data_sha256"),
+                "public_acc": ck.get("public_acc"), "checkpoint_sha256": checkpoint_sha256}
+    return {
+        "labels": json.dumps(list(EMOTIONS)),
+        "input_spec": json.dumps(INPUT_SPEC),
+        "output_spec": json.dumps(OUTPUT_SPEC),
+        "model_config": json.dumps(net.cfg.to_dict()),
+        "flip_average": "true" if flip_average else "false",
+        "training": json.dumps(training),
+    }
+
+
+def export_onnx(net: EmotionNet, out: Path, flip_average: bool, metadata: dict[str, str]) -> None:
+    """Write ``ExportedEmotionNet(net)`` to ``out`` with a dynamic batch axis and the metadata."""
+    module = ExportedEmotionNet(net, flip_average).eval()
+    dummy = torch.zeros(2, 1, FACE_SIZE_PX, FACE_SIZE_PX)
+    with warnings.catch_warnings():
+        # The TorchScript exporter (dynamo=False) announces its own deprecation on every call;
+        # it is the one that works without onnxscript. Scoped to this call only.
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        torch.onnx.export(module, (dummy,), str(out), dynamo=False, opset_version=OPSET,
+                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes={INPUT_NAME: {0: "N"}, OUTPUT_NAME: {0: "N"}},
+                          do_constant_folding=True)
+    model = onnx.load(str(out))
+    model.producer_name = "classmood"
+    model.doc_string = "ClassMood emotion CNN: (N,1,48,48) grayscale faces in 0..1 -> (N,7) FER2013 probabilities"
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(out))
+
+
+def parity_max_abs_diff(onnx_path: Path, net: EmotionNet, flip_average: bool, faces: np.ndarray) -> float:
+    """Max abs difference between ONNX Runtime and PyTorch probabilities on ``faces`` ``(n, 1, 48, 48)``."""
+    module = ExportedEmotionNet(net, flip_average).eval()
+    with torch.no_grad():
+        expected = module(torch.from_numpy(faces)).numpy()
+    with OnnxEmotionClassifier(onnx_path) as clf:
+        got = clf.predict(faces)
+    return float(np.abs(got - expected).max())
+
+
+def public_split(data: Path) -> Split:
+    """All PublicTest rows (test splits are never cleaned)."""
+    splits, _ = load_splits(data)
+    return splits["public"]
+
+
+def export_checkpoint(checkpoint: Path, out: Path, flip_average: bool = True, data: Path = DEFAULT_DATA,
+                      parity_faces: int = PARITY_FACES, tolerance: float = PARITY_TOLERANCE) -> ExportResult:
+    """Export, check parity on the first ``parity_faces`` PublicTest faces, then move into ``out``.
+
+    Raises:
+        ModelError: ONNX Runtime disagrees with PyTorch by more than ``tolerance``, or the
+            written file breaks the runtime contract. ``out`` is left untouched then.
+        FileNotFoundError: the checkpoint or the data file is missing.
+    """
+    net, ck = load_checkpoint(checkpoint)
+    faces = public_split(data).tensor()[:parity_faces]
+    metadata = onnx_metadata(net, ck, flip_average, sha256_of_file(checkpoint))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")  # same folder, so os.replace is atomic
+    try:
+        log.info("exporting %s (flip_average=%s, opset %d)", checkpoint, flip_average, OPSET)
+        export_onnx(net, tmp, flip_average, metadata)
+        diff = parity_max_abs_diff(tmp, net, flip_average, faces)
+        log.info("parity on %d PublicTest faces: max abs diff %.2e (tolerance %.0e)", len(faces), diff, tolerance)
+        if not diff <= tolerance:  # also catches NaN
+            raise ModelError(f"ONNX export of {checkpoint} failed parity: ONNX Runtime vs PyTorch max abs diff "
+                             f"{diff:.2e} > {tolerance:.0e} on {len(faces)} PublicTest faces; {out} not written")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ExportResult(out, flip_average, diff, len(faces), sha256_of_file(out))
+
+
+def compare_flip_average(net: EmotionNet, public: Split) -> FlipComparison:
+    """Plain vs mirror-averaged accuracy on PublicTest (FER2013 labels), to choose ``--no-flip-average``."""
+    x = torch.from_numpy(public.tensor())
+    y = torch.from_numpy(public.labels)
+    plain, flip = public_accuracy(net, x, y)
+    return FlipComparison(plain_acc=plain, flip_acc=flip, n=len(y))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint", type=Path, help="best.pt written by training.train")
+    p.add_argument("--out", type=Path, default=Path("models/emotion.onnx"), help="ONNX file to write")
+    p.add_argument("--no-flip-average", dest="flip_average", action="store_false",
+                   help="do not average each face with its mirror image (half the compute)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fer2013.npz (PublicTest faces for the checks)")
+    p.add_argument("--compare-flip", action="store_true",
+                   help="only report PublicTest accuracy with and without mirror averaging; write nothing")
+    p.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: all cores)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        if args.compare_flip:
+            net, _ = load_checkpoint(args.checkpoint)
+            cmp = compare_flip_average(net, public_split(args.data))
+            print(f"PublicTest ({cmp.n} faces): plain {cmp.plain_acc:.4f}, mirror-averaged {cmp.flip_acc:.4f} "
+                  f"(mirror averaging doubles the compute) -> "
+                  f"{'keep flip averaging' if cmp.flip_helps else 'export with --no-flip-average'}")
+            return 0
+        res = export_checkpoint(args.checkpoint, args.out, args.flip_average, args.data)
+    except (FileNotFoundError, ModelError) as e:
+        log.error("%s", e)
+        return 1
+    print(f"wrote {res.path} (flip_average={res.flip_average}, parity max abs diff {res.parity_max_abs_diff:.2e} "
+          f"on {res.parity_faces} PublicTest faces, sha256 {res.sha256})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The emotion CNN: a small residual network for 48x48 grayscale faces.
+
+A stride-2 stem brings the face to 24x24 at once: the expression cues (mouth, brows, eyes)
+survive that resolution, and it makes every later layer four times cheaper, which is what lets
+49 faces a frame run on a laptop CPU. The config is a dataclass stored in every checkpoint so
+anything can rebuild the network from the checkpoint alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    blocks: tuple[int, ...] = (1, 2, 2, 1)
+    dropout: float = 0.2
+    num_classes: int = 7
+    # Input normalisation baked into the graph (FER2013 Training pixel mean/std on 0..1).
+    mean: float = 0.508
+    std: float = 0.255
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        d = dict(d)
+        d["widths"], d["blocks"] = tuple(d["widths"]), tuple(d["blocks"])
+        return cls(**d)
+
+
+def _conv_bn_relu(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = _conv_bn_relu(c_in, c_out, stride)
+        self.conv2 = nn.Sequential(nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out))
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv2(self.conv1(x)) + self.shortcut(x))
+
+
+class EmotionNet(nn.Module):
+    """``(n, 1, 48, 48)`` pixels in 0..1 -> ``(n, 7)`` logits."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        layers: list[nn.Module] = [_conv_bn_relu(1, cfg.widths[0], 1), _conv_bn_relu(cfg.widths[0], cfg.widths[0], 2)]
+        c = cfg.widths[0]
+        for stage, (width, n_blocks) in enumerate(zip(cfg.widths, cfg.blocks)):
+            for j in range(n_blocks):
+                layers.append(ResidualBlock(c, width, 2 if (j == 0 and stage > 0) else 1))
+                c = width
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(c, cfg.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.cfg.mean) / self.cfg.std
+        return self.head(self.dropout(self.features(x).mean(dim=(2, 3))))
+
+
+class ExportedEmotionNet(nn.Module):
+    """What ships: probabilities, optionally averaged with the mirrored face (test-time flip)."""
+
+    def __init__(self, net: EmotionNet, flip_average: bool) -> None:
+        super().__init__()
+        self.net = net
+        self.flip_average = flip_average
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.net(x)
+        if self.flip_average:
+            logits = (logits + self.net(torch.flip(x, dims=[3]))) / 2
+        return torch.softmax(logits, dim=1)
+
+
+def count_macs(net: nn.Module) -> int:
+    """Multiply-accumulates of one 48x48 face through the convolutions and the head."""
+    total = 0
+
+    def hook(mod: nn.Module, _inp: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(mod, nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1]
+            total += out[0].numel() * mod.in_channels // mod.groups * k
+        elif isinstance(mod, nn.Linear):
+            total += mod.in_features * mod.out_features
+
+    handles = [m.register_forward_hook(hook) for m in net.modules()]
+    was_training = net.training
+    net.eval()
+    with torch.no_grad():
+        net(torch.zeros(1, 1, 48, 48))
+    net.train(was_training)
+    for h in handles:
+        h.remove()
+    return total

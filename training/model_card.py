@@ -1,0 +1,199 @@
+"""Write ``models/emotion.json``: what the shipped emotion model is, how it was made, how good and fast it is.
+
+``python -m training.model_card --checkpoint runs/emotion/best.pt --onnx models/emotion.onnx
+--train-command "python -m training.train ..." --wall-time-s 5400 --hardware "..."``
+
+Accuracy is measured on the ONNX file through ONNX Runtime (what users run), on the full
+PublicTest and PrivateTest splits against FER2013 labels. Speed is measured on the machine
+running this command (median of one ``predict`` on 49 faces, 2 ONNX Runtime threads), so run
+it on the hardware named by ``--hardware``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import platform
+from pathlib import Path
+
+import onnx
+import onnxruntime as ort
+
+from bot.errors import ModelError
+from models.emotion_classifier import OnnxEmotionClassifier
+from training.data import DEFAULT_DATA, sha256_of_file
+from training.evaluate import Evaluation, evaluate, save_confusion_png
+from training.export import OPSET, load_checkpoint
+from training.model import ModelConfig, count_macs
+from training.timing import GALLERY_FACES, time_batches
+
+log = logging.getLogger(__name__)
+
+
+def architecture_text(cfg: ModelConfig, flip_average: bool) -> str:
+    """One paragraph describing ``EmotionNet`` built from ``cfg`` (sizes follow the 48x48 input)."""
+    size = math.ceil(48 / 2)  # the stride-2 stem
+    w0 = cfg.widths[0]
+    parts = [f"Residual CNN for 1x48x48 grayscale faces in 0..1; (x - {cfg.mean}) / {cfg.std} inside the graph.",
+             f"Stem: conv3x3 1->{w0} + BN + ReLU at 48x48, conv3x3 stride 2 {w0}->{w0} + BN + ReLU (-> {size}x{size})."]
+    stages = []
+    for stage, (width, n_blocks) in enumerate(zip(cfg.widths, cfg.blocks, strict=True)):
+        if stage > 0:
+            size = math.ceil(size / 2)
+        stride = ", first stride 2" if stage > 0 else ""
+        stages.append(f"{n_blocks} x residual block {width} ch{stride} ({size}x{size})")
+    parts.append("Stages: " + "; ".join(stages) + ". Each block: two conv3x3 + BN (ReLU between and after), "
+                 "identity or 1x1-conv + BN shortcut.")
+    parts.append(f"Head: global average pool, dropout {cfg.dropout}, linear {cfg.widths[-1]}->{cfg.num_classes}, "
+                 "softmax.")
+    if flip_average:
+        parts.append("Exported with test-time mirror averaging: logits of the face and its horizontal mirror are "
+                     "averaged before the softmax.")
+    return " ".join(parts)
+
+
+def _split_summary(result: Evaluation) -> dict:
+    return {"faces": result.n, "accuracy": round(result.accuracy, 4),
+            "recall": {k: round(v, 4) for k, v in zip(result.labels, result.recall, strict=True)},
+            "precision": {k: round(v, 4) for k, v in zip(result.labels, result.precision, strict=True)},
+            "confusion_matrix": [list(r) for r in result.confusion]}
+
+
+def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_s: float, hardware: str,
+               data: Path = DEFAULT_DATA, confusion_png: Path = Path("models/emotion_confusion_private.png"),
+               eval_threads: int | None = None, bench_threads: int = 2) -> dict:
+    """Everything in the card, measuring accuracy and speed on the way (minutes on a laptop CPU).
+
+    Raises:
+        ModelError: the ONNX file is unusable or was not exported from ``checkpoint``.
+        FileNotFoundError: checkpoint or data missing.
+    """
+    log.info("[1/5] checkpoint %s", checkpoint)
+    net, ck = load_checkpoint(checkpoint)
+    ckpt_sha = sha256_of_file(checkpoint)
+    with OnnxEmotionClassifier(onnx_path, threads=1) as clf:
+        flip, onnx_sha, model_config = clf.flip_average, clf.sha256, clf.model_config
+        labels, input_spec = clf.labels, clf.input_spec
+    exported_from = _onnx_training_meta(onnx_path).get("checkpoint_sha256")
+    if exported_from not in (None, ckpt_sha) or model_config != json.loads(json.dumps(net.cfg.to_dict())):
+        raise ModelError(f"{onnx_path} was not exported from {checkpoint}; run "
+                         f"`python -m training.export {checkpoint} --out {onnx_path}` first")
+    macs = count_macs(net)
+    params = sum(p.numel() for p in net.parameters())
+    cfg = ck["config"]
+    w = float(cfg["ferplus_weight"])
+    cleaning = ck["cleaning"]
+    data_sha_file = sha256_of_file(data) if data.is_file() else None
+
+    log.info("[2/5] PublicTest through ONNX Runtime")
+    public = evaluate(onnx_path, "public", data, threads=eval_threads)
+    log.info("[3/5] PrivateTest through ONNX Runtime")
+    private = evaluate(onnx_path, "private", data, threads=eval_threads)
+    log.info("[4/5] confusion matrix -> %s", confusion_png)
+    save_confusion_png(private, confusion_png)
+    log.info("[5/5] speed: %d faces, %d ONNX Runtime threads", GALLERY_FACES, bench_threads)
+    timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads)}
+
+    return {
+        "name": "ClassMood emotion CNN",
+        "task": "7-class facial expression classification of 48x48 grayscale face crops",
+        "labels": list(labels),
+        "input": input_spec,
+        "output": {"name": "probabilities", "shape": ["N", len(labels)], "dtype": "float32",
+                   "meaning": "softmax probabilities in FER2013 class order"},
+        "architecture": architecture_text(net.cfg, flip),
+        "model_config": net.cfg.to_dict(),
+        "parameters": params,
+        "macs_per_face": macs,
+        "mflops_per_face": round(2 * macs / 1e6, 1),
+        "flip_average": flip,
+        "mflops_per_face_shipped": round((4 if flip else 2) * macs / 1e6, 1),
+        "flops_note": "MFLOPs = 2 x multiply-accumulates of convolutions and the linear head for one 48x48 face; "
+                      + ("mirror averaging is on, so the shipped graph runs the network twice per face "
+                         "(mflops_per_face_shipped = 2 x mflops_per_face)." if flip else
+                         "mirror averaging is off (it would double the cost)."),
+        "training": {
+            "command": train_command,
+            "data_file": "fer2013.npz (FER2013 + FER+ votes, see ../shared/data/fer2013/README.md)",
+            "data_sha256": ck["data_sha256"],
+            "data_sha256_matches_local_file": None if data_sha_file is None else data_sha_file == ck["data_sha256"],
+            "epochs": int(cfg["epochs"]),
+            "epochs_run": len(ck.get("history", [])),
+            "best_epoch": int(ck["epoch"]),
+            "weights": ck.get("weights"),
+            "checkpoint_selection": "best PublicTest accuracy (raw or EMA weights, with or without mirror averaging)",
+            "seed": int(cfg["seed"]),
+            "targets": (f"{1 - w:g} x FER2013 label (one-hot) + {w:g} x FER+ crowd-vote distribution "
+                        "(votes mapped to the 7 FER2013 classes; contempt/unknown/not-a-face votes dropped; "
+                        f"rows without usable votes use the label), then label smoothing {cfg['label_smoothing']:g}"),
+            "targets_weights": {"fer2013_label": 1 - w, "ferplus_votes": w,
+                                "label_smoothing": cfg["label_smoothing"]},
+            "cleaning": (f"Training split only: {cleaning['blank_dropped']} blank images and "
+                         f"{cleaning['test_duplicates_dropped']} exact copies of PublicTest/PrivateTest images "
+                         "dropped; test splits untouched"),
+            "cleaning_counts": cleaning,
+            "config": cfg,
+            "wall_time_s": wall_time_s,
+            "hardware": hardware,
+            "checkpoint_sha256": ckpt_sha,
+        },
+        "evaluation": {
+            "runtime": f"onnxruntime {ort.__version__} (the shipped ONNX file)",
+            "labels": "original FER2013 labels, full splits",
+            "public_test": _split_summary(public),
+            "private_test": _split_summary(private),
+            "public_test_accuracy": round(public.accuracy, 4),
+            "private_test_accuracy": round(private.accuracy, 4),
+            "confusion_matrix_png": str(confusion_png),
+        },
+        "onnx": {"path": str(onnx_path), "sha256": onnx_sha, "size_bytes": onnx_path.stat().st_size, "opset": OPSET},
+        "speed": {
+            "ms_per_49_faces_median": round(timing[GALLERY_FACES].median_ms, 2),
+            "ms_per_49_faces_p90": round(timing[GALLERY_FACES].p90_ms, 2),
+            "ms_median_by_batch": {str(b): round(t.median_ms, 2) for b, t in timing.items()},
+            "threads": bench_threads,
+            "runtime": f"onnxruntime {ort.__version__}, CPUExecutionProvider",
+            "hardware": hardware,
+            "machine": f"{platform.machine()} {platform.processor() or platform.system()}".strip(),
+        },
+    }
+
+
+def _onnx_training_meta(onnx_path: Path) -> dict:
+    """The ``training`` metadata written by ``training.export`` (empty if absent)."""
+    meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    return json.loads(meta.get("training", "{}"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.model_card", description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", type=Path, required=True, help="best.pt the ONNX file was exported from")
+    p.add_argument("--onnx", type=Path, default=Path("models/emotion.onnx"))
+    p.add_argument("--train-command", required=True, help="the exact command that trained the checkpoint")
+    p.add_argument("--wall-time-s", type=float, required=True, help="training wall time in seconds")
+    p.add_argument("--hardware", required=True, help="e.g. 'Intel i5-8250U, 2 cores, 8 GB' (training and speed)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--out", type=Path, default=Path("models/emotion.json"))
+    p.add_argument("--confusion-png", type=Path, default=Path("models/emotion_confusion_private.png"))
+    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads for the accuracy runs")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        card = build_card(args.checkpoint, args.onnx, args.train_command, args.wall_time_s, args.hardware,
+                          args.data, args.confusion_png, eval_threads=args.threads)
+    except (ModelError, FileNotFoundError) as e:
+        log.error("%s", e)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    ev, speed = card["evaluation"], card["speed"]
+    print(f"wrote {args.out}: PublicTest {ev['public_test_accuracy']:.4f}, "
+          f"PrivateTest {ev['private_test_accuracy']:.4f}, "
+          f"{speed['ms_per_49_faces_median']:.1f} ms per 49 faces ({speed['threads']} threads)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

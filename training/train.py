@@ -1,0 +1,162 @@
+"""Train the emotion CNN on FER2013: ``python -m training.train [--epochs N] [--resume]``.
+
+Reads top to bottom: data, model, optimiser, loop, checkpoint. Checkpoints are chosen on
+PublicTest only; PrivateTest is never looked at here (``classmood eval`` reports it once).
+Every epoch writes ``last.pt`` (resume point) and, when PublicTest improves, ``best.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import sys
+import time
+from copy import deepcopy
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm import tqdm
+
+from training.augment import augment
+from training.config import TrainConfig, load_train_config
+from training.data import load_splits, sha256_of_file
+from training.model import EmotionNet
+
+log = logging.getLogger("training")
+
+
+def _device(cfg: TrainConfig) -> torch.device:
+    if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+@torch.no_grad()
+def public_accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> tuple[float, float]:
+    """(plain, mirror-averaged) top-1 accuracy."""
+    net.eval()
+    plain = flip = 0
+    for i in range(0, len(y), batch):
+        xb, yb = x[i:i + batch], y[i:i + batch]
+        a = net(xb)
+        b = a + net(torch.flip(xb, dims=[3]))
+        plain += int((a.argmax(1) == yb).sum())
+        flip += int((b.argmax(1) == yb).sum())
+    return plain / len(y), flip / len(y)
+
+
+def _config_json(cfg: TrainConfig) -> dict:
+    d = asdict(cfg)
+    d["data"], d["out_dir"] = str(cfg.data), str(cfg.out_dir)
+    return d
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run the whole training; returns the path of the best checkpoint."""
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    dev = _device(cfg)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+
+    splits, cleaning = load_splits(cfg.data, cfg.max_per_split)
+    train_x = torch.from_numpy(splits["train"].tensor()).to(dev)
+    train_y = torch.from_numpy(splits["train"].labels).to(dev)
+    onehot = F.one_hot(train_y, 7).float()
+    soft = torch.from_numpy(splits["train"].ferplus).to(dev)
+    target = (1 - cfg.ferplus_weight) * onehot + cfg.ferplus_weight * soft
+    target = (1 - cfg.label_smoothing) * target + cfg.label_smoothing / 7
+    val_x = torch.from_numpy(splits["public"].tensor()).to(dev)
+    val_y = torch.from_numpy(splits["public"].labels).to(dev)
+
+    net = EmotionNet(cfg.model).to(dev)
+    ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    warmup = max(1, int(cfg.warmup_epochs * steps_per_epoch))
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    start_epoch, best_acc, history = 0, -1.0, []
+    last_path, best_path = cfg.out_dir / "last.pt", cfg.out_dir / "best.pt"
+    if cfg.resume and last_path.is_file():
+        ck = torch.load(last_path, map_location=dev, weights_only=False)
+        net.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        gen.set_state(ck["generator"])
+        torch.set_rng_state(ck["torch_rng"])
+        start_epoch, best_acc, history = ck["epoch"] + 1, ck["best_acc"], ck["history"]
+        log.info("resumed from %s at epoch %d (best PublicTest %.4f)", last_path, start_epoch, best_acc)
+
+    data_sha = sha256_of_file(cfg.data)
+    t0 = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        net.train()
+        order = torch.randperm(len(train_y), generator=gen).to(dev)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+                   file=sys.stderr, dynamic_ncols=True, mininterval=2.0)
+        loss_sum = 0.0
+        for step in bar:
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            xb = augment(train_x[idx], gen)
+            loss = torch.sum(-target[idx] * F.log_softmax(net(xb), dim=1), dim=1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            ema.update_parameters(net)
+            loss_sum += loss.item()
+            bar.set_postfix(loss=f"{loss_sum / (step + 1):.3f}", lr=f"{sched.get_last_lr()[0]:.4f}")
+        acc_raw = public_accuracy(net, val_x, val_y)
+        acc_ema = public_accuracy(ema.module, val_x, val_y)
+        candidates = {"raw": (max(acc_raw), net), "ema": (max(acc_ema), ema.module)}
+        kind, (acc, chosen) = max(candidates.items(), key=lambda kv: kv[1][0])
+        record = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch, "public_raw": acc_raw,
+                  "public_ema": acc_ema, "elapsed_s": time.time() - t0}
+        history.append(record)
+        log.info("epoch %d: loss %.4f PublicTest raw %.4f/%.4f (flip) ema %.4f/%.4f",
+                 epoch + 1, record["loss"], *acc_raw, *acc_ema)
+        common = {"config": _config_json(cfg), "model_config": cfg.model.to_dict(), "data_sha256": data_sha,
+                  "cleaning": asdict(cleaning), "history": history}
+        if acc > best_acc:
+            best_acc = acc
+            torch.save({**common, "model": deepcopy(chosen.state_dict()), "epoch": epoch + 1,
+                        "weights": kind, "public_acc": acc_raw if kind == "raw" else acc_ema}, best_path)
+        torch.save({**common, "model": net.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                    "epoch": epoch, "best_acc": best_acc}, last_path)
+        with open(cfg.out_dir / "history.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+    log.info("done in %.0f s; best PublicTest %.4f -> %s", time.time() - t0, best_acc, best_path)
+    return best_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_train_config(argv)
+        train(cfg)
+    except (ValueError, FileNotFoundError) as e:
+        log.error("%s", e)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
