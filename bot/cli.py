@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from bot.config import PRIVACY_MODES, Config, load_config
 from bot.errors import CaptureError, ClassMoodError, ConfigError, ModelError, StorageError
@@ -34,8 +34,15 @@ def _common_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", "-v", action="store_const", const=True, help="debug logging")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (what is wrong, what is allowed), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="classmood", description="See, live, how your online class feels.")
+    p = _Parser(prog="classmood", description="See, live, how your online class feels.")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="monitor the screen (or a recording) until Ctrl-C")
@@ -81,10 +88,13 @@ def _config_from(args: argparse.Namespace) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a bad flag (2, already said in one line)
+        return e.code if isinstance(e.code, int) else 2
     verbose = bool(getattr(args, "verbose", False))
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s")
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s"
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt)
     try:
         if args.command == "run":
             return _run(_config_from(args))
@@ -211,6 +221,7 @@ def _run_headless(pipeline: Any, source: Any, config: Config, recorder: Any, con
             continue  # already logged by the loop
         recorder.submit(event)
         stats.add(event)
+        log.debug("frame %d queued for storage: %d faces", event.frame_id, len(event.faces))
         now = time.monotonic()
         if tty and now - last_print > 0.25:
             fps = stats.frames / max(now - stats.t0, 1e-6)
@@ -257,7 +268,7 @@ def _analyze(config: Config, image_path: Path, as_json: bool) -> int:
             k = int(p.argmax())
             item.update(emotion=EMOTIONS[k], confidence=round(float(p[k]), 4),
                         uncertain=bool(f.label is not None and f.label[i] == UNCERTAIN),
-                        probabilities={e: round(float(v), 4) for e, v in zip(EMOTIONS, p)})
+                        probabilities={e: round(float(v), 4) for e, v in zip(EMOTIONS, p, strict=True)})
         faces.append(item)
     faces.sort(key=lambda d: (d["tile"][1], d["tile"][0], d["box"][1], d["box"][0]))
     if as_json:
@@ -273,10 +284,19 @@ def _analyze(config: Config, image_path: Path, as_json: bool) -> int:
 
 
 def _sessions(db_url: str | None, as_json: bool) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from db.engine import open_engine
     from db.queries import list_sessions
+    from db.recorder import mark_interrupted_sessions
 
-    rows = list_sessions(open_engine(db_url))
+    engine = open_engine(db_url)
+    try:
+        # A run that was killed or crashed left its session 'running'; say what it really is.
+        mark_interrupted_sessions(engine)
+    except SQLAlchemyError as e:  # e.g. a read-only copy of the database: still list it
+        log.warning("could not mark interrupted sessions: %s", str(e).splitlines()[0])
+    rows = list_sessions(engine)
     if as_json:
         print(json.dumps([r.to_json() for r in rows]))
         return 0

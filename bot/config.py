@@ -6,12 +6,13 @@ the key and what is allowed, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+
+import tomllib
 
 from bot.errors import ConfigError
 
@@ -70,7 +71,8 @@ class Config:
         if self.duration_s is not None:
             _in_range("duration_s", self.duration_s, 0.0, 10**7)
         if not self.source.strip():
-            raise ConfigError("config: source must not be empty (screen, screen:N, region:X,Y,W,H, window:TITLE or a path)")
+            raise ConfigError("config: source must not be empty "
+                              "(screen, screen:N, region:X,Y,W,H, window:TITLE or a path)")
 
 
 def _in_range(key: str, value: Any, lo: float, hi: float) -> None:

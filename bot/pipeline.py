@@ -99,7 +99,8 @@ def build_pipeline(config: Config) -> Pipeline:
     except ClassMoodError:
         detector.close()
         raise
-    return Pipeline(detector=detector, classifier=classifier, finder=FaceFinder(detector),
+    return Pipeline(detector=detector, classifier=classifier,
+                    finder=FaceFinder(detector, min_score=config.min_face_score),
                     emotion=EmotionStage(classifier) if classifier is not None else None,
                     tracker=ParticipantTracker(forget_after_s=config.forget_after_s),
                     smoother=EmotionSmoother(tau_s=config.smoothing_s, uncertain_below=config.uncertain_below))

@@ -29,7 +29,7 @@ class EmotionSmoother:
         if faces.emotion_probs is None or faces.track_id is None:
             return frame
         smoothed = np.empty_like(faces.emotion_probs)
-        for i, (tid, p) in enumerate(zip(faces.track_id.tolist(), faces.emotion_probs)):
+        for i, (tid, p) in enumerate(zip(faces.track_id.tolist(), faces.emotion_probs, strict=True)):
             prev = self._state.get(tid)
             if prev is None or self.tau_s <= 0 or t_s - prev[0] > 5 * self.tau_s:
                 s = p.copy()

@@ -71,6 +71,11 @@ def _parse_region(arg: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def _bgra_to_bgr(shot: object) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(shot)[:, :, :3])
 
@@ -96,7 +101,8 @@ class ScreenSource:
             index = 1 if monitor is None else monitor
             if not 1 <= index < len(monitors):
                 self._mss.close()
-                raise ConfigError(f"config: screen:{index} does not exist; this machine has monitors 1..{len(monitors) - 1}")
+                raise ConfigError(f"config: screen:{index} does not exist; "
+                                  f"this machine has monitors 1..{len(monitors) - 1}")
             m = monitors[index]
             self._area = {k: m[k] for k in ("left", "top", "width", "height")}
             self._name = f"screen:{index} {m['width']}x{m['height']}"
@@ -105,7 +111,9 @@ class ScreenSource:
         try:
             shot = self._mss.grab(self._area)
         except Exception as e:
-            raise CaptureError(f"screen capture failed ({self._name}): {e}") from None
+            # mss's X errors span several lines; the status line and the log want one.
+            raise CaptureError(f"screen capture failed ({self._name}; monitor switched off, unplugged or "
+                               f"resized?): {_first_line(e)}") from None
         a = self._area
         return CapturedFrame(_bgra_to_bgr(shot), (a["left"], a["top"], a["width"], a["height"]))
 
@@ -170,7 +178,7 @@ class WindowSource:
         try:
             shot = self._mss.grab({"left": x, "top": y, "width": w, "height": h})
         except Exception as e:
-            raise CaptureError(f"capture of window {self._title!r} failed: {e}") from None
+            raise CaptureError(f"capture of window {self._title!r} failed: {_first_line(e)}") from None
         self._last_geometry = geometry
         return CapturedFrame(_bgra_to_bgr(shot), geometry)
 

@@ -83,7 +83,7 @@ class ParticipantTracker:
         tracks = list(self._tracks.values())
         free_faces, free_tracks = set(range(n)), set(range(len(tracks)))
         if tracks and n:
-            sims = np.array([[float(s @ tr.signature) for tr in tracks] for s in signatures], np.float32)
+            sims = (np.stack(signatures) @ np.stack([tr.signature for tr in tracks]).T).astype(np.float32)
             ious = iou_matrix(faces.xyxy.astype(np.float32), np.array([tr.xyxy for tr in tracks], np.float32))
             # Position first (with a sanity check on looks), then looks alone for faces that moved.
             for score, ok in ((ious + 0.01 * sims, (ious >= IOU_MATCH) & (sims >= APPEARANCE_MATCH - 0.25)),

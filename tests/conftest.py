@@ -1,4 +1,4 @@
-"""Fixtures shared by all tests: where ``../shared`` is, the FER2013 file, the shipped model.
+"""Fixtures shared by all tests: where ``../shared`` is, the FER2013 file, the shipped model, an Xvfb.
 
 ``../shared`` is found next to the repository root; ``CLASSMOOD_SHARED`` points elsewhere.
 Tests that need data or the shipped model skip with a reason when those are absent.
@@ -7,7 +7,10 @@ Tests that need data or the shipped model skip with a reason when those are abse
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,42 @@ def check_emotion_contract(path: Path) -> None:
 def emotion_contract() -> Callable[[Path], None]:
     """The contract checker, for tests in any folder (conftest is not importable as a module)."""
     return check_emotion_contract
+
+
+XVFB_SCREEN = "1600x900x24"
+
+
+def _free_display() -> int:
+    for n in range(90, 200):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise RuntimeError("no free X display number in :90..:199")
+
+
+@pytest.fixture(scope="module")
+def xvfb_display() -> Iterator[str]:
+    """``:N`` of a fresh Xvfb (1600x900, 24 bit), stopped after the module; skips without Xvfb."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb): no real X display to test on")
+    n = _free_display()
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    socket = Path(f"/tmp/.X11-unix/X{n}")
+    deadline = time.monotonic() + 10
+    while not socket.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            pytest.fail(f"Xvfb :{n} did not start: {err[-500:]}")
+        time.sleep(0.05)
+    try:
+        yield f":{n}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()

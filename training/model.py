@@ -60,7 +60,7 @@ class EmotionNet(nn.Module):
         self.cfg = cfg
         layers: list[nn.Module] = [_conv_bn_relu(1, cfg.widths[0], 1), _conv_bn_relu(cfg.widths[0], cfg.widths[0], 2)]
         c = cfg.widths[0]
-        for stage, (width, n_blocks) in enumerate(zip(cfg.widths, cfg.blocks)):
+        for stage, (width, n_blocks) in enumerate(zip(cfg.widths, cfg.blocks, strict=True)):
             for j in range(n_blocks):
                 layers.append(ResidualBlock(c, width, 2 if (j == 0 and stage > 0) else 1))
                 c = width

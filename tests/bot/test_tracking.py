@@ -25,7 +25,7 @@ def _person_canvas(rng: np.random.Generator, n: int) -> list[np.ndarray]:
 def _frame(people: list[np.ndarray], slots: list[tuple[int, int]], t: float, fid: int) -> FrameResult:
     image = np.zeros((400, 600, 3), np.uint8)
     boxes = []
-    for person, (x, y) in zip(people, slots):
+    for person, (x, y) in zip(people, slots, strict=True):
         image[y:y + 90, x:x + 80] = person
         boxes.append([x + 20, y + 20, x + 60, y + 60])
     xyxy = np.array(boxes, np.float32).reshape(-1, 4)

@@ -1,8 +1,8 @@
 """The overlay on a real X server (Xvfb): it starts despite OpenCV's Qt plugins, and its badges
 drawn over a gallery do not feed into its own capture.
 
-A fixture starts Xvfb on a free display; the Qt side runs in a child process
-(``xvfb_scene.py``) because this process's Qt is offscreen. The child runs the real pipeline
+The ``xvfb_display`` fixture (``tests/conftest.py``) starts Xvfb on a free display; the Qt side
+runs in a child process (``xvfb_scene.py``) because this process's Qt is offscreen. The child runs the real pipeline
 (MediaPipe on a window capture of the gallery) under ``run_with_overlay`` with badges shown,
 and saves a screenshot to ``tests/artifacts/``; here every captured frame, and the screenshot
 itself, must show every face of the gallery and no other.
@@ -16,8 +16,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,44 +26,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 SCENE = HERE / "xvfb_scene.py"
 ARTIFACTS = HERE.parents[0] / "artifacts"
-SCREEN = "1600x900x24"
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None,
                                 reason="Xvfb is not installed (apt-get install xvfb): no real X display to test on")
-
-
-def _free_display() -> int:
-    for n in range(90, 200):
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            return n
-    raise RuntimeError("no free X display number in :90..:199")
-
-
-@pytest.fixture(scope="module")
-def xvfb_display() -> Iterator[str]:
-    """``:N`` of a fresh Xvfb (1600x900, 24 bit), stopped after the module."""
-    n = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", SCREEN, "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    socket = Path(f"/tmp/.X11-unix/X{n}")
-    deadline = time.monotonic() + 10
-    while not socket.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            pytest.fail(f"Xvfb :{n} did not start: {err[-500:]}")
-        time.sleep(0.05)
-    try:
-        yield f":{n}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
 
 
 def run_scene(display: str, *args: str, timeout_s: float = 90) -> subprocess.CompletedProcess[str]:

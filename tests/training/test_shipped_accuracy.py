@@ -13,3 +13,13 @@ def test_shipped_model_private_test_accuracy(shipped_model: Path, fer2013_npz: P
     result = evaluate(shipped_model, "private", fer2013_npz, progress=False)
     assert result.n == 3589  # the full split, against the original FER2013 labels
     assert result.accuracy >= MIN_PRIVATE_ACCURACY, result.table_markdown()
+
+
+def test_fast_int8_variant_keeps_the_accuracy(shipped_model: Path, fer2013_npz: Path, emotion_contract) -> None:
+    """``models/emotion_int8.onnx``: same contract, the same floor, at most 1 point below the float model."""
+    fast = shipped_model.with_name("emotion_int8.onnx")
+    assert fast.is_file(), "build it: python -m training.quantize models/emotion.onnx --out models/emotion_int8.onnx"
+    emotion_contract(fast)
+    float_acc = evaluate(shipped_model, "private", fer2013_npz, progress=False).accuracy
+    int8_acc = evaluate(fast, "private", fer2013_npz, progress=False).accuracy
+    assert int8_acc >= MIN_PRIVATE_ACCURACY and int8_acc >= float_acc - 0.01, (float_acc, int8_acc)
