@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot.config import PRIVACY_MODES, Config, load_config
+from bot.config import PRIVACY_MODES, Config, load_config, save_settings, user_settings_path
 from bot.errors import CaptureError, ClassMoodError, ConfigError, ModelError, StorageError
 
 log = logging.getLogger("classmood")
@@ -82,9 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_from(args: argparse.Namespace) -> Config:
+    """Defaults, then ``--config`` (or the settings the overlay saved), then the flags given."""
     keys = ("source", "fps", "db", "overlay", "save_frames", "max_frames", "duration_s", "model", "privacy", "verbose")
     overrides: dict[str, Any] = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-    return load_config(getattr(args, "config", None), overrides)
+    toml = getattr(args, "config", None)
+    if toml is None and args.command == "run" and user_settings_path().is_file():
+        toml = user_settings_path()
+    return load_config(toml, overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,7 +175,10 @@ def _run(config: Config) -> int:
         if config.overlay and display_available():
             from overlay.app import run_with_overlay
 
-            run_with_overlay(pipeline, source, config, recorder, control, stats.add)
+            edited = run_with_overlay(pipeline, source, config, recorder, control, stats.add)
+            if edited != config:
+                save_settings(edited, user_settings_path())
+                log.info("settings saved to %s for the next run", user_settings_path())
         else:
             _run_headless(pipeline, source, config, recorder, control, stats)
     except Exception:

@@ -6,6 +6,7 @@ the key and what is allowed, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
@@ -127,6 +128,27 @@ def _apply(obj: Any, values: dict[str, Any], prefix: str = "") -> Any:
         else:
             kw[key] = _convert(prefix + key, hints[key], value)
     return replace(obj, **kw)
+
+
+# The settings the overlay's dialog edits; saved so the next run starts with them.
+SAVED_KEYS = ("source", "fps", "privacy")
+
+
+def user_settings_path() -> Path:
+    """``classmood.toml`` in the user's config folder (platformdirs): the overlay saves edits here."""
+    from platformdirs import user_config_path
+
+    return user_config_path("classmood", appauthor=False) / "classmood.toml"
+
+
+def save_settings(cfg: Config, path: Path) -> None:
+    """Write the dialog-editable settings as TOML (strings JSON-quoted: valid TOML basic strings)."""
+    lines = [f"{k} = {json.dumps(getattr(cfg, k))}" for k in SAVED_KEYS]
+    lines.append("[alerts]")
+    lines += [f"{f.name} = {json.dumps(getattr(cfg.alerts, f.name))}" for f in fields(cfg.alerts)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# Saved by the ClassMood overlay's settings dialog; flags still win.\n"
+                    + "\n".join(lines) + "\n", encoding="utf-8")
 
 
 def load_config(toml_path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:

@@ -136,3 +136,15 @@ def xvfb_display() -> Iterator[str]:
             proc.wait()
         if proc.stderr:
             proc.stderr.close()
+
+
+@pytest.fixture(autouse=True)
+def private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own user config/data folders (platformdirs follows XDG on Linux).
+
+    Keeps the suite hermetic: no first-run marker, saved overlay settings or default database
+    of the person running the tests is read or written.
+    """
+    home = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))

@@ -161,6 +161,25 @@ def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_
     }
 
 
+def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, bench_threads: int) -> dict:
+    """Accuracy and speed of the int8 file beside the float one, measured the same way."""
+    public = evaluate(onnx_path, "public", data, threads=eval_threads)
+    private = evaluate(onnx_path, "private", data, threads=eval_threads)
+    timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads)}
+    meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    return {
+        "path": str(onnx_path), "sha256": sha256_of_file(onnx_path), "size_bytes": onnx_path.stat().st_size,
+        "quantization": meta.get("quantization"),
+        "how": "python -m training.quantize models/emotion.onnx --out models/emotion_int8.onnx",
+        "use": "classmood run --model models/emotion_int8.onnx (same input/output contract)",
+        "public_test_accuracy": round(public.accuracy, 4),
+        "private_test_accuracy": round(private.accuracy, 4),
+        "private_test": _split_summary(private),
+        "ms_per_49_faces_median": round(timing[GALLERY_FACES].median_ms, 2),
+        "ms_median_by_batch": {str(b): round(t.median_ms, 2) for b, t in timing.items()},
+    }
+
+
 def _onnx_training_meta(onnx_path: Path) -> dict:
     """The ``training`` metadata written by ``training.export`` (empty if absent)."""
     meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
@@ -186,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelError, FileNotFoundError) as e:
         log.error("%s", e)
         return 2
+    fast = args.onnx.with_name(args.onnx.stem + "_int8.onnx")
+    if fast.is_file():
+        log.info("fast variant %s", fast)
+        card["fast_variant_int8"] = fast_variant_section(fast, args.data, args.threads, 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     ev, speed = card["evaluation"], card["speed"]

@@ -47,3 +47,14 @@ def test_missing_config_file_is_one_clear_line(tmp_path: Path) -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(AttributeError):
         Config().fps = 3  # type: ignore[misc]
+
+
+def test_saved_settings_load_back(tmp_path: Path) -> None:
+    from bot.config import AlertConfig, save_settings
+
+    edited = Config(source="window:Zoom Meeting", fps=2.0, privacy="presence", alerts=AlertConfig(negative_for_s=7))
+    path = tmp_path / "classmood.toml"
+    save_settings(edited, path)
+    loaded = load_config(path)
+    assert (loaded.source, loaded.fps, loaded.privacy, loaded.alerts) == ("window:Zoom Meeting", 2.0, "presence",
+                                                                         edited.alerts)
