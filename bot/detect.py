@@ -23,6 +23,10 @@ from bot.types import Faces, FrameResult
 # dropped (see _flat).
 FLAT_MAX_SCORE = 0.7
 FLAT_SHARE_MIN = 0.33
+# Second look at an empty wide tile: square windows overlapping this much; not on tiles whose
+# pixels are mostly one grey (flat share), i.e. camera-off tiles.
+SECOND_LOOK_OVERLAP = 0.4
+SECOND_LOOK_MAX_FLAT = 0.6
 
 
 class FaceFinder:
@@ -89,6 +93,17 @@ class FaceFinder:
                     boxes.append(xyxy + np.array([x0, y0, x0, y0], np.float32))
                     scores.append(score)
                     owners.append(np.full(len(xyxy), k))
+        found = set(np.concatenate(owners).tolist()) if owners else set()
+        for k, tile in enumerate(tiles_xyxy):
+            if k in found:
+                continue
+            for win in self._second_look(tile, image_bgr):
+                x0, y0, x1, y1 = (int(v) for v in win)
+                xyxy, score = self.detector.detect(image_bgr[y0:y1, x0:x1])
+                if len(xyxy):
+                    boxes.append(xyxy + np.array([x0, y0, x0, y0], np.float32))
+                    scores.append(score)
+                    owners.append(np.full(len(xyxy), k))
         if not boxes:
             return Faces.empty()
         xyxy = np.concatenate(boxes).astype(np.float32)
@@ -118,6 +133,21 @@ class FaceFinder:
                 for wx in _starts(x0, x1, side, step):
                     out.append(np.array([wx, wy, wx + side, wy + side]))
         return out
+
+    def _second_look(self, tile: np.ndarray, image_bgr: np.ndarray) -> list[np.ndarray]:
+        """Square windows across a wide tile where the first look found nothing.
+
+        The detector letterboxes a 16:9 tile into its square input, so a face there is drawn
+        at about half the scale a square crop gives it; hard faces (small, blurred, low
+        contrast) come through at the larger scale. Plain tiles (camera off: one colour and
+        a name) are skipped, so the extra calls go only where a face may be.
+        """
+        x0, y0, x1, y1 = (int(v) for v in tile)
+        w, h = x1 - x0, y1 - y0
+        if w < 1.25 * h or h < 2 * self.min_face_px or flat_share(image_bgr, tile) >= SECOND_LOOK_MAX_FLAT:
+            return []
+        step = max(1, int(h * (1 - SECOND_LOOK_OVERLAP)))
+        return [np.array([wx, y0, wx + h, y1]) for wx in _starts(x0, x1, h, step)]
 
     def _plausible(self, xyxy: np.ndarray, score: np.ndarray, owner: np.ndarray,
                    tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

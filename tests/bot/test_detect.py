@@ -79,9 +79,9 @@ def test_recall_over_all_galleries(finder, photo_sets):
             total += int(face.sum())
     print({k: f"{h}/{t}" for k, (h, t) in by_kind.items()})
     assert total > 350
-    # Measured 353/357 (98.9 %): the misses are 40 px faces in 7x7 tiles that BlazeFace scores
-    # under 0.5 (low-contrast, blurred). The brief's 99 % is not met on this table; see README.
-    assert hits / total >= 0.985, f"recall {hits}/{total}"
+    # Measured 354/357 (99.2 %) with the second look at empty wide tiles (353/357 without it);
+    # the misses are ~40 px, blurred, low-contrast faces in 7x7 tiles.
+    assert hits / total >= 0.99, f"recall {hits}/{total}"
 
 
 def test_faces_carry_their_tile(finder, photo_sets):
