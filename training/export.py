@@ -94,7 +94,8 @@ def load_checkpoint(path: Path) -> tuple[EmotionNet, dict]:
     return net.eval(), ck
 
 
-def onnx_metadata(net: EmotionNet, ck: dict, flip_average: bool, checkpoint_sha256: str) -> dict[str, str]:
+def onnx_metadata(net: EmotionNet, ck: dict, flip_average: bool, checkpoint_sha256: str,
+                  zoom_average: bool = False) -> dict[str, str]:
     """``metadata_props`` of the shipped file (all values are strings; JSON where structured)."""
     training = {"epoch": ck.get("epoch"), "weights": ck.get("weights"), "data_sha256": ck.get("data_sha256"),
                 "public_acc": ck.get("public_acc"), "checkpoint_sha256": checkpoint_sha256}
@@ -104,13 +105,15 @@ def onnx_metadata(net: EmotionNet, ck: dict, flip_average: bool, checkpoint_sha2
         "output_spec": json.dumps(OUTPUT_SPEC),
         "model_config": json.dumps(net.cfg.to_dict()),
         "flip_average": "true" if flip_average else "false",
+        "zoom_average": "true" if zoom_average else "false",
         "training": json.dumps(training),
     }
 
 
-def export_onnx(net: EmotionNet, out: Path, flip_average: bool, metadata: dict[str, str]) -> None:
+def export_onnx(net: EmotionNet, out: Path, flip_average: bool, metadata: dict[str, str],
+                zoom_average: bool = False) -> None:
     """Write ``ExportedEmotionNet(net)`` to ``out`` with a dynamic batch axis and the metadata."""
-    module = ExportedEmotionNet(net, flip_average).eval()
+    module = ExportedEmotionNet(net, flip_average, zoom_average).eval()
     dummy = torch.zeros(2, 1, FACE_SIZE_PX, FACE_SIZE_PX)
     with warnings.catch_warnings():
         # The TorchScript exporter (dynamo=False) announces its own deprecation on every call;
@@ -130,9 +133,10 @@ def export_onnx(net: EmotionNet, out: Path, flip_average: bool, metadata: dict[s
     onnx.save(model, str(out))
 
 
-def parity_max_abs_diff(onnx_path: Path, net: EmotionNet, flip_average: bool, faces: np.ndarray) -> float:
+def parity_max_abs_diff(onnx_path: Path, net: EmotionNet, flip_average: bool, faces: np.ndarray,
+                        zoom_average: bool = False) -> float:
     """Max abs difference between ONNX Runtime and PyTorch probabilities on ``faces`` ``(n, 1, 48, 48)``."""
-    module = ExportedEmotionNet(net, flip_average).eval()
+    module = ExportedEmotionNet(net, flip_average, zoom_average).eval()
     with torch.no_grad():
         expected = module(torch.from_numpy(faces)).numpy()
     with OnnxEmotionClassifier(onnx_path) as clf:
@@ -147,7 +151,8 @@ def public_split(data: Path) -> Split:
 
 
 def export_checkpoint(checkpoint: Path, out: Path, flip_average: bool = True, data: Path = DEFAULT_DATA,
-                      parity_faces: int = PARITY_FACES, tolerance: float = PARITY_TOLERANCE) -> ExportResult:
+                      parity_faces: int = PARITY_FACES, tolerance: float = PARITY_TOLERANCE,
+                      zoom_average: bool = False) -> ExportResult:
     """Export, check parity on the first ``parity_faces`` PublicTest faces, then move into ``out``.
 
     Raises:
@@ -157,13 +162,13 @@ def export_checkpoint(checkpoint: Path, out: Path, flip_average: bool = True, da
     """
     net, ck = load_checkpoint(checkpoint)
     faces = public_split(data).tensor()[:parity_faces]
-    metadata = onnx_metadata(net, ck, flip_average, sha256_of_file(checkpoint))
+    metadata = onnx_metadata(net, ck, flip_average, sha256_of_file(checkpoint), zoom_average)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")  # same folder, so os.replace is atomic
     try:
         log.info("exporting %s (flip_average=%s, opset %d)", checkpoint, flip_average, OPSET)
-        export_onnx(net, tmp, flip_average, metadata)
-        diff = parity_max_abs_diff(tmp, net, flip_average, faces)
+        export_onnx(net, tmp, flip_average, metadata, zoom_average)
+        diff = parity_max_abs_diff(tmp, net, flip_average, faces, zoom_average)
         log.info("parity on %d PublicTest faces: max abs diff %.2e (tolerance %.0e)", len(faces), diff, tolerance)
         if not diff <= tolerance:  # also catches NaN
             raise ModelError(f"ONNX export of {checkpoint} failed parity: ONNX Runtime vs PyTorch max abs diff "
@@ -172,6 +177,19 @@ def export_checkpoint(checkpoint: Path, out: Path, flip_average: bool = True, da
     finally:
         tmp.unlink(missing_ok=True)
     return ExportResult(out, flip_average, diff, len(faces), sha256_of_file(out))
+
+
+@torch.no_grad()
+def compare_views(net: EmotionNet, public: Split) -> dict[str, float]:
+    """PublicTest accuracy of each test-time view set, to choose the export flags on PublicTest."""
+    x = torch.from_numpy(public.tensor())
+    y = torch.from_numpy(public.labels)
+    out = {}
+    for name, flip, zoom in (("plain", False, False), ("flip", True, False), ("flip+zoom", True, True)):
+        module = ExportedEmotionNet(net, flip, zoom).eval()
+        pred = torch.cat([module(x[i:i + 512]) for i in range(0, len(y), 512)]).argmax(dim=1)
+        out[name] = float((pred == y).float().mean())
+    return out
 
 
 def compare_flip_average(net: EmotionNet, public: Split) -> FlipComparison:
@@ -188,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("models/emotion.onnx"), help="ONNX file to write")
     p.add_argument("--no-flip-average", dest="flip_average", action="store_false",
                    help="do not average each face with its mirror image (half the compute)")
+    p.add_argument("--zoom-average", action="store_true",
+                   help="also average the slightly enlarged centre of each face (doubles the compute again)")
+    p.add_argument("--compare-views", action="store_true",
+                   help="only report PublicTest accuracy of plain, flip and flip+zoom views; write nothing")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fer2013.npz (PublicTest faces for the checks)")
     p.add_argument("--compare-flip", action="store_true",
                    help="only report PublicTest accuracy with and without mirror averaging; write nothing")
@@ -197,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
+        if args.compare_views:
+            net, _ = load_checkpoint(args.checkpoint)
+            accs = compare_views(net, public_split(args.data))
+            print("PublicTest accuracy by test-time views: "
+                  + ", ".join(f"{k} {v:.4f}" for k, v in accs.items()))
+            return 0
         if args.compare_flip:
             net, _ = load_checkpoint(args.checkpoint)
             cmp = compare_flip_average(net, public_split(args.data))
@@ -204,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"(mirror averaging doubles the compute) -> "
                   f"{'keep flip averaging' if cmp.flip_helps else 'export with --no-flip-average'}")
             return 0
-        res = export_checkpoint(args.checkpoint, args.out, args.flip_average, args.data)
+        res = export_checkpoint(args.checkpoint, args.out, args.flip_average, args.data,
+                                zoom_average=args.zoom_average)
     except (FileNotFoundError, ModelError) as e:
         log.error("%s", e)
         return 1

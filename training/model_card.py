@@ -32,7 +32,7 @@ from training.timing import GALLERY_FACES, time_batches
 log = logging.getLogger(__name__)
 
 
-def architecture_text(cfg: ModelConfig, flip_average: bool) -> str:
+def architecture_text(cfg: ModelConfig, flip_average: bool, zoom_average: bool = False) -> str:
     """One paragraph describing ``EmotionNet`` built from ``cfg`` (sizes follow the 48x48 input)."""
     size = math.ceil(48 / 2)  # the stride-2 stem
     w0 = cfg.widths[0]
@@ -48,7 +48,11 @@ def architecture_text(cfg: ModelConfig, flip_average: bool) -> str:
                  "identity or 1x1-conv + BN shortcut.")
     parts.append(f"Head: global average pool, dropout {cfg.dropout}, linear {cfg.widths[-1]}->{cfg.num_classes}, "
                  "softmax.")
-    if flip_average:
+    if flip_average and zoom_average:
+        parts.append("Exported with test-time averaging of four views: logits of the face, its horizontal mirror, "
+                     "its central 44x44 pixels enlarged to 48x48, and that view's mirror are averaged before the "
+                     "softmax (chosen on PublicTest).")
+    elif flip_average:
         parts.append("Exported with test-time mirror averaging: logits of the face and its horizontal mirror are "
                      "averaged before the softmax.")
     return " ".join(parts)
@@ -80,6 +84,8 @@ def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_
     if exported_from not in (None, ckpt_sha) or model_config != json.loads(json.dumps(net.cfg.to_dict())):
         raise ModelError(f"{onnx_path} was not exported from {checkpoint}; run "
                          f"`python -m training.export {checkpoint} --out {onnx_path}` first")
+    zoom = _onnx_meta(onnx_path).get("zoom_average") == "true"
+    views = (2 if flip else 1) * (2 if zoom else 1)
     macs = count_macs(net)
     params = sum(p.numel() for p in net.parameters())
     cfg = ck["config"]
@@ -103,17 +109,18 @@ def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_
         "input": input_spec,
         "output": {"name": "probabilities", "shape": ["N", len(labels)], "dtype": "float32",
                    "meaning": "softmax probabilities in FER2013 class order"},
-        "architecture": architecture_text(net.cfg, flip),
+        "architecture": architecture_text(net.cfg, flip, zoom),
         "model_config": net.cfg.to_dict(),
         "parameters": params,
         "macs_per_face": macs,
         "mflops_per_face": round(2 * macs / 1e6, 1),
         "flip_average": flip,
-        "mflops_per_face_shipped": round((4 if flip else 2) * macs / 1e6, 1),
+        "zoom_average": zoom,
+        "test_time_views": views,
+        "mflops_per_face_shipped": round(2 * views * macs / 1e6, 1),
         "flops_note": "MFLOPs = 2 x multiply-accumulates of convolutions and the linear head for one 48x48 face; "
-                      + ("mirror averaging is on, so the shipped graph runs the network twice per face "
-                         "(mflops_per_face_shipped = 2 x mflops_per_face)." if flip else
-                         "mirror averaging is off (it would double the cost)."),
+                      f"the shipped graph runs the network on {views} view(s) of each face "
+                      f"(mflops_per_face_shipped = {views} x mflops_per_face).",
         "training": {
             "command": train_command,
             "data_file": "fer2013.npz (FER2013 + FER+ votes, see ../shared/data/fer2013/README.md)",
@@ -166,7 +173,7 @@ def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, 
     public = evaluate(onnx_path, "public", data, threads=eval_threads)
     private = evaluate(onnx_path, "private", data, threads=eval_threads)
     timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads)}
-    meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    meta = _onnx_meta(onnx_path)
     return {
         "path": str(onnx_path), "sha256": sha256_of_file(onnx_path), "size_bytes": onnx_path.stat().st_size,
         "quantization": meta.get("quantization"),
@@ -180,10 +187,13 @@ def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, 
     }
 
 
+def _onnx_meta(onnx_path: Path) -> dict[str, str]:
+    return {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+
+
 def _onnx_training_meta(onnx_path: Path) -> dict:
     """The ``training`` metadata written by ``training.export`` (empty if absent)."""
-    meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-    return json.loads(meta.get("training", "{}"))
+    return json.loads(_onnx_meta(onnx_path).get("training", "{}"))
 
 
 def main(argv: list[str] | None = None) -> int:

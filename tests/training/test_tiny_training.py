@@ -73,3 +73,24 @@ def test_failed_parity_writes_nothing(tiny_checkpoint: Path, fer2013_npz: Path, 
 def test_missing_checkpoint_exits_nonzero(tmp_path: Path) -> None:
     assert export.main([str(tmp_path / "none.pt"), "--out", str(tmp_path / "x.onnx")]) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_four_view_export_is_faithful_and_mirror_invariant(tiny_checkpoint: Path, fer2013_npz: Path,
+                                                          tmp_path: Path, emotion_contract) -> None:
+    out = tmp_path / "emotion.onnx"
+    res = export.export_checkpoint(tiny_checkpoint, out, flip_average=True, zoom_average=True, data=fer2013_npz,
+                                   parity_faces=64)
+    assert res.parity_max_abs_diff <= export.PARITY_TOLERANCE
+    emotion_contract(out)  # includes: mirrored faces get the same probabilities
+
+
+def test_quantized_variant_keeps_the_contract(tiny_checkpoint: Path, fer2013_npz: Path, tmp_path: Path,
+                                              emotion_contract) -> None:
+    from training.quantize import quantize
+
+    float_model = export.export_checkpoint(tiny_checkpoint, tmp_path / "emotion.onnx", data=fer2013_npz,
+                                           parity_faces=8).path
+    fast = tmp_path / "emotion_int8.onnx"
+    quantize(float_model, fast, fer2013_npz)
+    emotion_contract(fast)
+    assert fast.stat().st_size < 0.5 * float_model.stat().st_size
