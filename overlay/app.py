@@ -46,6 +46,11 @@ def run_with_overlay(pipeline: Pipeline, source: FrameSource, config: Config, re
     window = OverlayWindow(config, control, placement_path=placement_path,
                            storage=getattr(recorder, "health", None), click_through_available=tray_available())
     tray = make_tray(window)
+    from overlay.global_hotkey import start_global_hotkey
+
+    hotkey = start_global_hotkey()
+    if hotkey is not None:
+        hotkey.activated.connect(window.toggle_pause)
     bridge = LogBridge()
     bridge.message.connect(window.show_log)
     worker = PipelineWorker(lambda: run_frames(pipeline, source, config, control), recorder,  # type: ignore[arg-type]
@@ -89,6 +94,8 @@ def run_with_overlay(pipeline: Pipeline, source: FrameSource, config: Config, re
         bridge.uninstall()
         if old_sigint is not None:
             signal.signal(signal.SIGINT, old_sigint)
+        if hotkey is not None:
+            hotkey.stop()
         if tray is not None:
             tray.hide()
         if window.isVisible():
