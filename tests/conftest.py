@@ -89,8 +89,11 @@ def check_emotion_contract(path: Path) -> None:
             assert np.all(np.isfinite(probs)) and np.all((probs >= 0) & (probs <= 1))
             np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
         if clf.flip_average:  # mirror averaging makes the output mirror-invariant
+            # Exactly for the float model; int8 rounding of the activations differs a little
+            # between a face and its mirror image (measured up to 0.007 on the shipped variant).
+            tolerance = 0.02 if "quantization" in meta else 1e-5
             faces = rng.random((4, 1, 48, 48), dtype=np.float32)
-            np.testing.assert_allclose(clf.predict(faces), clf.predict(faces[..., ::-1]), atol=1e-5)
+            np.testing.assert_allclose(clf.predict(faces), clf.predict(faces[..., ::-1]), atol=tolerance)
 
 
 @pytest.fixture(scope="session")
