@@ -85,25 +85,22 @@ class FaceFinder:
         boxes: list[np.ndarray] = []
         scores: list[np.ndarray] = []
         owners: list[np.ndarray] = []
-        for k, tile in enumerate(tiles_xyxy):
-            for win in self._windows(tile, image_bgr.shape):
+
+        def look(k: int, windows: list[np.ndarray]) -> None:
+            for win in windows:
                 x0, y0, x1, y1 = (int(v) for v in win)
                 xyxy, score = self.detector.detect(image_bgr[y0:y1, x0:x1])
                 if len(xyxy):
                     boxes.append(xyxy + np.array([x0, y0, x0, y0], np.float32))
                     scores.append(score)
                     owners.append(np.full(len(xyxy), k))
+
+        for k, tile in enumerate(tiles_xyxy):
+            look(k, self._windows(tile, image_bgr.shape))
         found = set(np.concatenate(owners).tolist()) if owners else set()
         for k, tile in enumerate(tiles_xyxy):
-            if k in found:
-                continue
-            for win in self._second_look(tile, image_bgr):
-                x0, y0, x1, y1 = (int(v) for v in win)
-                xyxy, score = self.detector.detect(image_bgr[y0:y1, x0:x1])
-                if len(xyxy):
-                    boxes.append(xyxy + np.array([x0, y0, x0, y0], np.float32))
-                    scores.append(score)
-                    owners.append(np.full(len(xyxy), k))
+            if k not in found:
+                look(k, self._second_look(tile, image_bgr))
         if not boxes:
             return Faces.empty()
         xyxy = np.concatenate(boxes).astype(np.float32)
