@@ -80,11 +80,12 @@ def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_
     with OnnxEmotionClassifier(onnx_path, threads=1) as clf:
         flip, onnx_sha, model_config = clf.flip_average, clf.sha256, clf.model_config
         labels, input_spec = clf.labels, clf.input_spec
-    exported_from = _onnx_training_meta(onnx_path).get("checkpoint_sha256")
+    meta = _onnx_meta(onnx_path)
+    exported_from = json.loads(meta.get("training", "{}")).get("checkpoint_sha256")
     if exported_from not in (None, ckpt_sha) or model_config != json.loads(json.dumps(net.cfg.to_dict())):
         raise ModelError(f"{onnx_path} was not exported from {checkpoint}; run "
                          f"`python -m training.export {checkpoint} --out {onnx_path}` first")
-    zoom = _onnx_meta(onnx_path).get("zoom_average") == "true"
+    zoom = meta.get("zoom_average") == "true"
     views = (2 if flip else 1) * (2 if zoom else 1)
     macs = count_macs(net)
     params = sum(p.numel() for p in net.parameters())
@@ -190,10 +191,6 @@ def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, 
 def _onnx_meta(onnx_path: Path) -> dict[str, str]:
     return {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
 
-
-def _onnx_training_meta(onnx_path: Path) -> dict:
-    """The ``training`` metadata written by ``training.export`` (empty if absent)."""
-    return json.loads(_onnx_meta(onnx_path).get("training", "{}"))
 
 
 def main(argv: list[str] | None = None) -> int:
