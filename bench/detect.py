@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finder = FaceFinder(counting)
         for grid in ((1, 1), (3, 3), (5, 5), (7, 7)):
             g = compose_gallery(photos, grid=grid, size_wh=(1920, 1080), seed=1, camera_off_frac=0)
-            frame = FrameResult(0, 0.0, datetime.now(timezone.utc), (0, 0, 1920, 1080), image=g.image)
+            frame = FrameResult(0, 0.0, datetime.now(UTC), (0, 0, 1920, 1080), image=g.image)
             finder(frame)  # warm-up
             tiles_ms, det_ms, stage_ms, calls = [], [], [], 0
             for _ in range(repeats):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             faces = 0
             for i in range(repeats + 1):
                 frame = pipeline.process(CapturedFrame(gallery.image, (0, 0, 1920, 1080)), i + 1, float(i),
-                                         datetime.now(timezone.utc))
+                                         datetime.now(UTC))
                 recorder.submit(frame)
                 t = time.perf_counter()
                 recorder._commit_pending()  # measured inline: one frame's rows in one transaction

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -248,7 +249,7 @@ def _settings_dict(config: Config) -> dict[str, Any]:
 
 
 def _analyze(config: Config, image_path: Path, as_json: bool) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from bot.pipeline import build_pipeline
     from bot.protocols import CapturedFrame
@@ -260,7 +261,7 @@ def _analyze(config: Config, image_path: Path, as_json: bool) -> int:
     pipeline = build_pipeline(config)
     try:
         h, w = image.shape[:2]
-        frame = pipeline.process(CapturedFrame(image, (0, 0, w, h), 0.0), 1, 0.0, datetime.now(timezone.utc))
+        frame = pipeline.process(CapturedFrame(image, (0, 0, w, h), 0.0), 1, 0.0, datetime.now(UTC))
     finally:
         pipeline.close()
     f = frame.faces

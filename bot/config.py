@@ -7,13 +7,12 @@ the key and what is allowed, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import json
+import tomllib
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
-
-import tomllib
 
 from bot.errors import ConfigError
 

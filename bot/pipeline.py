@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -116,7 +116,7 @@ def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
     """
     control = control or RunControl()
     period_s = 1.0 / config.fps if config.fps > 0 else 0.0
-    started_mono, started_utc = time.monotonic(), datetime.now(timezone.utc)
+    started_mono, started_utc = time.monotonic(), datetime.now(UTC)
     frame_id, state = 0, ""
 
     def status(new_state: str, message: str) -> RunStatus | None:

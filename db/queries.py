@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, select
 
@@ -44,7 +44,7 @@ def list_sessions(engine: Engine) -> list[SessionSummary]:
         for r in s.scalars(select(SessionRow).order_by(SessionRow.id.desc())):
             start = _aware(r.started_utc)
             end = _aware(r.ended_utc) if r.ended_utc else None
-            wall = ((end or datetime.now(timezone.utc)) - start).total_seconds()
+            wall = ((end or datetime.now(UTC)) - start).total_seconds()
             # Files run faster than real time: their media time is the class's duration.
             from_file = r.source.split(":")[0] in ("video", "image", "folder")
             duration = float(last_t.get(r.id) or 0.0) if from_file else wall
@@ -72,7 +72,7 @@ def parse_age(text: str) -> timedelta:
 
 def purge_sessions(engine: Engine, older_than: timedelta) -> int:
     """Delete sessions that started before now - ``older_than``, with all their rows."""
-    cutoff = datetime.now(timezone.utc) - older_than
+    cutoff = datetime.now(UTC) - older_than
     with session_scope(engine) as s:
         ids = [r.id for r in s.scalars(select(SessionRow).where(SessionRow.status != "running"))
                if _aware(r.started_utc) < cutoff]

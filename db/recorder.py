@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,7 +71,7 @@ def mark_interrupted_sessions(engine: Engine) -> list[int]:
     when it has not written a heartbeat for ``STALE_HEARTBEAT_S``.
     """
     host = socket.gethostname()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     closed = []
     with session_scope(engine) as s:
         # In id order, so that two processes doing this at once lock rows in the same order.
@@ -93,7 +93,7 @@ def _aware(t: datetime) -> datetime:
     SQLite returns naive datetimes (stored as UTC); PostgreSQL returns aware ones in the
     connection's time zone, which need not be UTC.
     """
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 class Recorder:
@@ -115,7 +115,7 @@ class Recorder:
         self._thread.start()
 
     def _create_session(self) -> int:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             mark_interrupted_sessions(self._engine)
             with session_scope(self._engine) as s:
@@ -152,7 +152,7 @@ class Recorder:
         try:
             with session_scope(self._engine) as s:
                 s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
-                    status=status, ended_utc=datetime.now(timezone.utc)))
+                    status=status, ended_utc=datetime.now(UTC)))
         except SQLAlchemyError as e:
             log.error("could not close session %d: %s", self.session_id, str(e).splitlines()[0])
 
@@ -182,7 +182,7 @@ class Recorder:
         try:
             with session_scope(self._engine) as s:
                 s.execute(update(SessionRow).where(SessionRow.id == self.session_id)
-                          .values(heartbeat_utc=datetime.now(timezone.utc)))
+                          .values(heartbeat_utc=datetime.now(UTC)))
             return True
         except SQLAlchemyError as e:
             self._fail(e)
@@ -244,7 +244,7 @@ class Recorder:
                     s.execute(insert(ObservationRow), obs)
                 s.execute(insert(SnapshotRow), snaps)
                 s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
-                    heartbeat_utc=datetime.now(timezone.utc), frames=SessionRow.frames + len(frames)))
+                    heartbeat_utc=datetime.now(UTC), frames=SessionRow.frames + len(frames)))
         except SQLAlchemyError as e:
             for tid in new_ids:  # rolled back with the transaction
                 del self._participant_ids[tid]
@@ -299,5 +299,5 @@ def session_age(engine: Engine, session_id: int) -> timedelta | None:
         row = s.get(SessionRow, session_id)
         if row is None:
             return None
-        end = _aware(row.ended_utc or datetime.now(timezone.utc))
+        end = _aware(row.ended_utc or datetime.now(UTC))
         return end - _aware(row.started_utc)

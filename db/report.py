@@ -29,7 +29,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +246,7 @@ def render_html(data: ReportData, progress: Any = None) -> str:
         forget_after=_bin_text(float(forget)) if isinstance(forget, (int, float)) else str(forget),
         observations_text=f"{data.observations:,} face observations" if data.observations
         else f"{data.frames:,} class snapshots",
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 # -- JSON -------------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
 # -- CSV --------------------------------------------------------------------------------------
 
 def _iso(t: datetime) -> str:
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat()
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
 
 
 def _rows(engine: Engine, stmt: Any) -> Iterator[tuple]:

@@ -19,7 +19,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import Engine, Integer, case, cast, func, select
@@ -225,7 +225,7 @@ def _meta(engine: Engine, session_id: int) -> SessionMeta:
         if row.source.split(":")[0] in ("video", "image", "folder"):
             duration = float(last_t_s or 0.0)
         else:
-            duration = ((ended or datetime.now(timezone.utc)) - started).total_seconds()
+            duration = ((ended or datetime.now(UTC)) - started).total_seconds()
         try:
             settings = json.loads(row.settings_json) if row.settings_json else {}
         except ValueError:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-
-import tomllib
 
 from training.data import DEFAULT_DATA
 from training.model import ModelConfig

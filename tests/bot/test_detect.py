@@ -6,7 +6,7 @@ gets exactly one face whose centre lies inside it. Camera-off tiles must get non
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -37,7 +37,7 @@ GALLERIES = [
 
 def frame(image: np.ndarray) -> FrameResult:
     h, w = image.shape[:2]
-    return FrameResult(frame_id=0, t_mono=0.0, t_utc=datetime.now(timezone.utc), region_xywh=(0, 0, w, h),
+    return FrameResult(frame_id=0, t_mono=0.0, t_utc=datetime.now(UTC), region_xywh=(0, 0, w, h),
                        image=image)
 
 
@@ -128,7 +128,7 @@ def test_no_faces_is_empty(finder, image):
 
 
 def test_no_image_is_empty(finder):
-    out = finder(frame(np.zeros((4, 4, 3), np.uint8)).__class__(0, 0.0, datetime.now(timezone.utc), (0, 0, 0, 0)))
+    out = finder(frame(np.zeros((4, 4, 3), np.uint8)).__class__(0, 0.0, datetime.now(UTC), (0, 0, 0, 0)))
     assert len(out.faces) == 0 and out.tiles_xyxy.shape == (0, 4)
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ def _frame(probs: list[list[float]], ids: list[int], t: float = 0.0) -> FrameRes
     xyxy = np.tile(np.array([[0, 0, 10, 10]], np.float32), (n, 1))
     faces = Faces(xyxy=xyxy, score=np.ones(n, np.float32), tile_xyxy=xyxy.astype(np.int32),
                   emotion_probs=np.array(probs, np.float32).reshape(n, 7), track_id=np.array(ids, np.int64))
-    return FrameResult(1, t, datetime.now(timezone.utc), (0, 0, 10, 10), faces=faces)
+    return FrameResult(1, t, datetime.now(UTC), (0, 0, 10, 10), faces=faces)
 
 
 def _onehot(k: int) -> list[float]:
@@ -57,7 +57,7 @@ def test_mood_index(probs: list[list[float]], mood: float) -> None:
 
 
 def test_mood_of_empty_frame_has_no_emotion_numbers() -> None:
-    fr = FrameResult(1, 0.0, datetime.now(timezone.utc), (0, 0, 10, 10))
+    fr = FrameResult(1, 0.0, datetime.now(UTC), (0, 0, 10, 10))
     m = class_mood(fr, participants_known=0)
     assert m.faces_seen == 0 and m.mood_index is None and m.distribution is None
 

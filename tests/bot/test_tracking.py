@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -30,7 +30,7 @@ def _frame(people: list[np.ndarray], slots: list[tuple[int, int]], t: float, fid
         boxes.append([x + 20, y + 20, x + 60, y + 60])
     xyxy = np.array(boxes, np.float32).reshape(-1, 4)
     faces = Faces(xyxy=xyxy, score=np.ones(len(xyxy), np.float32), tile_xyxy=xyxy.astype(np.int32))
-    return FrameResult(fid, t, datetime.now(timezone.utc), (0, 0, 600, 400), image=image, faces=faces)
+    return FrameResult(fid, t, datetime.now(UTC), (0, 0, 600, 400), image=image, faces=faces)
 
 
 def test_iou_matrix_basics() -> None:

@@ -8,7 +8,7 @@ half-way, cameras go off now and then, so presence, moments and the heat map hav
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine
@@ -21,7 +21,7 @@ from models.labels import EMOTIONS
 _BASE = np.array([0.03, 0.01, 0.03, 0.22, 0.06, 0.05, 0.60])
 _HARD = np.array([0.10, 0.04, 0.18, 0.05, 0.30, 0.08, 0.25])
 _JOKE = np.array([0.01, 0.01, 0.01, 0.70, 0.02, 0.10, 0.15])
-START = datetime(2025, 3, 14, 9, 0, tzinfo=timezone.utc)
+START = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
 
 
 def class_mix(t_s: float, duration_s: float) -> np.ndarray:

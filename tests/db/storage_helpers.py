@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine, func, select
@@ -14,7 +14,7 @@ from db.engine import session_scope
 from db.recorder import SessionInfo
 from db.schema import ObservationRow, ParticipantRow, SnapshotRow
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def make_frame(fid: int, ids: list[int], with_probs: bool = True) -> FrameResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -17,7 +17,7 @@ from db.queries import parse_age
 from db.recorder import Recorder
 from db.schema import SessionRow
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def _record(engine, started_utc: datetime, frames: int, faces: int, source: str = "screen",  # noqa: ANN001
@@ -41,8 +41,8 @@ def test_sessions_lists_newest_first_in_utc(db_url: str, capsys: pytest.CaptureF
     assert main(["sessions", "--db", db_url]) == 0
     assert capsys.readouterr().out.startswith("no sessions recorded yet")
     engine = open_engine(db_url)
-    _record(engine, datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), frames=3, faces=2)
-    _record(engine, datetime(2026, 1, 6, 14, 30, 15, tzinfo=timezone.utc), frames=4, faces=3,
+    _record(engine, datetime(2026, 1, 5, 9, 0, tzinfo=UTC), frames=3, faces=2)
+    _record(engine, datetime(2026, 1, 6, 14, 30, 15, tzinfo=UTC), frames=4, faces=3,
             source="video:/tmp/class.mp4", status="interrupted", privacy="aggregate")
 
     assert main(["sessions", "--db", db_url]) == 0

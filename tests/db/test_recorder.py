@@ -11,7 +11,7 @@ import stat
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ def test_times_come_back_as_the_same_utc_instants(db_url: str) -> None:
     # The test PostgreSQL server runs in Pacific/Chatham (+13:45 in January): a dropped or
     # misread time zone moves every time by hours.
     engine = open_engine(db_url)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     rec = Recorder(engine, session_info(), commit_interval_s=0.1)
     rec.submit(make_frame(7, [1]))
     rec.close()
@@ -73,17 +73,17 @@ def test_times_come_back_as_the_same_utc_instants(db_url: str) -> None:
     assert session is not None and obs_t is not None and snap_t is not None
     started = _aware(session.started_utc)
     assert started.utcoffset() == timedelta(0)
-    assert before - timedelta(seconds=1) <= started <= datetime.now(timezone.utc)
+    assert before - timedelta(seconds=1) <= started <= datetime.now(UTC)
     assert _aware(obs_t) == _aware(snap_t) == T0 + timedelta(seconds=7)
 
 
 @pytest.mark.parametrize(("t", "expected"), [
-    (datetime(2026, 1, 1, 9, 0), datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)),
+    (datetime(2026, 1, 1, 9, 0), datetime(2026, 1, 1, 9, 0, tzinfo=UTC)),
     (datetime(2026, 1, 1, 22, 45, tzinfo=timezone(timedelta(hours=13, minutes=45))),
-     datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)),
+     datetime(2026, 1, 1, 9, 0, tzinfo=UTC)),
 ])
 def test_aware_gives_utc(t: datetime, expected: datetime) -> None:
-    assert _aware(t) == expected and _aware(t).tzinfo is timezone.utc
+    assert _aware(t) == expected and _aware(t).tzinfo is UTC
 
 
 def test_aggregate_privacy_stores_no_participant_rows(db_url: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +57,8 @@ def frame_with(labels: list[int], probs: bool = True) -> FrameResult:
     faces = Faces(xyxy=np.tile(np.array([[10, 10, 50, 50]], np.float32), (n, 1)), score=np.ones(n, np.float32),
                   tile_xyxy=np.tile(np.array([[0, 0, 100, 100]], np.int32), (n, 1)),
                   smoothed_probs=p if probs else None, label=np.array(labels, np.int64) if probs else None)
-    from datetime import datetime, timezone
-    return FrameResult(frame_id=1, t_mono=0.0, t_utc=datetime.now(timezone.utc), region_xywh=(0, 0, 100, 100),
+    from datetime import datetime
+    return FrameResult(frame_id=1, t_mono=0.0, t_utc=datetime.now(UTC), region_xywh=(0, 0, 100, 100),
                        faces=faces)
 
 

@@ -12,7 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ def make_frame(frame_id: int, t: float, n_faces: int = 3, n_tiles: int = 4,
     faces = Faces(xyxy=xyxy, score=np.ones(n_faces, np.float32), tile_xyxy=face_tiles.astype(np.int32),
                   emotion_probs=p, track_id=np.arange(1, n_faces + 1, dtype=np.int64), smoothed_probs=p,
                   label=None if p is None else p.argmax(axis=1).astype(np.int64))
-    frame = FrameResult(frame_id=frame_id, t_mono=t, t_utc=datetime.now(timezone.utc), region_xywh=region,
+    frame = FrameResult(frame_id=frame_id, t_mono=t, t_utc=datetime.now(UTC), region_xywh=region,
                         tiles_xyxy=tiles, faces=faces)
     return with_mood(frame, participants_known=n_faces)
 

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -106,7 +106,7 @@ def test_badges_over_the_gallery_do_not_feed_into_the_capture(xvfb_display: str)
     try:
         finder = FaceFinder(detector)
         for name, image in (("window", region), ("whole screen", shot)):
-            found = finder(FrameResult(0, 0.0, datetime.now(timezone.utc), (0, 0, image.shape[1], image.shape[0]),
+            found = finder(FrameResult(0, 0.0, datetime.now(UTC), (0, 0, image.shape[1], image.shape[0]),
                                        image=np.ascontiguousarray(image)))
             missed, extra = _matches(truth, found.faces.xyxy.tolist())
             assert not missed and not extra, f"{name} screenshot: missed {missed}, extra {extra}"

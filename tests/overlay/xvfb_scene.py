@@ -22,7 +22,7 @@ import json
 import logging
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2  # first, as in the app: its import points Qt at cv2's own plugins (see overlay.qt_env)
@@ -146,7 +146,7 @@ def docs_shot(app, gallery, path: Path, out: Path) -> None:  # noqa: ANN001
     h, w = gallery.image.shape[:2]
     detector = MediaPipeFaceDetector()
     try:
-        found = FaceFinder(detector)(FrameResult(0, 0.0, datetime.now(timezone.utc), (0, 0, w, h),
+        found = FaceFinder(detector)(FrameResult(0, 0.0, datetime.now(UTC), (0, 0, w, h),
                                                  image=gallery.image))
     finally:
         detector.close()
@@ -165,7 +165,7 @@ def docs_shot(app, gallery, path: Path, out: Path) -> None:  # noqa: ANN001
         faces = found.faces.__class__(xyxy=found.faces.xyxy, score=found.faces.score, tile_xyxy=found.faces.tile_xyxy,
                                       emotion_probs=probs, track_id=np.arange(n, dtype=np.int64),
                                       smoothed_probs=probs, label=probs.argmax(axis=1).astype(np.int64))
-        frame = FrameResult(k, t, datetime.now(timezone.utc), (0, 0, w, h), tiles_xyxy=found.tiles_xyxy, faces=faces)
+        frame = FrameResult(k, t, datetime.now(UTC), (0, 0, w, h), tiles_xyxy=found.tiles_xyxy, faces=faces)
         window.show_frame(with_mood(frame, participants_known=n + 3))
     window.show_status(RunStatus("running", f"capturing window:{GALLERY_TITLE}"))
     window.show()
