@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot.config import PRIVACY_MODES, Config, load_config, save_settings, user_settings_path
-from bot.errors import CaptureError, ClassMoodError, ConfigError, ModelError, StorageError
+from bot.errors import CaptureError, ClassMoodError, ConfigError, ModelError, StorageError, one_line
 
 log = logging.getLogger("classmood")
 
@@ -303,7 +303,7 @@ def _sessions(db_url: str | None, as_json: bool) -> int:
         # A run that was killed or crashed left its session 'running'; say what it really is.
         mark_interrupted_sessions(engine)
     except SQLAlchemyError as e:  # e.g. a read-only copy of the database: still list it
-        log.warning("could not mark interrupted sessions: %s", str(e).splitlines()[0])
+        log.warning("could not mark interrupted sessions: %s", one_line(e))
     rows = list_sessions(engine)
     if as_json:
         print(json.dumps([r.to_json() for r in rows]))

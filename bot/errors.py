@@ -25,3 +25,14 @@ class ModelError(ClassMoodError):
 
 class StorageError(ClassMoodError):
     """The database cannot be opened or written."""
+
+
+def one_line(error: object, limit: int = 200) -> str:
+    """The first line of an exception's text, shortened: what ClassMood shows users is one line.
+
+    Library errors (SQLAlchemy, ONNX Runtime, X11) often carry pages of context; the first
+    line names the fault, and a line of text stays readable in the status and the overlay.
+    """
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first if len(first) <= limit else first[: limit - 3] + "..."

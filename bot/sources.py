@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bot.errors import CaptureError, ConfigError, SourceEnded
+from bot.errors import CaptureError, ConfigError, SourceEnded, one_line
 from bot.protocols import CapturedFrame, FrameSource
 
 log = logging.getLogger(__name__)
@@ -71,11 +71,6 @@ def _parse_region(arg: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
 def _bgra_to_bgr(shot: object) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(shot)[:, :, :3])
 
@@ -113,7 +108,7 @@ class ScreenSource:
         except Exception as e:
             # mss's X errors span several lines; the status line and the log want one.
             raise CaptureError(f"screen capture failed ({self._name}; monitor switched off, unplugged or "
-                               f"resized?): {_first_line(e)}") from None
+                               f"resized?): {one_line(e)}") from None
         a = self._area
         return CapturedFrame(_bgra_to_bgr(shot), (a["left"], a["top"], a["width"], a["height"]))
 
@@ -147,7 +142,6 @@ class WindowSource:
         import mss
 
         self._mss = mss.MSS()
-        self._last_geometry: tuple[int, int, int, int] | None = None
         if self._find() is None:
             log.warning("no window titled %r yet; waiting for it", title)
 
@@ -178,8 +172,7 @@ class WindowSource:
         try:
             shot = self._mss.grab({"left": x, "top": y, "width": w, "height": h})
         except Exception as e:
-            raise CaptureError(f"capture of window {self._title!r} failed: {_first_line(e)}") from None
-        self._last_geometry = geometry
+            raise CaptureError(f"capture of window {self._title!r} failed: {one_line(e)}") from None
         return CapturedFrame(_bgra_to_bgr(shot), geometry)
 
     def describe(self) -> str:

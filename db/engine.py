@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.errors import StorageError
+from bot.errors import StorageError, one_line
 from db.schema import SCHEMA_VERSION, Base, SchemaInfo
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def open_engine(url: str | None = None) -> Engine:
         raise StorageError(f"cannot open database {_safe(url)}: {e} (for PostgreSQL: pip install "
                            f"classmood[postgres] and use a postgresql+psycopg:// URL)") from None
     except (SQLAlchemyError, OSError, ValueError) as e:
-        raise StorageError(f"cannot open database {_safe(url)}: {_first_line(e)}") from None
+        raise StorageError(f"cannot open database {_safe(url)}: {one_line(e)}") from None
     return engine
 
 
@@ -120,11 +120,6 @@ def _ensure_schema(conn: Connection, url: str) -> None:
     elif version != SCHEMA_VERSION:
         raise StorageError(f"database {_safe(url)} has schema version {version}; this ClassMood "
                            f"writes version {SCHEMA_VERSION}: use a new --db file")
-
-
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
 
 
 def _postgres_utc(dbapi_conn: object, _record: object) -> None:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import StorageError
+from bot.errors import StorageError, one_line
 from bot.types import UNCERTAIN, FrameResult
 from db.engine import session_scope
 from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SessionRow, SnapshotRow
@@ -128,7 +128,7 @@ class Recorder:
                 s.flush()
                 return row.id
         except SQLAlchemyError as e:
-            raise StorageError(f"cannot start a session in the database: {str(e).splitlines()[0]}") from None
+            raise StorageError(f"cannot start a session in the database: {one_line(e)}") from None
 
     def submit(self, frame: FrameResult) -> None:
         """Queue one frame for storage; never blocks the pipeline for long."""
@@ -154,7 +154,7 @@ class Recorder:
                 s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
                     status=status, ended_utc=datetime.now(UTC)))
         except SQLAlchemyError as e:
-            log.error("could not close session %d: %s", self.session_id, str(e).splitlines()[0])
+            log.error("could not close session %d: %s", self.session_id, one_line(e))
 
     def _run(self) -> None:
         next_commit = time.monotonic() + self._interval
@@ -189,7 +189,7 @@ class Recorder:
             return False
 
     def _fail(self, e: Exception) -> None:
-        msg = str(e).splitlines()[0]
+        msg = one_line(e)
         with self.health.lock:
             first = self.health.last_error is None
             kept = f", {len(self._pending)} frames kept in memory" if self._pending else ""

@@ -53,7 +53,19 @@ class ParticipantRow(Base):
     last_seen_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ObservationRow(Base):
+class EmotionProbabilities:
+    """Seven probability columns in FER2013 order (``p_<emotion>``), NULL where emotions are not inferred."""
+
+    p_angry: Mapped[float | None] = mapped_column(Float)
+    p_disgust: Mapped[float | None] = mapped_column(Float)
+    p_fear: Mapped[float | None] = mapped_column(Float)
+    p_happy: Mapped[float | None] = mapped_column(Float)
+    p_sad: Mapped[float | None] = mapped_column(Float)
+    p_surprise: Mapped[float | None] = mapped_column(Float)
+    p_neutral: Mapped[float | None] = mapped_column(Float)
+
+
+class ObservationRow(EmotionProbabilities, Base):
     """One face in one frame. Probabilities are NULL in presence-only mode."""
 
     __tablename__ = "observations"
@@ -72,16 +84,9 @@ class ObservationRow(Base):
     detection_score: Mapped[float] = mapped_column(Float)
     label: Mapped[str] = mapped_column(String(16))  # an emotion, "Uncertain" or "Present"
     confidence: Mapped[float | None] = mapped_column(Float)
-    p_angry: Mapped[float | None] = mapped_column(Float)
-    p_disgust: Mapped[float | None] = mapped_column(Float)
-    p_fear: Mapped[float | None] = mapped_column(Float)
-    p_happy: Mapped[float | None] = mapped_column(Float)
-    p_sad: Mapped[float | None] = mapped_column(Float)
-    p_surprise: Mapped[float | None] = mapped_column(Float)
-    p_neutral: Mapped[float | None] = mapped_column(Float)
 
 
-class SnapshotRow(Base):
+class SnapshotRow(EmotionProbabilities, Base):
     """The class as a whole in one frame."""
 
     __tablename__ = "class_snapshots"
@@ -97,10 +102,3 @@ class SnapshotRow(Base):
     participants_known: Mapped[int] = mapped_column(Integer)
     mood_index: Mapped[float | None] = mapped_column(Float)
     negative_share: Mapped[float | None] = mapped_column(Float)
-    p_angry: Mapped[float | None] = mapped_column(Float)
-    p_disgust: Mapped[float | None] = mapped_column(Float)
-    p_fear: Mapped[float | None] = mapped_column(Float)
-    p_happy: Mapped[float | None] = mapped_column(Float)
-    p_sad: Mapped[float | None] = mapped_column(Float)
-    p_surprise: Mapped[float | None] = mapped_column(Float)
-    p_neutral: Mapped[float | None] = mapped_column(Float)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from bot.errors import ModelError
+from bot.errors import ModelError, one_line
 from models.labels import EMOTIONS
 from models.preprocessing import FACE_SIZE_PX
 
@@ -31,12 +31,6 @@ DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "emotion.onnx"
 INPUT_SHAPE = (1, FACE_SIZE_PX, FACE_SIZE_PX)  # per face, after the dynamic batch axis
 REQUIRED_METADATA = ("labels", "input_spec", "model_config", "flip_average")
 _FIX_REINSTALL = "reinstall ClassMood or rebuild it with `python -m training.export CHECKPOINT --out {path}`"
-
-
-def _one_line(text: object, limit: int = 160) -> str:
-    """First line of an exception text, shortened: ModelError messages must stay one line."""
-    first = str(text).strip().splitlines()[0] if str(text).strip() else type(text).__name__
-    return first if len(first) <= limit else first[: limit - 3] + "..."
 
 
 class OnnxEmotionClassifier:
@@ -69,7 +63,7 @@ class OnnxEmotionClassifier:
         except FileNotFoundError:
             raise ModelError(f"emotion model not found: {self.path}; {fix}") from None
         except OSError as e:
-            raise ModelError(f"emotion model {self.path} cannot be read ({_one_line(e)}); {fix}") from None
+            raise ModelError(f"emotion model {self.path} cannot be read ({one_line(e)}); {fix}") from None
         self.sha256 = hashlib.sha256(model_bytes).hexdigest()
 
         opts = ort.SessionOptions()
@@ -82,7 +76,7 @@ class OnnxEmotionClassifier:
             self._session: ort.InferenceSession | None = ort.InferenceSession(
                 model_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # ORT raises its own types (InvalidProtobuf, Fail, ...)
-            raise ModelError(f"emotion model {self.path} is not a valid ONNX file ({_one_line(e)}); {fix}") from None
+            raise ModelError(f"emotion model {self.path} is not a valid ONNX file ({one_line(e)}); {fix}") from None
 
         self._input_name, self._output_name = self._check_io(self._session, fix)
         meta = self._session.get_modelmeta().custom_metadata_map
@@ -114,7 +108,7 @@ class OnnxEmotionClassifier:
             input_spec = json.loads(meta["input_spec"])
             model_config = json.loads(meta["model_config"])
         except (json.JSONDecodeError, TypeError) as e:
-            raise ModelError(f"emotion model {self.path} has unreadable metadata ({_one_line(e)}); {fix}") from None
+            raise ModelError(f"emotion model {self.path} has unreadable metadata ({one_line(e)}); {fix}") from None
         if labels != EMOTIONS:
             raise ModelError(f"emotion model {self.path} has labels {list(labels)}, expected {list(EMOTIONS)}; {fix}")
         if meta["flip_average"] not in ("true", "false"):

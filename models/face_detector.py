@@ -16,7 +16,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from bot.errors import ModelError
+from bot.errors import ModelError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,5 @@ def _create(model: bytes, min_score: float, path: Path):  # type: ignore[no-unty
     try:
         detector = vision.FaceDetector.create_from_options(options)
     except (RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"face detector model cannot be loaded: {path} ({first})") from None
+        raise ModelError(f"face detector model cannot be loaded: {path} ({one_line(exc)})") from None
     return mp, detector

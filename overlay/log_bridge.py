@@ -8,6 +8,8 @@ import logging
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
+from bot.errors import one_line
+
 WATCHED_LOGGERS = ("bot", "db", "models")
 
 
@@ -18,7 +20,7 @@ class _Handler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            text = record.getMessage().splitlines()[0]
+            text = one_line(record.getMessage())
         except Exception:  # a broken log call must not break the pipeline thread
             return
         self._bridge.message.emit(text, record.levelno)

@@ -31,6 +31,9 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     max_per_split: int | None = None  # tiny runs for tests
     resume: bool = False  # continue from out_dir/last.pt
+    # Start from the weights of an earlier run's checkpoint with a fresh optimiser and LR cycle
+    # (a warm restart: a second cosine cycle that continues where the first one ended).
+    init_from: Path | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self) -> None:
@@ -51,7 +54,7 @@ def _coerce(cfg: TrainConfig, values: dict) -> TrainConfig:
     for k, v in values.items():
         if k == "model":
             kw[k] = ModelConfig.from_dict({**cfg.model.to_dict(), **v})
-        elif k in ("data", "out_dir"):
+        elif k in ("data", "out_dir", "init_from"):
             kw[k] = Path(v)
         else:
             kw[k] = v

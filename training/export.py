@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,11 +95,36 @@ def load_checkpoint(path: Path) -> tuple[EmotionNet, dict]:
     return net.eval(), ck
 
 
-def onnx_metadata(net: EmotionNet, ck: dict, flip_average: bool, checkpoint_sha256: str,
-                  zoom_average: bool = False) -> dict[str, str]:
-    """``metadata_props`` of the shipped file (all values are strings; JSON where structured)."""
-    training = {"epoch": ck.get("epoch"), "weights": ck.get("weights"), "data_sha256": ck.get("data_sha256"),
-                "public_acc": ck.get("public_acc"), "checkpoint_sha256": checkpoint_sha256}
+def load_members(paths: Sequence[Path]) -> tuple[list[EmotionNet], list[dict]]:
+    """Networks and checkpoint dicts of every member; they must share one model config."""
+    if not paths:
+        raise FileNotFoundError("no checkpoint given")
+    loaded = [load_checkpoint(p) for p in paths]
+    nets, cks = [n for n, _ in loaded], [c for _, c in loaded]
+    configs = {json.dumps(n.cfg.to_dict(), sort_keys=True) for n in nets}
+    if len(configs) > 1:
+        raise ModelError(f"checkpoints {[str(p) for p in paths]} have different model configs; "
+                         "an exported ensemble needs one config")
+    return nets, cks
+
+
+def member_record(ck: dict, checkpoint_sha256: str) -> dict:
+    """What the ONNX metadata says about one checkpoint inside the file."""
+    return {"epoch": ck.get("epoch"), "weights": ck.get("weights"), "data_sha256": ck.get("data_sha256"),
+            "public_acc": ck.get("public_acc"), "checkpoint_sha256": checkpoint_sha256}
+
+
+def onnx_metadata(net: EmotionNet, ck: dict | Sequence[dict], flip_average: bool,
+                  checkpoint_sha256: str | Sequence[str], zoom_average: bool = False) -> dict[str, str]:
+    """``metadata_props`` of the shipped file (all values are strings; JSON where structured).
+
+    ``training`` describes the first checkpoint (flat, as single-network files always had) and
+    lists every member under ``members``.
+    """
+    cks = [ck] if isinstance(ck, dict) else list(ck)
+    shas = [checkpoint_sha256] if isinstance(checkpoint_sha256, str) else list(checkpoint_sha256)
+    members = [member_record(c, h) for c, h in zip(cks, shas, strict=True)]
+    training = {**members[0], "members": members}
     return {
         "labels": json.dumps(list(EMOTIONS)),
         "input_spec": json.dumps(INPUT_SPEC),
@@ -106,14 +132,15 @@ def onnx_metadata(net: EmotionNet, ck: dict, flip_average: bool, checkpoint_sha2
         "model_config": json.dumps(net.cfg.to_dict()),
         "flip_average": "true" if flip_average else "false",
         "zoom_average": "true" if zoom_average else "false",
+        "ensemble_members": str(len(members)),
         "training": json.dumps(training),
     }
 
 
-def export_onnx(net: EmotionNet, out: Path, flip_average: bool, metadata: dict[str, str],
+def export_onnx(nets: EmotionNet | Sequence[EmotionNet], out: Path, flip_average: bool, metadata: dict[str, str],
                 zoom_average: bool = False) -> None:
-    """Write ``ExportedEmotionNet(net)`` to ``out`` with a dynamic batch axis and the metadata."""
-    module = ExportedEmotionNet(net, flip_average, zoom_average).eval()
+    """Write ``ExportedEmotionNet(nets)`` to ``out`` with a dynamic batch axis and the metadata."""
+    module = ExportedEmotionNet(nets, flip_average, zoom_average).eval()
     dummy = torch.zeros(2, 1, FACE_SIZE_PX, FACE_SIZE_PX)
     with warnings.catch_warnings():
         # The TorchScript exporter (dynamo=False) announces its own deprecation on every call;
@@ -133,10 +160,10 @@ def export_onnx(net: EmotionNet, out: Path, flip_average: bool, metadata: dict[s
     onnx.save(model, str(out))
 
 
-def parity_max_abs_diff(onnx_path: Path, net: EmotionNet, flip_average: bool, faces: np.ndarray,
-                        zoom_average: bool = False) -> float:
+def parity_max_abs_diff(onnx_path: Path, nets: EmotionNet | Sequence[EmotionNet], flip_average: bool,
+                        faces: np.ndarray, zoom_average: bool = False) -> float:
     """Max abs difference between ONNX Runtime and PyTorch probabilities on ``faces`` ``(n, 1, 48, 48)``."""
-    module = ExportedEmotionNet(net, flip_average, zoom_average).eval()
+    module = ExportedEmotionNet(nets, flip_average, zoom_average).eval()
     with torch.no_grad():
         expected = module(torch.from_numpy(faces)).numpy()
     with OnnxEmotionClassifier(onnx_path) as clf:
@@ -150,28 +177,33 @@ def public_split(data: Path) -> Split:
     return splits["public"]
 
 
-def export_checkpoint(checkpoint: Path, out: Path, flip_average: bool = True, data: Path = DEFAULT_DATA,
-                      parity_faces: int = PARITY_FACES, tolerance: float = PARITY_TOLERANCE,
-                      zoom_average: bool = False) -> ExportResult:
+def export_checkpoint(checkpoint: Path | Sequence[Path], out: Path, flip_average: bool = True,
+                      data: Path = DEFAULT_DATA, parity_faces: int = PARITY_FACES,
+                      tolerance: float = PARITY_TOLERANCE, zoom_average: bool = False) -> ExportResult:
     """Export, check parity on the first ``parity_faces`` PublicTest faces, then move into ``out``.
+
+    ``checkpoint`` may be several checkpoints of one model config: their logits are averaged
+    in the graph (a snapshot ensemble).
 
     Raises:
         ModelError: ONNX Runtime disagrees with PyTorch by more than ``tolerance``, or the
             written file breaks the runtime contract. ``out`` is left untouched then.
         FileNotFoundError: the checkpoint or the data file is missing.
     """
-    net, ck = load_checkpoint(checkpoint)
+    paths = [checkpoint] if isinstance(checkpoint, Path) else list(checkpoint)
+    nets, cks = load_members(paths)
     faces = public_split(data).tensor()[:parity_faces]
-    metadata = onnx_metadata(net, ck, flip_average, sha256_of_file(checkpoint), zoom_average)
+    metadata = onnx_metadata(nets[0], cks, flip_average, [sha256_of_file(p) for p in paths], zoom_average)
+    names = " + ".join(str(p) for p in paths)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")  # same folder, so os.replace is atomic
     try:
-        log.info("exporting %s (flip_average=%s, opset %d)", checkpoint, flip_average, OPSET)
-        export_onnx(net, tmp, flip_average, metadata, zoom_average)
-        diff = parity_max_abs_diff(tmp, net, flip_average, faces, zoom_average)
+        log.info("exporting %s (flip_average=%s, zoom_average=%s, opset %d)", names, flip_average, zoom_average, OPSET)
+        export_onnx(nets, tmp, flip_average, metadata, zoom_average)
+        diff = parity_max_abs_diff(tmp, nets, flip_average, faces, zoom_average)
         log.info("parity on %d PublicTest faces: max abs diff %.2e (tolerance %.0e)", len(faces), diff, tolerance)
         if not diff <= tolerance:  # also catches NaN
-            raise ModelError(f"ONNX export of {checkpoint} failed parity: ONNX Runtime vs PyTorch max abs diff "
+            raise ModelError(f"ONNX export of {names} failed parity: ONNX Runtime vs PyTorch max abs diff "
                              f"{diff:.2e} > {tolerance:.0e} on {len(faces)} PublicTest faces; {out} not written")
         os.replace(tmp, out)
     finally:
@@ -179,17 +211,29 @@ def export_checkpoint(checkpoint: Path, out: Path, flip_average: bool = True, da
     return ExportResult(out, flip_average, diff, len(faces), sha256_of_file(out))
 
 
+VIEW_SETS = (("plain", False, False), ("flip", True, False), ("flip+zoom", True, True))
+
+
 @torch.no_grad()
-def compare_views(net: EmotionNet, public: Split) -> dict[str, float]:
+def compare_views(nets: EmotionNet | Sequence[EmotionNet], public: Split) -> dict[str, float]:
     """PublicTest accuracy of each test-time view set, to choose the export flags on PublicTest."""
     x = torch.from_numpy(public.tensor())
     y = torch.from_numpy(public.labels)
     out = {}
-    for name, flip, zoom in (("plain", False, False), ("flip", True, False), ("flip+zoom", True, True)):
-        module = ExportedEmotionNet(net, flip, zoom).eval()
+    for name, flip, zoom in VIEW_SETS:
+        module = ExportedEmotionNet(nets, flip, zoom).eval()
         pred = torch.cat([module(x[i:i + 512]) for i in range(0, len(y), 512)]).argmax(dim=1)
         out[name] = float((pred == y).float().mean())
     return out
+
+
+def compare_members(paths: Sequence[Path], public: Split) -> dict[str, dict[str, float]]:
+    """PublicTest accuracy by view set for each checkpoint alone and, with several, for all of them averaged."""
+    nets, _ = load_members(paths)
+    table = {str(p): compare_views(n, public) for p, n in zip(paths, nets, strict=True)}
+    if len(nets) > 1:
+        table["ensemble of all"] = compare_views(nets, public)
+    return table
 
 
 def compare_flip_average(net: EmotionNet, public: Split) -> FlipComparison:
@@ -202,14 +246,16 @@ def compare_flip_average(net: EmotionNet, public: Split) -> FlipComparison:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint", type=Path, help="best.pt written by training.train")
+    p.add_argument("checkpoint", type=Path, nargs="+",
+                   help="best.pt written by training.train; several: export their average (snapshot ensemble)")
     p.add_argument("--out", type=Path, default=Path("models/emotion.onnx"), help="ONNX file to write")
     p.add_argument("--no-flip-average", dest="flip_average", action="store_false",
                    help="do not average each face with its mirror image (half the compute)")
     p.add_argument("--zoom-average", action="store_true",
                    help="also average the slightly enlarged centre of each face (doubles the compute again)")
     p.add_argument("--compare-views", action="store_true",
-                   help="only report PublicTest accuracy of plain, flip and flip+zoom views; write nothing")
+                   help="only report PublicTest accuracy of plain, flip and flip+zoom views (of each checkpoint "
+                        "and of their ensemble); write nothing")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fer2013.npz (PublicTest faces for the checks)")
     p.add_argument("--compare-flip", action="store_true",
                    help="only report PublicTest accuracy with and without mirror averaging; write nothing")
@@ -220,13 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         if args.compare_views:
-            net, _ = load_checkpoint(args.checkpoint)
-            accs = compare_views(net, public_split(args.data))
-            print("PublicTest accuracy by test-time views: "
-                  + ", ".join(f"{k} {v:.4f}" for k, v in accs.items()))
+            for name, accs in compare_members(args.checkpoint, public_split(args.data)).items():
+                print(f"PublicTest accuracy by test-time views, {name}: "
+                      + ", ".join(f"{k} {v:.4f}" for k, v in accs.items()))
             return 0
         if args.compare_flip:
-            net, _ = load_checkpoint(args.checkpoint)
+            net, _ = load_checkpoint(args.checkpoint[0])
             cmp = compare_flip_average(net, public_split(args.data))
             print(f"PublicTest ({cmp.n} faces): plain {cmp.plain_acc:.4f}, mirror-averaged {cmp.flip_acc:.4f} "
                   f"(mirror averaging doubles the compute) -> "

@@ -8,6 +8,7 @@ anything can rebuild the network from the checkpoint alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -88,12 +89,18 @@ class ExportedEmotionNet(nn.Module):
 
     Views (test-time augmentation, chosen on PublicTest): the face; with ``flip_average`` its
     mirror image; with ``zoom_average`` also the slightly enlarged centre (and its mirror).
-    All views run as one batch, so the cost is the number of views times one face.
+    With several networks (snapshots of one training, e.g. the end of each LR cycle) their
+    logits are averaged too. All views of all faces run as one batch per network, so the cost
+    is networks x views x one face.
     """
 
-    def __init__(self, net: EmotionNet, flip_average: bool, zoom_average: bool = False) -> None:
+    def __init__(self, nets: EmotionNet | Sequence[EmotionNet], flip_average: bool, zoom_average: bool = False) -> None:
         super().__init__()
-        self.net = net
+        members = [nets] if isinstance(nets, EmotionNet) else list(nets)
+        if not members:
+            raise ValueError("ExportedEmotionNet needs at least one network")
+        self.members = nn.ModuleList(members)
+        self.num_classes = members[0].cfg.num_classes
         self.flip_average = flip_average
         self.zoom_average = zoom_average
 
@@ -105,11 +112,17 @@ class ExportedEmotionNet(nn.Module):
         views = [x, zoomed(x)] if self.zoom_average else [x]
         if self.flip_average:
             views += [torch.flip(v, dims=[3]) for v in views]
-        if len(views) == 1:
-            return torch.softmax(self.net(x), dim=1)
+        if len(views) == 1 and len(self.members) == 1:
+            return torch.softmax(self.members[0](x), dim=1)
         n = x.shape[0]
-        logits = self.net(torch.cat(views, dim=0)).reshape(len(views), n, self.net.cfg.num_classes).mean(dim=0)
-        return torch.softmax(logits, dim=1)
+        batch = torch.cat(views, dim=0) if len(views) > 1 else x
+        # Slices, not a reshape: ONNX Reshape reads a 0 in the target shape as "keep this
+        # dimension", which breaks an empty batch (N = 0).
+        parts = [out[i * n:(i + 1) * n] for out in (m(batch) for m in self.members) for i in range(len(views))]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return torch.softmax(total / len(parts), dim=1)
 
 
 def count_macs(net: nn.Module) -> int:

@@ -25,14 +25,14 @@ from bot.errors import ModelError
 from models.emotion_classifier import OnnxEmotionClassifier
 from training.data import DEFAULT_DATA, sha256_of_file
 from training.evaluate import Evaluation, evaluate, save_confusion_png
-from training.export import OPSET, load_checkpoint
+from training.export import OPSET, load_members
 from training.model import ModelConfig, count_macs
 from training.timing import GALLERY_FACES, time_batches
 
 log = logging.getLogger(__name__)
 
 
-def architecture_text(cfg: ModelConfig, flip_average: bool, zoom_average: bool = False) -> str:
+def architecture_text(cfg: ModelConfig, flip_average: bool, zoom_average: bool = False, members: int = 1) -> str:
     """One paragraph describing ``EmotionNet`` built from ``cfg`` (sizes follow the 48x48 input)."""
     size = math.ceil(48 / 2)  # the stride-2 stem
     w0 = cfg.widths[0]
@@ -55,7 +55,23 @@ def architecture_text(cfg: ModelConfig, flip_average: bool, zoom_average: bool =
     elif flip_average:
         parts.append("Exported with test-time mirror averaging: logits of the face and its horizontal mirror are "
                      "averaged before the softmax.")
+    if members > 1:
+        parts.append(f"The file holds {members} snapshots of this network (the end of each learning-rate cycle of "
+                     "one training run); their logits are averaged too (chosen on PublicTest).")
     return " ".join(parts)
+
+
+def training_cycles(ck: dict) -> list[dict]:
+    """The learning-rate cycles that produced a checkpoint, oldest first (warm restarts via ``init_from``)."""
+    cycles = []
+    node: dict | None = ck
+    while node:
+        cfg = node.get("config") or {}
+        cycles.append({"epochs": cfg.get("epochs"), "lr": cfg.get("lr"), "seed": cfg.get("seed"),
+                       "epochs_run": len(node.get("history") or []), "best_epoch": node.get("epoch"),
+                       "init_from": cfg.get("init_from"), "public_acc": node.get("public_acc")})
+        node = node.get("init_from")
+    return cycles[::-1]
 
 
 def _split_summary(result: Evaluation) -> dict:
@@ -65,28 +81,35 @@ def _split_summary(result: Evaluation) -> dict:
             "confusion_matrix": [list(r) for r in result.confusion]}
 
 
-def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_s: float, hardware: str,
-               data: Path = DEFAULT_DATA, confusion_png: Path = Path("models/emotion_confusion_private.png"),
+def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: str, wall_time_s: float,
+               hardware: str, data: Path = DEFAULT_DATA,
+               confusion_png: Path = Path("models/emotion_confusion_private.png"),
                eval_threads: int | None = None, bench_threads: int = 2) -> dict:
     """Everything in the card, measuring accuracy and speed on the way (minutes on a laptop CPU).
+
+    ``checkpoint``: the checkpoint(s) the ONNX file was exported from, in export order.
 
     Raises:
         ModelError: the ONNX file is unusable or was not exported from ``checkpoint``.
         FileNotFoundError: checkpoint or data missing.
     """
-    log.info("[1/5] checkpoint %s", checkpoint)
-    net, ck = load_checkpoint(checkpoint)
-    ckpt_sha = sha256_of_file(checkpoint)
+    paths = [checkpoint] if isinstance(checkpoint, Path) else list(checkpoint)
+    log.info("[1/5] checkpoints %s", ", ".join(map(str, paths)))
+    nets, cks = load_members(paths)
+    net, ck = nets[-1], cks[-1]
+    ckpt_shas = [sha256_of_file(p) for p in paths]
     with OnnxEmotionClassifier(onnx_path, threads=1) as clf:
         flip, onnx_sha, model_config = clf.flip_average, clf.sha256, clf.model_config
         labels, input_spec = clf.labels, clf.input_spec
     meta = _onnx_meta(onnx_path)
-    exported_from = json.loads(meta.get("training", "{}")).get("checkpoint_sha256")
-    if exported_from not in (None, ckpt_sha) or model_config != json.loads(json.dumps(net.cfg.to_dict())):
-        raise ModelError(f"{onnx_path} was not exported from {checkpoint}; run "
-                         f"`python -m training.export {checkpoint} --out {onnx_path}` first")
+    recorded = json.loads(meta.get("training", "{}"))
+    exported_from = [m.get("checkpoint_sha256") for m in recorded.get("members", [recorded])]
+    if exported_from != ckpt_shas or model_config != json.loads(json.dumps(net.cfg.to_dict())):
+        raise ModelError(f"{onnx_path} was not exported from {' + '.join(map(str, paths))}; run "
+                         f"`python -m training.export {' '.join(map(str, paths))} --out {onnx_path}` first")
     zoom = meta.get("zoom_average") == "true"
     views = (2 if flip else 1) * (2 if zoom else 1)
+    runs = views * len(nets)
     macs = count_macs(net)
     params = sum(p.numel() for p in net.parameters())
     cfg = ck["config"]
@@ -110,18 +133,20 @@ def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_
         "input": input_spec,
         "output": {"name": "probabilities", "shape": ["N", len(labels)], "dtype": "float32",
                    "meaning": "softmax probabilities in FER2013 class order"},
-        "architecture": architecture_text(net.cfg, flip, zoom),
+        "architecture": architecture_text(net.cfg, flip, zoom, len(nets)),
         "model_config": net.cfg.to_dict(),
         "parameters": params,
+        "ensemble_members": len(nets),
+        "parameters_in_file": params * len(nets),
         "macs_per_face": macs,
         "mflops_per_face": round(2 * macs / 1e6, 1),
         "flip_average": flip,
         "zoom_average": zoom,
         "test_time_views": views,
-        "mflops_per_face_shipped": round(2 * views * macs / 1e6, 1),
+        "mflops_per_face_shipped": round(2 * runs * macs / 1e6, 1),
         "flops_note": "MFLOPs = 2 x multiply-accumulates of convolutions and the linear head for one 48x48 face; "
-                      f"the shipped graph runs the network on {views} view(s) of each face "
-                      f"(mflops_per_face_shipped = {views} x mflops_per_face).",
+                      f"the shipped graph runs {len(nets)} network(s) on {views} view(s) of each face "
+                      f"(mflops_per_face_shipped = {runs} x mflops_per_face).",
         "training": {
             "command": train_command,
             "data_file": "fer2013.npz (FER2013 + FER+ votes, see ../shared/data/fer2013/README.md)",
@@ -131,6 +156,10 @@ def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_
             "epochs_run": len(ck.get("history", [])),
             "best_epoch": int(ck["epoch"]),
             "weights": ck.get("weights"),
+            "cycles": training_cycles(ck),
+            "members": [{"checkpoint": str(p), "checkpoint_sha256": h, "cycles": len(training_cycles(c)),
+                         "best_epoch": c.get("epoch"), "weights": c.get("weights"), "public_acc": c.get("public_acc")}
+                        for p, h, c in zip(paths, ckpt_shas, cks, strict=True)],
             "checkpoint_selection": "best PublicTest accuracy (raw or EMA weights, with or without mirror averaging)",
             "seed": int(cfg["seed"]),
             "targets": (f"{1 - w:g} x FER2013 label (one-hot) + {w:g} x FER+ crowd-vote distribution "
@@ -145,7 +174,7 @@ def build_card(checkpoint: Path, onnx_path: Path, train_command: str, wall_time_
             "config": cfg,
             "wall_time_s": wall_time_s,
             "hardware": hardware,
-            "checkpoint_sha256": ckpt_sha,
+            "checkpoint_sha256": ckpt_shas[-1],
         },
         "evaluation": {
             "runtime": f"onnxruntime {ort.__version__} (the shipped ONNX file)",
@@ -195,7 +224,8 @@ def _onnx_meta(onnx_path: Path) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.model_card", description=__doc__.split("\n\n")[0])
-    p.add_argument("--checkpoint", type=Path, required=True, help="best.pt the ONNX file was exported from")
+    p.add_argument("--checkpoint", type=Path, nargs="+", required=True,
+                   help="best.pt file(s) the ONNX file was exported from, in the same order")
     p.add_argument("--onnx", type=Path, default=Path("models/emotion.onnx"))
     p.add_argument("--train-command", required=True, help="the exact command that trained the checkpoint")
     p.add_argument("--wall-time-s", type=float, required=True, help="training wall time in seconds")

@@ -55,7 +55,24 @@ def public_accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batc
 def _config_json(cfg: TrainConfig) -> dict:
     d = asdict(cfg)
     d["data"], d["out_dir"] = str(cfg.data), str(cfg.out_dir)
+    d["init_from"] = str(cfg.init_from) if cfg.init_from else None
     return d
+
+
+def _load_initial_weights(net: torch.nn.Module, cfg: TrainConfig) -> dict:
+    """Load a warm-restart starting point; returns what the card needs to say about it."""
+    assert cfg.init_from is not None
+    if not cfg.init_from.is_file():
+        raise FileNotFoundError(f"--init-from: no checkpoint at {cfg.init_from}")
+    ck = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
+    if ck.get("model_config") != cfg.model.to_dict():
+        raise ValueError(f"--init-from: {cfg.init_from} has model config {ck.get('model_config')}, "
+                         f"this run wants {cfg.model.to_dict()}")
+    net.load_state_dict(ck["model"])
+    log.info("starting from the weights of %s (epoch %s, PublicTest %s)", cfg.init_from, ck.get("epoch"),
+             ck.get("public_acc"))
+    return {"path": str(cfg.init_from), "epoch": ck.get("epoch"), "public_acc": ck.get("public_acc"),
+            "config": ck.get("config"), "history": ck.get("history")}
 
 
 def train(cfg: TrainConfig) -> Path:
@@ -78,6 +95,9 @@ def train(cfg: TrainConfig) -> Path:
     val_y = torch.from_numpy(splits["public"].labels).to(dev)
 
     net = EmotionNet(cfg.model).to(dev)
+    init_info = None
+    if cfg.init_from is not None:
+        init_info = _load_initial_weights(net, cfg)
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
@@ -133,7 +153,7 @@ def train(cfg: TrainConfig) -> Path:
         log.info("epoch %d: loss %.4f PublicTest raw %.4f/%.4f (flip) ema %.4f/%.4f",
                  epoch + 1, record["loss"], *acc_raw, *acc_ema)
         common = {"config": _config_json(cfg), "model_config": cfg.model.to_dict(), "data_sha256": data_sha,
-                  "cleaning": asdict(cleaning), "history": history}
+                  "cleaning": asdict(cleaning), "history": history, "init_from": init_info}
         if acc > best_acc:
             best_acc = acc
             torch.save({**common, "model": deepcopy(chosen.state_dict()), "epoch": epoch + 1,

@@ -94,3 +94,54 @@ def test_quantized_variant_keeps_the_contract(tiny_checkpoint: Path, fer2013_npz
     quantize(float_model, fast, fer2013_npz)
     emotion_contract(fast)
     assert fast.stat().st_size < 0.5 * float_model.stat().st_size
+
+
+@pytest.fixture(scope="module")
+def warm_restart_checkpoint(tiny_checkpoint: Path, fer2013_npz: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second LR cycle that starts from the tiny run's weights (``--init-from``)."""
+    out_dir = tmp_path_factory.mktemp("tiny_restart")
+    cfg = TrainConfig(data=fer2013_npz, out_dir=out_dir, epochs=2, batch_size=32, lr=0.02, warmup_epochs=0.5,
+                      max_per_split=256, threads=1, device="cpu", model=TINY_MODEL, seed=1,
+                      init_from=tiny_checkpoint)
+    return train(cfg)
+
+
+def test_warm_restart_continues_from_the_earlier_weights(tiny_checkpoint: Path,
+                                                         warm_restart_checkpoint: Path) -> None:
+    first = torch.load(tiny_checkpoint, map_location="cpu", weights_only=False)
+    second = torch.load(warm_restart_checkpoint, map_location="cpu", weights_only=False)
+    assert second["init_from"]["path"] == str(tiny_checkpoint)
+    assert second["init_from"]["history"] == first["history"]
+    # It picks up where the first cycle ended instead of starting again from random weights.
+    assert second["history"][0]["loss"] < first["history"][0]["loss"]
+
+
+def test_warm_restart_rejects_a_checkpoint_of_another_shape(tiny_checkpoint: Path, fer2013_npz: Path,
+                                                           tmp_path: Path) -> None:
+    cfg = TrainConfig(data=fer2013_npz, out_dir=tmp_path, epochs=1, max_per_split=64, threads=1, device="cpu",
+                      init_from=tiny_checkpoint)  # default (full-size) model config
+    with pytest.raises(ValueError, match="model config"):
+        train(cfg)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_snapshot_ensemble_export_averages_both_networks(tiny_checkpoint: Path, warm_restart_checkpoint: Path,
+                                                         fer2013_npz: Path, tmp_path: Path, emotion_contract) -> None:
+    import json
+
+    import onnx
+
+    out = tmp_path / "emotion.onnx"
+    members = [tiny_checkpoint, warm_restart_checkpoint]
+    res = export.export_checkpoint(members, out, flip_average=True, data=fer2013_npz, parity_faces=64)
+    assert res.parity_max_abs_diff <= export.PARITY_TOLERANCE
+    emotion_contract(out)
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["ensemble_members"] == "2"
+    assert len(json.loads(meta["training"])["members"]) == 2
+    # The ensemble is neither member alone.
+    faces = export.public_split(fer2013_npz).tensor()[:32]
+    single = tmp_path / "single.onnx"
+    export.export_checkpoint(tiny_checkpoint, single, flip_average=True, data=fer2013_npz, parity_faces=8)
+    with OnnxEmotionClassifier(out, threads=1) as both, OnnxEmotionClassifier(single, threads=1) as one:
+        assert float(abs(both.predict(faces) - one.predict(faces)).max()) > 1e-3
