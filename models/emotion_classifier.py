@@ -80,6 +80,7 @@ class OnnxEmotionClassifier:
 
         self._input_name, self._output_name = self._check_io(self._session, fix)
         meta = self._session.get_modelmeta().custom_metadata_map
+        self.metadata: dict[str, str] = dict(meta)  # everything training.export wrote, for tools like the card
         self.labels, self.input_spec, self.model_config, self.flip_average = self._parse_metadata(meta, fix)
         log.info("emotion model %s (sha256 %s…, flip_average=%s, threads=%s)",
                  self.path, self.sha256[:12], self.flip_average, threads or "auto")

@@ -114,16 +114,14 @@ def member_record(ck: dict, checkpoint_sha256: str) -> dict:
             "public_acc": ck.get("public_acc"), "checkpoint_sha256": checkpoint_sha256}
 
 
-def onnx_metadata(net: EmotionNet, ck: dict | Sequence[dict], flip_average: bool,
-                  checkpoint_sha256: str | Sequence[str], zoom_average: bool = False) -> dict[str, str]:
+def onnx_metadata(net: EmotionNet, cks: Sequence[dict], flip_average: bool, checkpoint_sha256s: Sequence[str],
+                  zoom_average: bool = False) -> dict[str, str]:
     """``metadata_props`` of the shipped file (all values are strings; JSON where structured).
 
     ``training`` describes the first checkpoint (flat, as single-network files always had) and
     lists every member under ``members``.
     """
-    cks = [ck] if isinstance(ck, dict) else list(ck)
-    shas = [checkpoint_sha256] if isinstance(checkpoint_sha256, str) else list(checkpoint_sha256)
-    members = [member_record(c, h) for c, h in zip(cks, shas, strict=True)]
+    members = [member_record(c, h) for c, h in zip(cks, checkpoint_sha256s, strict=True)]
     training = {**members[0], "members": members}
     return {
         "labels": json.dumps(list(EMOTIONS)),

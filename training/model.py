@@ -74,6 +74,11 @@ class EmotionNet(nn.Module):
         return self.head(self.dropout(self.features(x).mean(dim=(2, 3))))
 
 
+def view_count(flip_average: bool, zoom_average: bool) -> int:
+    """How many views of each face the exported graph runs the network on."""
+    return (2 if flip_average else 1) * (2 if zoom_average else 1)
+
+
 ZOOM_CROP_PX = 44  # the zoomed view: the central 44x44 pixels scaled back to 48x48 (x1.09)
 
 
@@ -106,7 +111,7 @@ class ExportedEmotionNet(nn.Module):
 
     @property
     def views(self) -> int:
-        return (2 if self.flip_average else 1) * (2 if self.zoom_average else 1)
+        return view_count(self.flip_average, self.zoom_average)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         views = [x, zoomed(x)] if self.zoom_average else [x]

@@ -18,7 +18,6 @@ import math
 import platform
 from pathlib import Path
 
-import onnx
 import onnxruntime as ort
 
 from bot.errors import ModelError
@@ -26,7 +25,7 @@ from models.emotion_classifier import OnnxEmotionClassifier
 from training.data import DEFAULT_DATA, sha256_of_file
 from training.evaluate import Evaluation, evaluate, save_confusion_png
 from training.export import OPSET, load_members
-from training.model import ModelConfig, count_macs
+from training.model import ModelConfig, count_macs, view_count
 from training.timing import GALLERY_FACES, time_batches
 
 log = logging.getLogger(__name__)
@@ -100,15 +99,14 @@ def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: st
     ckpt_shas = [sha256_of_file(p) for p in paths]
     with OnnxEmotionClassifier(onnx_path, threads=1) as clf:
         flip, onnx_sha, model_config = clf.flip_average, clf.sha256, clf.model_config
-        labels, input_spec = clf.labels, clf.input_spec
-    meta = _onnx_meta(onnx_path)
+        labels, input_spec, meta = clf.labels, clf.input_spec, clf.metadata
     recorded = json.loads(meta.get("training", "{}"))
     exported_from = [m.get("checkpoint_sha256") for m in recorded.get("members", [recorded])]
     if exported_from != ckpt_shas or model_config != json.loads(json.dumps(net.cfg.to_dict())):
         raise ModelError(f"{onnx_path} was not exported from {' + '.join(map(str, paths))}; run "
                          f"`python -m training.export {' '.join(map(str, paths))} --out {onnx_path}` first")
     zoom = meta.get("zoom_average") == "true"
-    views = (2 if flip else 1) * (2 if zoom else 1)
+    views = view_count(flip, zoom)
     runs = views * len(nets)
     macs = count_macs(net)
     params = sum(p.numel() for p in net.parameters())
@@ -203,7 +201,8 @@ def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, 
     public = evaluate(onnx_path, "public", data, threads=eval_threads)
     private = evaluate(onnx_path, "private", data, threads=eval_threads)
     timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads)}
-    meta = _onnx_meta(onnx_path)
+    with OnnxEmotionClassifier(onnx_path, threads=1) as clf:
+        meta = clf.metadata
     return {
         "path": str(onnx_path), "sha256": sha256_of_file(onnx_path), "size_bytes": onnx_path.stat().st_size,
         "quantization": meta.get("quantization"),
@@ -215,11 +214,6 @@ def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, 
         "ms_per_49_faces_median": round(timing[GALLERY_FACES].median_ms, 2),
         "ms_median_by_batch": {str(b): round(t.median_ms, 2) for b, t in timing.items()},
     }
-
-
-def _onnx_meta(onnx_path: Path) -> dict[str, str]:
-    return {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-
 
 
 def main(argv: list[str] | None = None) -> int:
