@@ -18,10 +18,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-# Debian packages the real-component tests drive: a virtual X display, the X libraries PyQt5's
-# xcb platform plugin loads, a browser for the report screenshot, a PostgreSQL server.
-APT_PACKAGES = ("xvfb", "x11-utils", "xauth", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-xinerama0",
-                "libxcb-image0", "libxcb-render-util0", "libxkbcommon-x11-0", "libgl1", "libegl1",
+# Debian packages the real-component tests drive: a virtual X display (and xrandr, which switches
+# its monitor off in the monitor-gone test), the X libraries PyQt5's xcb platform plugin loads, a
+# browser for the report screenshot, a PostgreSQL server.
+APT_PACKAGES = ("xvfb", "x11-utils", "x11-xserver-utils", "xauth", "libxcb-icccm4", "libxcb-keysyms1",
+                "libxcb-xinerama0", "libxcb-image0", "libxcb-render-util0", "libxkbcommon-x11-0", "libgl1", "libegl1",
                 "libfontconfig1", "libdbus-1-3", "chromium", "postgresql")
 
 
@@ -77,7 +78,7 @@ def main(argv: list[str]) -> int:
     py = ensure_venv()
     if argv[0] == "run":
         install(py, "")
-        return subprocess.call([str(py), "-m", "bot.cli", "run", *argv[1:]], cwd=ROOT)
+        return subprocess.call([str(py), "-m", "classmood.cli", "run", *argv[1:]], cwd=ROOT)
     ensure_system_programs()
     install(py, "train,test")
     return subprocess.call([str(py), "-m", "pytest", *argv[1:]], cwd=ROOT)

@@ -15,9 +15,9 @@ import numpy as np
 
 from bot.detect import FaceFinder
 from bot.tiles import find_tiles
-from bot.types import FrameResult
 from models.face_detector import MediaPipeFaceDetector
 from tools.compose_gallery import compose_gallery, load_face_photos
+from vocab.types import FrameResult
 
 
 class _CountingDetector:

@@ -11,9 +11,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from bot.errors import ModelError
 from models.emotion_classifier import DEFAULT_MODEL_PATH
 from training.timing import time_batches
+from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
 

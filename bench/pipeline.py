@@ -18,12 +18,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import Config
 from bot.pipeline import build_pipeline
-from bot.protocols import CapturedFrame
 from db.engine import open_engine
 from db.recorder import Recorder, SessionInfo
 from tools.compose_gallery import compose_gallery, load_face_photos
+from vocab.protocols import CapturedFrame
+from vocab.settings import Config, Privacy
 
 GRIDS = {1: (1, 1), 9: (3, 3), 25: (5, 5), 49: (7, 7)}
 
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         engine = open_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         for n, grid in GRIDS.items():
             gallery = compose_gallery(photos, grid=grid, size_wh=(1920, 1080), seed=n, camera_off_frac=0.0)
-            recorder = Recorder(engine, SessionInfo("bench", "full", {}, None), commit_interval_s=3600)
+            info = SessionInfo(source="bench", live=True, privacy=Privacy.FULL, settings={}, model_sha256=None)
+            recorder = Recorder(engine, info, commit_interval_s=3600)
             stages: dict[str, list[float]] = {}
             faces = 0
             for i in range(repeats + 1):

@@ -21,17 +21,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.config import Config
-from bot.errors import SourceEnded
 from bot.pipeline import RunControl, RunStatus, build_pipeline, run_frames
-from bot.protocols import CapturedFrame, FrameSource
 from bot.sources import open_source
 from db.engine import open_engine, session_scope
 from db.recorder import Recorder, SessionInfo
+from vocab.errors import SourceEnded
+from vocab.protocols import CapturedFrame, FrameSource
+from vocab.settings import Config, SourceSpec
 
 log = logging.getLogger("bench.soak")
 
-LIVE_KINDS = ("screen", "region", "window")
 
 
 def rss_mb() -> float:
@@ -55,7 +54,7 @@ class LoopingSource:
 
     is_live = True
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: SourceSpec) -> None:
         self._spec = spec
         self._source: FrameSource = open_source(spec)
         self.loops = 0
@@ -113,13 +112,12 @@ def soak(source_spec: str, db_url: str, duration_s: float, fps: float = 2.0, rep
     errors = _ErrorLog()
     logging.getLogger().addHandler(errors)
     config = Config(source=source_spec, fps=fps, db=db_url, overlay=False, duration_s=duration_s, threads=threads)
-    live = source_spec.split(":")[0] in LIVE_KINDS
-    source: FrameSource = open_source(source_spec) if live else LoopingSource(source_spec)
+    spec = config.source
+    source: FrameSource = open_source(spec) if spec.is_live else LoopingSource(spec)
     pipeline = build_pipeline(config)
     engine = open_engine(db_url)
-    recorder = Recorder(engine, SessionInfo(source=source.describe(), privacy=config.privacy,
-                                            settings={"soak": True, "fps": fps},
-                                            model_sha256=getattr(pipeline.classifier, "sha256", None)))
+    recorder = Recorder(engine, SessionInfo(source=source.describe(), live=True, privacy=config.privacy,
+                                            settings={"soak": True, "fps": fps}, model_sha256=pipeline.model_sha256))
     result = SoakResult(duration_s=duration_s, fps=fps, frames=0, faces=0)
     t0 = time.monotonic()
 

@@ -1,1 +1,1 @@
-"""The ClassMood desktop process: capture -> detect -> classify -> track -> aggregate -> store/show."""
+"""The pipeline: capture -> detect -> classify -> track -> smooth -> aggregate, one stage a module."""

@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 
-from bot.protocols import EmotionClassifier
-from bot.types import FrameResult
 from models.preprocessing import face_tensor
+from vocab.protocols import EmotionClassifier
+from vocab.types import FrameResult
 
 # BlazeFace boxes run from brows to chin; FER2013 faces include forehead and jaw line.
 CROP_SCALE = 1.25

@@ -15,9 +15,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from bot.protocols import FaceDetector
 from bot.tiles import find_tiles
-from bot.types import Faces, FrameResult
+from vocab.protocols import FaceDetector
+from vocab.types import Faces, FrameResult
 
 # A detection scoring under FLAT_MAX_SCORE whose box is at least FLAT_SHARE_MIN one grey is
 # dropped (see _flat).

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
-from bot.types import ClassMood, FrameResult
-from models.labels import EMOTIONS
-
-# Valence of each FER2013 class on -1..+1 (Russell's circumplex, rounded): what the mood index
-# averages. Surprise is mildly positive in a classroom (curiosity), Neutral is zero.
-VALENCE: dict[str, float] = {"Angry": -0.8, "Disgust": -0.7, "Fear": -0.6, "Happy": 1.0,
-                             "Sad": -0.7, "Surprise": 0.2, "Neutral": 0.0}
-NEGATIVE = ("Angry", "Disgust", "Fear", "Sad")
-_VALENCE = np.array([VALENCE[e] for e in EMOTIONS], np.float32)
-_NEGATIVE = np.array([e in NEGATIVE for e in EMOTIONS])
+from vocab.labels import NEGATIVE_MASK, mood_index
+from vocab.types import ClassMood, FrameResult
 
 
 def class_mood(frame: FrameResult, participants_known: int) -> ClassMood:
@@ -30,8 +20,8 @@ def class_mood(frame: FrameResult, participants_known: int) -> ClassMood:
         tiles_seen=len(frame.tiles_xyxy),
         participants_known=participants_known,
         distribution=tuple(float(v) for v in dist),
-        mood_index=float(100.0 * dist @ _VALENCE),
-        negative_share=float(dist[_NEGATIVE].sum()),
+        mood_index=float(mood_index(dist)),
+        negative_share=float(dist[NEGATIVE_MASK].sum()),
     )
 
 

@@ -20,14 +20,14 @@ from pathlib import Path
 import cv2
 
 from bot.classify import EmotionStage
-from bot.config import Config
 from bot.detect import FaceFinder
-from bot.errors import CaptureError, ClassMoodError, SourceEnded
 from bot.mood import with_mood
-from bot.protocols import CapturedFrame, EmotionClassifier, FaceDetector, FrameSource
 from bot.smoothing import EmotionSmoother
 from bot.tracking import ParticipantTracker
-from bot.types import FrameResult
+from vocab.errors import CaptureError, ClassMoodError, SourceEnded
+from vocab.protocols import CapturedFrame, EmotionClassifier, FaceDetector, FrameSource
+from vocab.settings import Config
+from vocab.types import Faces, FrameResult
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,11 @@ class RunControl:
 
 @dataclass
 class Pipeline:
-    """The stages of one run, in order. ``emotion`` is None in presence-only privacy mode."""
+    """The stages of one run, in order. ``emotion`` is None in presence-only privacy mode.
+
+    With ``per_person`` False (aggregate privacy) the frames that leave ``process`` carry the
+    class mood only: boxes, track ids and per-face probabilities never leave the pipeline.
+    """
 
     detector: FaceDetector
     classifier: EmotionClassifier | None
@@ -58,6 +62,12 @@ class Pipeline:
     emotion: EmotionStage | None
     tracker: ParticipantTracker
     smoother: EmotionSmoother
+    per_person: bool = True
+
+    @property
+    def model_sha256(self) -> str | None:
+        """The emotion model file's sha256, stored with each session (None without emotions)."""
+        return getattr(self.classifier, "sha256", None)
 
     def process(self, captured: CapturedFrame, frame_id: int, t_mono: float, t_utc: datetime) -> FrameResult:
         """Everything the pipeline learns from one frame (the frame's image is kept on it)."""
@@ -77,6 +87,8 @@ class Pipeline:
         timed("track", lambda f: self.tracker(f, t_mono))
         timed("smooth", lambda f: self.smoother(f, t_mono))
         timed("aggregate", lambda f: with_mood(f, self.tracker.participants_known))
+        if not self.per_person:
+            frame = dataclasses.replace(frame, faces=Faces.empty())
         return dataclasses.replace(frame, timings_ms=timings)
 
     def close(self) -> None:
@@ -93,7 +105,7 @@ def build_pipeline(config: Config) -> Pipeline:
     detector = MediaPipeFaceDetector(min_score=config.min_face_score)
     classifier: EmotionClassifier | None = None
     try:
-        if config.privacy != "presence":
+        if config.privacy.emotions:
             classifier = OnnxEmotionClassifier(config.model, threads=config.threads or None) if config.model \
                 else OnnxEmotionClassifier(threads=config.threads or None)
     except ClassMoodError:
@@ -103,7 +115,8 @@ def build_pipeline(config: Config) -> Pipeline:
                     finder=FaceFinder(detector, min_score=config.min_face_score),
                     emotion=EmotionStage(classifier) if classifier is not None else None,
                     tracker=ParticipantTracker(forget_after_s=config.forget_after_s),
-                    smoother=EmotionSmoother(tau_s=config.smoothing_s, uncertain_below=config.uncertain_below))
+                    smoother=EmotionSmoother(tau_s=config.smoothing_s, uncertain_below=config.uncertain_below),
+                    per_person=config.privacy.per_person)
 
 
 def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.types import UNCERTAIN, FrameResult
+from vocab.types import UNCERTAIN, FrameResult
 
 
 @dataclass

@@ -14,12 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bot.errors import CaptureError, ConfigError, SourceEnded, one_line
-from bot.protocols import CapturedFrame, FrameSource
+from vocab.errors import CaptureError, ConfigError, SourceEnded, one_line
+from vocab.protocols import CapturedFrame, FrameSource
+from vocab.settings import IMAGE_SUFFIXES, SourceKind, SourceSpec
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 NO_DISPLAY_HINT = ("no display found: screen capture needs a desktop session. "
                    "Analyse a recording instead: --source PATH (a video, an image or a folder of images)")
@@ -32,43 +32,27 @@ def display_available() -> bool:
     return True
 
 
-def open_source(spec: str, fps: float = 0.0) -> FrameSource:
-    """Open the source named by ``spec``.
+def open_source(spec: SourceSpec, fps: float = 0.0) -> FrameSource:
+    """Open the source ``spec`` names (the one place a back end is chosen).
 
-    ``screen`` (primary monitor), ``screen:N`` (monitor N, 1-based), ``region:X,Y,W,H``,
-    ``window:TITLE`` (X11), or a path to a video file, an image or a folder of images.
-    ``fps`` samples a video at that rate in video time (0: every frame).
+    ``fps`` samples a video at that rate in video time (0: every frame); live sources are
+    paced by the run loop instead.
     """
-    kind, _, arg = spec.partition(":")
-    if kind in ("screen", "region", "window") and not (kind == "screen" and arg and not arg.isdigit()):
-        if not display_available():
-            raise CaptureError(NO_DISPLAY_HINT)
-        if kind == "screen":
-            return ScreenSource(monitor=int(arg) if arg else None)
-        if kind == "region":
-            return ScreenSource(region_xywh=_parse_region(arg))
-        if not arg.strip():
-            raise ConfigError('config: source window: needs a title, e.g. window:"Zoom Meeting"')
-        return WindowSource(arg.strip().strip('"'))
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return FolderSource(path)
-    if not path.exists():
-        raise ConfigError(f"config: source {spec!r} is neither screen, screen:N, region:X,Y,W,H, "
-                          "window:TITLE nor an existing file or folder")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path)
-    return VideoSource(path, fps=fps)
-
-
-def _parse_region(arg: str) -> tuple[int, int, int, int]:
-    try:
-        x, y, w, h = (int(v) for v in arg.split(","))
-    except ValueError:
-        raise ConfigError(f"config: region must be X,Y,W,H in whole pixels, not {arg!r}") from None
-    if w < 16 or h < 16 or x < 0 or y < 0:
-        raise ConfigError(f"config: region {arg!r} must be at least 16x16 px at x,y >= 0")
-    return x, y, w, h
+    if spec.is_live and not display_available():
+        raise CaptureError(NO_DISPLAY_HINT)
+    if spec.kind is SourceKind.SCREEN:
+        return ScreenSource(monitor=spec.monitor)
+    if spec.kind is SourceKind.REGION:
+        return ScreenSource(region_xywh=spec.region_xywh)
+    if spec.kind is SourceKind.WINDOW:
+        assert spec.window_title is not None
+        return WindowSource(spec.window_title)
+    assert spec.path is not None
+    if spec.kind is SourceKind.FOLDER:
+        return FolderSource(spec.path)
+    if spec.kind is SourceKind.IMAGE:
+        return ImageSource(spec.path)
+    return VideoSource(spec.path, fps=fps)
 
 
 def _bgra_to_bgr(shot: object) -> np.ndarray:

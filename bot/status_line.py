@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot.types import FrameResult
-from models.labels import EMOTIONS
+from vocab.labels import EMOTIONS
+from vocab.types import FrameResult
 
 
 def status_line(frame: FrameResult, fps: float, storage_error: str | None = None) -> str:
     m = frame.mood
-    parts = [f"{fps:4.1f} fps", f"faces {len(frame.faces):>2}"]
+    faces = m.faces_seen if m is not None else len(frame.faces)  # the faces themselves stay in aggregate mode
+    parts = [f"{fps:4.1f} fps", f"faces {faces:>2}"]
     if m is not None:
         parts.append(f"participants {m.participants_known:>2}")
         if m.distribution is not None and m.mood_index is not None:

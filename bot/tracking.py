@@ -14,24 +14,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from bot.types import FrameResult
+from vocab.geometry import box_overlap
+from vocab.types import FrameResult
 
 IOU_MATCH = 0.3
 APPEARANCE_MATCH = 0.75  # cosine similarity of signatures
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(len(a), len(b))`` intersection over union of xyxy boxes."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), np.float32)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return (inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)).astype(np.float32)
 
 
 def appearance_signature(image: np.ndarray, box_xyxy: np.ndarray) -> np.ndarray:
@@ -84,7 +71,7 @@ class ParticipantTracker:
         free_faces, free_tracks = set(range(n)), set(range(len(tracks)))
         if tracks and n:
             sims = (np.stack(signatures) @ np.stack([tr.signature for tr in tracks]).T).astype(np.float32)
-            ious = iou_matrix(faces.xyxy.astype(np.float32), np.array([tr.xyxy for tr in tracks], np.float32))
+            ious = box_overlap(faces.xyxy, np.array([tr.xyxy for tr in tracks], np.float32))
             # Position first (with a sanity check on looks), then looks alone for faces that moved.
             for score, ok in ((ious + 0.01 * sims, (ious >= IOU_MATCH) & (sims >= APPEARANCE_MATCH - 0.25)),
                               (sims, sims >= APPEARANCE_MATCH)):

@@ -1,1 +1,1 @@
-"""Storage: the SQLAlchemy 2 schema, the background writer, queries and the post-class report."""
+"""Storage: the SQLAlchemy 2 schema, the background writer and the read-side queries."""

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.errors import StorageError, one_line
+from db.migrations import migrate
 from db.schema import SCHEMA_VERSION, Base, SchemaInfo
+from vocab.errors import StorageError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,10 @@ def open_engine(url: str | None = None) -> Engine:
     except StorageError:
         raise
     except ModuleNotFoundError as e:
-        raise StorageError(f"cannot open database {_safe(url)}: {e} (for PostgreSQL: pip install "
+        raise StorageError(f"cannot open database {redact_url(url)}: {e} (for PostgreSQL: pip install "
                            f"classmood[postgres] and use a postgresql+psycopg:// URL)") from None
     except (SQLAlchemyError, OSError, ValueError) as e:
-        raise StorageError(f"cannot open database {_safe(url)}: {one_line(e)}") from None
+        raise StorageError(f"cannot open database {redact_url(url)}: {one_line(e)}") from None
     return engine
 
 
@@ -113,13 +114,17 @@ def _ensure_schema(conn: Connection, url: str) -> None:
         # Held until this transaction ends; PostgreSQL's DDL is transactional, so the next
         # process waits here and then finds the tables and the version row in place.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+    existing = inspect(conn).has_table(SchemaInfo.__tablename__)
+    version = conn.scalar(select(SchemaInfo.version)) if existing else None
+    if version is not None and version > SCHEMA_VERSION:
+        raise StorageError(f"database {redact_url(url)} has schema version {version}, newer than this ClassMood "
+                           f"({SCHEMA_VERSION}): update ClassMood or use another --db")
+    if version is not None and version < SCHEMA_VERSION:
+        migrate(conn, version, SCHEMA_VERSION)
+        conn.execute(update(SchemaInfo).values(version=SCHEMA_VERSION))
     Base.metadata.create_all(conn)
-    version = conn.scalar(select(SchemaInfo.version))
     if version is None:
         conn.execute(insert(SchemaInfo).values(version=SCHEMA_VERSION))
-    elif version != SCHEMA_VERSION:
-        raise StorageError(f"database {_safe(url)} has schema version {version}; this ClassMood "
-                           f"writes version {SCHEMA_VERSION}: use a new --db file")
 
 
 def _postgres_utc(dbapi_conn: object, _record: object) -> None:
@@ -145,7 +150,19 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.close()
 
 
-def _safe(url: str) -> str:
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite file that does not exist (opening it would create an empty one), else None."""
+    try:
+        u = make_url(url)
+    except Exception:
+        return None
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:" \
+            and not u.database.startswith("file:") and not Path(u.database).exists():
+        return u.database
+    return None
+
+
+def redact_url(url: str) -> str:
     """The URL without its password, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)

@@ -16,16 +16,18 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import StorageError, one_line
-from bot.types import UNCERTAIN, FrameResult
 from db.engine import session_scope
 from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SessionRow, SnapshotRow
-from models.labels import EMOTIONS
+from vocab.errors import StorageError, one_line
+from vocab.labels import label_text
+from vocab.settings import Privacy
+from vocab.timefmt import aware_utc
+from vocab.types import FrameResult
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,9 @@ _STOP = object()
 class SessionInfo:
     """What is stored about a run when it starts."""
 
-    source: str
-    privacy: str
+    source: str  # the source's own description, e.g. "screen:1 1920x1080"
+    live: bool  # a live capture (its length is wall time) or a file (media time)
+    privacy: Privacy
     settings: dict
     model_sha256: str | None
 
@@ -76,7 +79,7 @@ def mark_interrupted_sessions(engine: Engine) -> list[int]:
     with session_scope(engine) as s:
         # In id order, so that two processes doing this at once lock rows in the same order.
         for row in s.scalars(select(SessionRow).where(SessionRow.status == "running").order_by(SessionRow.id)):
-            beat = _aware(row.heartbeat_utc or row.started_utc)
+            beat = aware_utc(row.heartbeat_utc or row.started_utc)
             dead = (row.host == host and row.pid != os.getpid() and not _pid_alive(row.pid)) or \
                    (now - beat).total_seconds() > STALE_HEARTBEAT_S
             if dead:
@@ -85,15 +88,6 @@ def mark_interrupted_sessions(engine: Engine) -> list[int]:
     for sid in closed:
         log.warning("session %d did not end cleanly; marked as interrupted", sid)
     return closed
-
-
-def _aware(t: datetime) -> datetime:
-    """The same instant as an aware UTC datetime.
-
-    SQLite returns naive datetimes (stored as UTC); PostgreSQL returns aware ones in the
-    connection's time zone, which need not be UTC.
-    """
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 class Recorder:
@@ -122,8 +116,9 @@ class Recorder:
                 # PostgreSQL enforces VARCHAR lengths (SQLite does not): a long path must not stop a class.
                 row = SessionRow(started_utc=now, heartbeat_utc=now, source=self._info.source[:500],
                                  settings_json=json.dumps(self._info.settings, default=str, sort_keys=True),
-                                 model_sha256=self._info.model_sha256, privacy=self._info.privacy,
-                                 status="running", host=socket.gethostname()[:255], pid=os.getpid(), frames=0)
+                                 model_sha256=self._info.model_sha256, privacy=self._info.privacy.value,
+                                 live=self._info.live, status="running", host=socket.gethostname()[:255],
+                                 pid=os.getpid(), frames=0)
                 s.add(row)
                 s.flush()
                 return row.id
@@ -202,21 +197,35 @@ class Recorder:
         if not frames:
             return True
         new_ids: list[int] = []
+        per_person = self._info.privacy.per_person
         try:
             with session_scope(self._engine) as s:
+                # Idempotent: a retry after a connection lost during COMMIT finds the frames that
+                # commit did store (one snapshot per session and frame) and skips them.
+                stored = set(s.scalars(select(SnapshotRow.frame_id).where(
+                    SnapshotRow.session_id == self.session_id,
+                    SnapshotRow.frame_id.in_([fr.frame_id for fr in frames]))))
                 obs, snaps, t_s = [], [], []
                 first_seen: dict[int, datetime] = {}
                 last_seen: dict[int, datetime] = {}
-                for fr in frames:
-                    if self._t0 is None:
-                        self._t0 = fr.t_mono
+                if self._t0 is None:
+                    self._t0 = frames[0].t_mono
+                fresh = [fr for fr in frames if fr.frame_id not in stored]
+                for fr in fresh:
                     t_s.append(fr.t_mono - self._t0)
                     snaps.append(_snapshot_row(self.session_id, fr, t_s[-1]))
-                    if self._info.privacy != "aggregate" and fr.faces.track_id is not None:
+                    if per_person and fr.faces.track_id is not None:
                         for tid in fr.faces.track_id.tolist():
                             first_seen.setdefault(tid, fr.t_utc)
                             last_seen[tid] = fr.t_utc
                 new = [tid for tid in first_seen if tid not in self._participant_ids]
+                if new:
+                    # Participants a lost-connection commit did store keep their rows.
+                    for tid, pid in s.execute(select(ParticipantRow.track_id, ParticipantRow.id).where(
+                            ParticipantRow.session_id == self.session_id, ParticipantRow.track_id.in_(new))):
+                        self._participant_ids[tid] = pid
+                        new_ids.append(tid)
+                    new = [tid for tid in new if tid not in self._participant_ids]
                 if new:
                     # One multi-row INSERT ... RETURNING; ids come from the database (a PostgreSQL
                     # sequence), so concurrent writers never collide.
@@ -237,14 +246,15 @@ class Recorder:
                 if old:
                     s.execute(update(ParticipantRow),
                               [{"id": self._participant_ids[tid], "last_seen_utc": last_seen[tid]} for tid in old])
-                if self._info.privacy != "aggregate":
-                    for fr, t in zip(frames, t_s, strict=True):
+                if per_person:
+                    for fr, t in zip(fresh, t_s, strict=True):
                         obs.extend(_observation_rows(self.session_id, fr, t, self._participant_ids))
                 if obs:
                     s.execute(insert(ObservationRow), obs)
-                s.execute(insert(SnapshotRow), snaps)
+                if snaps:
+                    s.execute(insert(SnapshotRow), snaps)
                 s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
-                    heartbeat_utc=datetime.now(UTC), frames=SessionRow.frames + len(frames)))
+                    heartbeat_utc=datetime.now(UTC), frames=SessionRow.frames + len(fresh)))
         except SQLAlchemyError as e:
             for tid in new_ids:  # rolled back with the transaction
                 del self._participant_ids[tid]
@@ -274,10 +284,7 @@ def _observation_rows(session_id: int, fr: FrameResult, t_s: float, pids: dict[i
     for i in range(len(f)):
         x1, y1, x2, y2 = (int(round(v)) for v in f.xyxy[i])
         probs = f.smoothed_probs[i] if f.smoothed_probs is not None else None
-        if f.label is None:
-            label = "Present"
-        else:
-            label = "Uncertain" if int(f.label[i]) == UNCERTAIN else EMOTIONS[int(f.label[i])]
+        label = "Present" if f.label is None else label_text(int(f.label[i]))
         rows.append({"session_id": session_id, "participant_id": pids[int(f.track_id[i])], "frame_id": fr.frame_id,
                      "t_utc": fr.t_utc, "t_s": t_s, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1,
                      "detection_score": float(f.score[i]), "label": label,
@@ -292,12 +299,3 @@ def _snapshot_row(session_id: int, fr: FrameResult, t_s: float) -> dict:
             "participants_known": m.participants_known if m else 0,
             "mood_index": m.mood_index if m else None, "negative_share": m.negative_share if m else None,
             **_probs(m.distribution if m else None)}
-
-
-def session_age(engine: Engine, session_id: int) -> timedelta | None:
-    with session_scope(engine) as s:
-        row = s.get(SessionRow, session_id)
-        if row is None:
-            return None
-        end = _aware(row.ended_utc or datetime.now(UTC))
-        return end - _aware(row.started_utc)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+# 2: sessions.live (how long a session lasted is read from it), one snapshot per (session, frame)
+#    so that a commit retried after a lost connection never stores a frame twice.
+SCHEMA_VERSION = 2
 PROB_COLUMNS = ("p_angry", "p_disgust", "p_fear", "p_happy", "p_sad", "p_surprise", "p_neutral")
+
+
+SNAPSHOT_FRAME_KEY = "uq_snapshots_session_frame"
 
 
 class Base(DeclarativeBase):
@@ -38,6 +43,9 @@ class SessionRow(Base):
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     frames: Mapped[int] = mapped_column(Integer, default=0)
+    # A live capture lasts on the wall clock; a file's length is its media time. NULL only in
+    # rows a migration could not classify.
+    live: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class ParticipantRow(Base):
@@ -90,7 +98,8 @@ class SnapshotRow(EmotionProbabilities, Base):
     """The class as a whole in one frame."""
 
     __tablename__ = "class_snapshots"
-    __table_args__ = (Index("ix_snapshots_session_t", "session_id", "t_s"),)
+    __table_args__ = (Index("ix_snapshots_session_t", "session_id", "t_s"),
+                      Index(SNAPSHOT_FRAME_KEY, "session_id", "frame_id", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))

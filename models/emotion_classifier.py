@@ -5,7 +5,7 @@ The file's contract is checked once at load, so a wrong or damaged file fails at
 one line that says how to fix it instead of failing on the first face:
 
 - one input, float32 ``(N, 1, 48, 48)``, pixels/255 (see ``models.preprocessing.face_tensor``);
-- one output, float32 ``(N, 7)``, softmax probabilities in FER2013 order (``models.labels``);
+- one output, float32 ``(N, 7)``, softmax probabilities in FER2013 order (``vocab.labels``);
 - ``metadata_props`` ``labels`` (JSON list, must equal ``EMOTIONS``), ``input_spec`` (JSON),
   ``model_config`` (JSON) and ``flip_average`` (``true``/``false``), written by
   ``python -m training.export``.
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from bot.errors import ModelError, one_line
-from models.labels import EMOTIONS
 from models.preprocessing import FACE_SIZE_PX
+from vocab.errors import ModelError, one_line
+from vocab.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from bot.errors import ModelError, one_line
+from vocab.errors import ModelError, one_line
 
 log = logging.getLogger(__name__)
 

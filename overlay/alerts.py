@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import AlertConfig
-from bot.types import ClassMood
+from vocab.settings import AlertConfig
+from vocab.types import ClassMood
 
 CAMERAS_OFF_HOLD_S = 5.0
 

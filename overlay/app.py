@@ -16,23 +16,23 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import Config
 from bot.pipeline import Pipeline, RunControl, run_frames
-from bot.protocols import FrameSource
-from bot.types import FrameResult
 from overlay.qt_env import qt_application
+from vocab.protocols import FrameSink, FrameSource
+from vocab.settings import Config
+from vocab.types import FrameResult
 
 log = logging.getLogger(__name__)
 
 SIGNAL_POLL_MS = 200  # how often Python gets the chance to run a signal handler (Ctrl-C)
 
 
-def run_with_overlay(pipeline: Pipeline, source: FrameSource, config: Config, recorder: object,
+def run_with_overlay(pipeline: Pipeline, source: FrameSource, config: Config, recorder: FrameSink | None,
                      control: RunControl, on_frame: Callable[[FrameResult], None] | None = None, *,
                      placement_path: Path | None = None) -> Config:
     """Run ``pipeline`` on ``source`` with the overlay shown; returns the (possibly edited) config.
 
-    ``recorder`` needs ``submit(frame)`` and may have ``health.last_error`` (shown when set).
+    ``recorder`` stores each frame (None: nothing stored); its ``health.last_error`` is shown when set.
     Raises what ended the run (``ClassMoodError`` etc.) after the host has seen it on the panel.
     """
     app = qt_application()
@@ -44,7 +44,8 @@ def run_with_overlay(pipeline: Pipeline, source: FrameSource, config: Config, re
     from overlay.worker import PipelineWorker
 
     window = OverlayWindow(config, control, placement_path=placement_path,
-                           storage=getattr(recorder, "health", None), click_through_available=tray_available())
+                           storage=recorder.health if recorder is not None else None,
+                           click_through_available=tray_available())
     tray = make_tray(window)
     from overlay.global_hotkey import start_global_hotkey
 
@@ -53,8 +54,7 @@ def run_with_overlay(pipeline: Pipeline, source: FrameSource, config: Config, re
         hotkey.activated.connect(window.toggle_pause)
     bridge = LogBridge()
     bridge.message.connect(window.show_log)
-    worker = PipelineWorker(lambda: run_frames(pipeline, source, config, control), recorder,  # type: ignore[arg-type]
-                            control, on_frame)
+    worker = PipelineWorker(lambda: run_frames(pipeline, source, config, control), recorder, control, on_frame)
     thread = QThread()
     thread.setObjectName("classmood-pipeline")
     worker.moveToThread(thread)

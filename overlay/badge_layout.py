@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.types import UNCERTAIN, FrameResult
-from models.labels import EMOTIONS
+from vocab.labels import EMOTIONS
+from vocab.types import UNCERTAIN, FrameResult
 
 # One colour per FER2013 class, (r, g, b): warm for negative, green for happy, grey neutral.
 EMOTION_RGB: dict[str, tuple[int, int, int]] = {

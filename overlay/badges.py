@@ -13,8 +13,8 @@ from PyQt5.QtCore import QPoint, QRect, QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPaintEvent, QRegion
 from PyQt5.QtWidgets import QWidget
 
-from bot.types import FrameResult
 from overlay.badge_layout import BadgeSpec, badge_specs, place_badge
+from vocab.types import FrameResult
 
 DOT_PX = 8
 PAD_PX = 4
@@ -24,12 +24,13 @@ class BadgeLayer(QWidget):
     """Shows ``badge_specs(frame)`` of the latest frame; ``refresh()`` repaints (throttled)."""
 
     def __init__(self, emotions: bool = True) -> None:
-        super().__init__(None, Qt.FramelessWindowHint | Qt.WindowStaysOnTopHint | Qt.Tool
-                         | Qt.WindowTransparentForInput | Qt.WindowDoesNotAcceptFocus
-                         | Qt.X11BypassWindowManagerHint)
-        self.setAttribute(Qt.WA_TranslucentBackground)
-        self.setAttribute(Qt.WA_TransparentForMouseEvents)
-        self.setAttribute(Qt.WA_ShowWithoutActivating)
+        flags = (Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint | Qt.WindowType.Tool
+                 | Qt.WindowType.WindowTransparentForInput | Qt.WindowType.WindowDoesNotAcceptFocus
+                 | Qt.WindowType.X11BypassWindowManagerHint)
+        super().__init__(None, flags)  # type: ignore[arg-type]  # stubs type flag | flag as int
+        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
         self.setWindowTitle("ClassMood badges")
         font = QFont(self.font())
         font.setPointSizeF(8.5)
@@ -96,13 +97,14 @@ class BadgeLayer(QWidget):
         p.setRenderHint(QPainter.Antialiasing)
         for rect, spec in self._placed:
             r = self._logical(rect)
-            p.setPen(Qt.NoPen)
+            p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(20, 20, 20, 200))
             p.drawRoundedRect(r, r.height() / 2, r.height() / 2)
             p.setBrush(QColor(*spec.rgb))
             p.drawEllipse(QRectF(r.left() + PAD_PX, r.center().y() - DOT_PX / 2, DOT_PX, DOT_PX))
             p.setPen(QColor(240, 240, 240))
-            p.drawText(r.adjusted(DOT_PX + 2 * PAD_PX, 0, 0, 0), Qt.AlignVCenter | Qt.AlignLeft, spec.text)
+            align = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+            p.drawText(r.adjusted(DOT_PX + 2 * PAD_PX, 0, 0, 0), align, spec.text)
         p.end()
 
 

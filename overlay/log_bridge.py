@@ -8,7 +8,7 @@ import logging
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from bot.errors import one_line
+from vocab.errors import one_line
 
 WATCHED_LOGGERS = ("bot", "db", "models")
 

@@ -1,8 +1,8 @@
 """The settings dialog: source, rate, privacy and alert thresholds, edited into a new ``Config``.
 
 The form never validates by itself: it builds a ``Config`` with ``dataclasses.replace``, whose
-``__post_init__`` (bot.config) accepts or refuses it; a refusal is shown in the dialog, in
-bot.config's own words, and the dialog stays open.
+``__post_init__`` (vocab.settings) accepts or refuses it; a refusal is shown in the dialog, in
+vocab.settings's own words, and the dialog stays open.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from bot.config import PRIVACY_MODES, Config
-from bot.errors import ConfigError
+from vocab.errors import ConfigError
+from vocab.settings import PRIVACY_MODES, Config, Privacy, SourceKind, SourceSpec
 
 SOURCE_KINDS = (("screen", "Whole monitor"), ("region", "Screen region"), ("window", "Window by title"),
                 ("file", "Recording (file or folder)"))
@@ -34,22 +34,16 @@ PRIVACY_HELP = {"full": "full: per-participant emotions are stored",
                 "presence": "presence: faces are counted, no emotion is analysed"}
 
 
-def parse_source(source: str) -> tuple[str, str]:
-    """``config.source`` as ``(kind, argument)``, kind one of ``SOURCE_KINDS``."""
-    kind, _, arg = source.partition(":")
-    if kind == "screen" and (not arg or arg.isdigit()):
-        return "screen", arg or "1"
-    if kind in ("region", "window"):
-        return kind, arg
-    return "file", source
+def form_kind(spec: SourceSpec) -> str:
+    """Which page of the form shows ``spec``: one of the keys of ``SOURCE_KINDS``."""
+    return spec.kind.value if spec.kind in (SourceKind.SCREEN, SourceKind.REGION, SourceKind.WINDOW) else "file"
 
 
 def build_config(base: Config, *, source: str, fps: float, privacy: str, alerts: dict[str, float]) -> Config:
-    """``base`` with these settings, validated by bot.config (``ConfigError`` when refused)."""
-    if source.startswith("window:") and not source[len("window:"):].strip():
-        raise ConfigError('config: source window: needs a title, e.g. "Zoom Meeting"')
+    """``base`` with these settings, parsed and validated by ``vocab.settings`` (``ConfigError`` when refused)."""
     alert_cfg = dataclasses.replace(base.alerts, **alerts)
-    return dataclasses.replace(base, source=source, fps=fps, privacy=privacy, alerts=alert_cfg)  # type: ignore[arg-type]
+    return dataclasses.replace(base, source=SourceSpec.parse(source), fps=fps, privacy=Privacy(privacy),
+                               alerts=alert_cfg)
 
 
 class SettingsDialog(QDialog):
@@ -86,7 +80,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.source_pages)
 
         self.fps = QDoubleSpinBox()
-        self.fps.setRange(0.0, 1000.0)  # bot.config decides what is allowed
+        self.fps.setRange(0.0, 1000.0)  # vocab.settings decides what is allowed
         self.fps.setDecimals(2)
         self.fps.setSingleStep(0.5)
         self.fps.setSuffix(" frames/s")
@@ -123,20 +117,18 @@ class SettingsDialog(QDialog):
         self._load(config)
 
     def _load(self, config: Config) -> None:
-        kind, arg = parse_source(config.source)
-        self.source_kind.setCurrentIndex([k for k, _ in SOURCE_KINDS].index(kind))
+        spec = config.source
+        self.source_kind.setCurrentIndex([k for k, _ in SOURCE_KINDS].index(form_kind(spec)))
         self.source_pages.setCurrentIndex(self.source_kind.currentIndex())
-        if kind == "screen":
-            self.monitor.setValue(int(arg))
-        elif kind == "region":
-            parts = arg.split(",")
-            if len(parts) == 4 and all(p.strip().lstrip("-").isdigit() for p in parts):
-                for spin, v in zip(self.region, parts, strict=True):
-                    spin.setValue(int(v))
-        elif kind == "window":
-            self.window_title.setText(arg.strip('"'))
-        else:
-            self.path.setText(arg)
+        if spec.kind is SourceKind.SCREEN:
+            self.monitor.setValue(spec.monitor or 1)
+        elif spec.region_xywh is not None:
+            for spin, v in zip(self.region, spec.region_xywh, strict=True):
+                spin.setValue(v)
+        elif spec.window_title is not None:
+            self.window_title.setText(spec.window_title)
+        elif spec.path is not None:
+            self.path.setText(str(spec.path))
         self.fps.setValue(config.fps)
         self.privacy.setCurrentIndex(list(PRIVACY_MODES).index(config.privacy))
         a = config.alerts
@@ -156,7 +148,7 @@ class SettingsDialog(QDialog):
         return self.path.text().strip()
 
     def form_config(self) -> Config:
-        """The ``Config`` the form describes; ``ConfigError`` if bot.config refuses it."""
+        """The ``Config`` the form describes; ``ConfigError`` if vocab.settings refuses it."""
         alerts = {"negative_share_above": self.negative_share.value() / 100,
                   "negative_for_s": self.negative_for.value(),
                   "cameras_off_share_above": self.cameras_off_share.value() / 100,
@@ -186,7 +178,7 @@ def _percent_spin() -> QDoubleSpinBox:
 
 def _seconds_spin() -> QDoubleSpinBox:
     spin = QDoubleSpinBox()
-    spin.setRange(0.0, 100000.0)  # bot.config decides what is allowed
+    spin.setRange(0.0, 100000.0)  # vocab.settings decides what is allowed
     spin.setDecimals(0)
     spin.setSuffix(" s")
     return spin

@@ -20,7 +20,7 @@ def tray_available() -> bool:
 
 def _icon(paused: bool) -> QIcon:
     pix = QPixmap(32, 32)
-    pix.fill(Qt.transparent)
+    pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
     p.setRenderHint(QPainter.Antialiasing)
     p.setBrush(QColor(158, 158, 158) if paused else QColor(67, 160, 71))
@@ -50,7 +50,7 @@ def make_tray(window: OverlayWindow) -> QSystemTrayIcon | None:
     settings = QAction("Settings...", menu)
     settings.triggered.connect(window.open_settings)
     quit_ = QAction("Stop and quit", menu)
-    quit_.triggered.connect(window.close)
+    quit_.triggered.connect(window.close_panel)
     for action in (pause, through, badges, settings):
         menu.addAction(action)
     menu.addSeparator()
@@ -78,7 +78,7 @@ def make_tray(window: OverlayWindow) -> QSystemTrayIcon | None:
     window.click_through_changed.connect(on_through)
     tray.setContextMenu(menu)
     def on_activated(reason: QSystemTrayIcon.ActivationReason) -> None:
-        if reason == QSystemTrayIcon.Trigger:  # a click on the icon brings the panel back
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:  # a click on the icon brings the panel back
             window.show()
             window.raise_()
 

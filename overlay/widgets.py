@@ -12,8 +12,8 @@ from PyQt5.QtCore import QPointF, QRectF, QSize, Qt
 from PyQt5.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from models.labels import EMOTIONS
 from overlay.badge_layout import EMOTION_RGB
+from vocab.labels import EMOTIONS
 
 TEXT_RGB = (235, 235, 235)
 
@@ -70,7 +70,7 @@ class EmotionBar(QWidget):
                 p.fillRect(seg, emotion_colour(name))
                 if w > p.fontMetrics().horizontalAdvance(name) + 6:
                     p.setPen(QColor(20, 20, 20))
-                    p.drawText(seg, Qt.AlignCenter, name)
+                    p.drawText(seg, Qt.AlignmentFlag.AlignCenter, name)
                 x += w
         p.end()
 
@@ -118,7 +118,7 @@ class TrendLine(QWidget):
             return r.bottom() - (min(max(v, lo), hi) - lo) / span * r.height()
 
         if self._baseline is not None:
-            p.setPen(QPen(QColor(255, 255, 255, 60), 1, Qt.DashLine))
+            p.setPen(QPen(QColor(255, 255, 255, 60), 1, Qt.PenStyle.DashLine))
             y0 = y_of(self._baseline)
             p.drawLine(QPointF(r.left(), y0), QPointF(r.right(), y0))
         if self._points:

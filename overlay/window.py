@@ -13,21 +13,21 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Protocol
 
 from PyQt5.QtCore import QPoint, QRect, QRectF, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent, QColor, QGuiApplication, QKeySequence, QMouseEvent, QPainter, QPaintEvent
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QShortcut, QSizeGrip, QToolButton, QVBoxLayout, QWidget
 
-from bot.config import Config
 from bot.pipeline import RunControl, RunStatus
-from bot.types import FrameResult
-from models.labels import EMOTIONS
 from overlay.alerts import AlertTracker
 from overlay.badges import BadgeLayer
 from overlay.placement import Placement, load_placement, save_placement
 from overlay.trend import TrendBuffer
 from overlay.widgets import EmotionBar, TrendLine
+from vocab.labels import EMOTIONS
+from vocab.protocols import StorageHealth
+from vocab.settings import Config, Privacy
+from vocab.types import FrameResult
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ PAUSE_SHORTCUT = "Ctrl+Shift+P"
 CLICK_THROUGH_SHORTCUT = "Ctrl+Shift+T"
 PAUSED_TEXT = "Paused: nothing is captured or stored"
 LOG_MESSAGE_KEEP_S = 30.0
-LIVE_SOURCES = ("screen", "region", "window")
 
 _STYLE = """
 QWidget { color: #ebebeb; font-size: 9pt; }
@@ -51,24 +50,20 @@ QToolButton:hover { background: rgba(255,255,255,55); }
 """
 
 
-class StorageHealth(Protocol):
-    last_error: str | None
-
-
 class OverlayWindow(QWidget):
-    """The host's panel. Signals: ``pause_toggled(bool)``, ``config_changed(Config)``, ``closed()``."""
+    """The host's panel. Signals: ``pause_toggled(bool)``, ``closed()``."""
 
     pause_toggled = pyqtSignal(bool)
     click_through_changed = pyqtSignal(bool)
-    config_changed = pyqtSignal(object)
     closed = pyqtSignal()
 
     def __init__(self, config: Config, control: RunControl, *, placement_path: Path | None = None,
                  storage: StorageHealth | None = None, repaint_ms: int = 250, trend_window_s: float = 600.0,
                  click_through_available: bool = True) -> None:
-        super().__init__(None, Qt.FramelessWindowHint | Qt.WindowStaysOnTopHint | Qt.Tool)
-        self.setAttribute(Qt.WA_TranslucentBackground)
-        self.setAttribute(Qt.WA_ShowWithoutActivating)
+        flags = Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint | Qt.WindowType.Tool
+        super().__init__(None, flags)  # type: ignore[arg-type]  # stubs type flag | flag as int
+        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
         self.setWindowTitle("ClassMood")
         self.setStyleSheet(_STYLE)
         self.config = config
@@ -93,7 +88,7 @@ class OverlayWindow(QWidget):
         self._save_timer.setInterval(500)
         self._save_timer.timeout.connect(self.save_placement)
         self._build()
-        self.badge_layer: BadgeLayer | None = BadgeLayer(emotions=config.privacy == "full") \
+        self.badge_layer: BadgeLayer | None = BadgeLayer(emotions=config.privacy is Privacy.FULL) \
             if self._badges_possible(config) else None
         self._apply_privacy()
         self._restore_placement()
@@ -104,7 +99,7 @@ class OverlayWindow(QWidget):
         self._repaint_timer.start()
         for keys, slot in ((PAUSE_SHORTCUT, self.toggle_pause), (CLICK_THROUGH_SHORTCUT, self.toggle_click_through)):
             shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ApplicationShortcut)
+            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(slot)
 
     # ------------------------------------------------------------------ building
@@ -126,7 +121,7 @@ class OverlayWindow(QWidget):
         self.settings_button = _button("Settings", "Source, rate, privacy and alert thresholds")
         self.settings_button.clicked.connect(self.open_settings)
         self.close_button = _button("x", "Stop the run and close ClassMood")
-        self.close_button.clicked.connect(self.close)
+        self.close_button.clicked.connect(self.close_panel)
 
         header = QHBoxLayout()
         header.addWidget(self.title)
@@ -164,17 +159,17 @@ class OverlayWindow(QWidget):
         layout.addWidget(self.alert_label)
         footer = QHBoxLayout()
         footer.addWidget(self.status_label, 1)
-        footer.addWidget(QSizeGrip(self), 0, Qt.AlignBottom | Qt.AlignRight)
+        footer.addWidget(QSizeGrip(self), 0, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight)  # type: ignore[arg-type]  # stubs type flag | flag as int
         layout.addLayout(footer)
 
     @staticmethod
     def _badges_possible(config: Config) -> bool:
         # Badges need screen coordinates (a live screen source), and are per-person, which the
         # aggregate privacy mode exists to avoid.
-        return config.source.partition(":")[0] in LIVE_SOURCES and config.privacy != "aggregate"
+        return config.source.is_live and config.privacy.per_person
 
     def _apply_privacy(self) -> None:
-        emotions = self.config.privacy != "presence"
+        emotions = self.config.privacy.emotions
         self.emotion_bar.setVisible(emotions)
         if emotions:
             self.trend.set_range((-100.0, 100.0), 0.0)
@@ -184,7 +179,7 @@ class OverlayWindow(QWidget):
             self.trend_caption.setText(f"Faces present, last {self.trend_buffer.window_s / 60:.0f} min")
         self.badges_button.setVisible(self.badge_layer is not None)
         if self.badge_layer is not None:
-            self.badge_layer.emotions = self.config.privacy == "full"
+            self.badge_layer.emotions = self.config.privacy is Privacy.FULL
         self._dirty = True
 
     # ------------------------------------------------------------------ placement
@@ -231,8 +226,8 @@ class OverlayWindow(QWidget):
         mood = frame.mood
         self._alert = self.alerts.update(mood, frame.t_mono)
         value: float | None
-        if self.config.privacy == "presence":
-            value = float(len(frame.faces))
+        if not self.config.privacy.emotions:
+            value = float(mood.faces_seen if mood is not None else 0)
             if value > self._max_faces:
                 self._max_faces = int(value)
                 self.trend.set_range((0.0, self._max_faces * 1.2), None)
@@ -305,13 +300,13 @@ class OverlayWindow(QWidget):
         return self._click_through
 
     def set_click_through(self, on: bool) -> None:
-        """Let every click pass through the panel (``Qt.WindowTransparentForInput``)."""
+        """Let every click pass through the panel (``Qt.WindowType.WindowTransparentForInput``)."""
         on = bool(on) and self._click_through_available
         if on == self._click_through:
             return
         self._click_through = on
         visible = self.isVisible()
-        self.setWindowFlag(Qt.WindowTransparentForInput, on)  # re-creates the native window ...
+        self.setWindowFlag(Qt.WindowType.WindowTransparentForInput, on)  # re-creates the native window ...
         if visible:
             self.show()  # ... which hides it
         self.through_button.blockSignals(True)
@@ -333,9 +328,13 @@ class OverlayWindow(QWidget):
         from overlay.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self.config, self)
-        dialog.setWindowFlag(Qt.WindowStaysOnTopHint, True)
+        dialog.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
         if dialog.exec_():
             self.apply_config(dialog.config)
+
+    def close_panel(self) -> None:
+        """The panel's close button and the tray's Quit (a slot that returns nothing, unlike ``close``)."""
+        self.close()
 
     def apply_config(self, config: Config) -> None:
         """Alert thresholds apply now; a stricter privacy hides emotions now; the rest next run."""
@@ -348,7 +347,6 @@ class OverlayWindow(QWidget):
             self._apply_privacy()
         if changed - {"alerts"}:
             self.show_log("Settings saved: source, rate and privacy storage apply to the next run", logging.INFO)
-        self.config_changed.emit(config)
         self._dirty = True
 
     # ------------------------------------------------------------------ painting
@@ -377,7 +375,7 @@ class OverlayWindow(QWidget):
         else:
             self.counts_label.setText(f"Participants seen {mood.participants_known} \u00b7 faces now "
                                       f"{mood.faces_seen} of {mood.tiles_seen} tiles")
-        if self.config.privacy == "presence":
+        if not self.config.privacy.emotions:
             self.mood_label.setText("Presence only: no emotions analysed")
             self.emotion_bar.set_distribution(None)
         elif mood is None or mood.distribution is None or mood.mood_index is None:
@@ -402,8 +400,10 @@ class OverlayWindow(QWidget):
             text, level = self._error, "error"
         if self.status_label.property("level") != level:
             self.status_label.setProperty("level", level)
-            self.status_label.style().unpolish(self.status_label)
-            self.status_label.style().polish(self.status_label)
+            style = self.status_label.style()
+            if style is not None:  # re-read the stylesheet's [level=...] rule
+                style.unpolish(self.status_label)
+                style.polish(self.status_label)
         self.status_label.setText(text)
         self.title.setText("ClassMood \u00b7 paused" if paused else "ClassMood")
         self.setWindowOpacity(0.75 if paused else 1.0)
@@ -419,12 +419,12 @@ class OverlayWindow(QWidget):
     # ------------------------------------------------------------------ dragging and closing
 
     def mousePressEvent(self, event: QMouseEvent | None) -> None:
-        if event is not None and event.button() == Qt.LeftButton:
+        if event is not None and event.button() == Qt.MouseButton.LeftButton:
             self._drag_offset = event.globalPos() - self.frameGeometry().topLeft()
             event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent | None) -> None:
-        if event is not None and self._drag_offset is not None and event.buttons() & Qt.LeftButton:
+        if event is not None and self._drag_offset is not None and event.buttons() & Qt.MouseButton.LeftButton:
             self.move(event.globalPos() - self._drag_offset)
             event.accept()
 
@@ -448,5 +448,5 @@ def _button(text: str, tip: str, checkable: bool = False) -> QToolButton:
     b.setText(text)
     b.setToolTip(tip)
     b.setCheckable(checkable)
-    b.setFocusPolicy(Qt.NoFocus)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return b

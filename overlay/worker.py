@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Protocol
 
 from PyQt5.QtCore import QObject, pyqtSignal, pyqtSlot
 
-from bot.errors import ClassMoodError
 from bot.pipeline import RunControl, RunStatus
-from bot.types import FrameResult
+from vocab.errors import ClassMoodError
+from vocab.protocols import FrameSink
+from vocab.types import FrameResult
 
 log = logging.getLogger(__name__)
-
-
-class FrameSink(Protocol):
-    """Where frames are stored (``db.recorder.Recorder``)."""
-
-    def submit(self, frame: FrameResult) -> None: ...
 
 
 class PipelineWorker(QObject):

@@ -1,4 +1,4 @@
-"""House style is checked, not hoped for: ruff on everything, mypy on bot/ and db/."""
+"""House style is checked, not hoped for: ruff on everything, mypy on every runtime package."""
 
 from __future__ import annotations
 

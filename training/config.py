@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from training.data import DEFAULT_DATA
 from training.model import ModelConfig
+from vocab.errors import ConfigError
+from vocab.settings import read_toml
+from vocab.typed_config import apply_mapping
 
 __all__ = ["DEFAULT_DATA", "TrainConfig", "load_train_config"]
 
@@ -42,23 +44,7 @@ class TrainConfig:
                   "ema_decay": 0 <= self.ema_decay < 1, "device": self.device in ("auto", "cpu", "cuda")}
         for key, ok in checks.items():
             if not ok:
-                raise ValueError(f"training config: invalid value for {key!r}: {getattr(self, key)!r}")
-
-
-def _coerce(cfg: TrainConfig, values: dict) -> TrainConfig:
-    known = {f.name: f for f in fields(TrainConfig)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ValueError(f"training config: unknown keys {unknown}; allowed: {sorted(known)}")
-    kw: dict = {}
-    for k, v in values.items():
-        if k == "model":
-            kw[k] = ModelConfig.from_dict({**cfg.model.to_dict(), **v})
-        elif k in ("data", "out_dir", "init_from"):
-            kw[k] = Path(v)
-        else:
-            kw[k] = v
-    return replace(cfg, **kw)
+                raise ConfigError(f"training config: invalid value for {key!r}: {getattr(self, key)!r}")
 
 
 def load_train_config(argv: list[str] | None = None) -> TrainConfig:
@@ -76,9 +62,8 @@ def load_train_config(argv: list[str] | None = None) -> TrainConfig:
     args = p.parse_args(argv)
     cfg = TrainConfig()
     if args.config:
-        with open(args.config, "rb") as fh:
-            cfg = _coerce(cfg, tomllib.load(fh))
+        cfg = apply_mapping(cfg, read_toml(args.config), what="training config")
     flags = {k: v for k, v in vars(args).items() if v is not None and k not in ("config", "resume")}
     if args.resume:
         flags["resume"] = True
-    return _coerce(cfg, flags)
+    return apply_mapping(cfg, flags, what="training config")

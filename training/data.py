@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.labels import EMOTIONS
 from models.preprocessing import face_tensor
+from vocab.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
 

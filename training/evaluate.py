@@ -24,9 +24,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from bot.errors import ModelError
 from models.emotion_classifier import OnnxEmotionClassifier
 from training.data import DEFAULT_DATA, load_splits
+from vocab.errors import ClassMoodError, ConfigError, exit_code
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,19 @@ def write_report(result: Evaluation, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
+def evaluate_and_report(model: Path, split: str = "private", data: Path | None = None,
+                        out_dir: Path = Path("runs/eval"), threads: int | None = None) -> int:
+    """Evaluate, write the report, print the per-class table; returns 0 (errors raise ``ClassMoodError``)."""
+    data = data or DEFAULT_DATA
+    if not data.is_file():
+        raise ConfigError(f"eval: FER2013 data not found at {data} (pass --data PATH to fer2013.npz)")
+    result = evaluate(model, split, data, threads=threads)
+    paths = write_report(result, out_dir)
+    print(result.table_markdown())
+    print("wrote " + ", ".join(str(v) for v in paths.values()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: evaluate, write the report, print the per-class table. Returns the exit code."""
     p = argparse.ArgumentParser(prog="classmood eval", description="Score an emotion ONNX model on FER2013.")
@@ -162,14 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        result = evaluate(args.model, args.split, args.data, threads=args.threads)
-    except (ModelError, FileNotFoundError) as e:
+        return evaluate_and_report(args.model, args.split, args.data, args.out_dir, args.threads)
+    except ClassMoodError as e:
         log.error("%s", e)
-        return 2
-    paths = write_report(result, args.out_dir)
-    print(result.table_markdown())
-    print("wrote " + ", ".join(str(v) for v in paths.values()))
-    return 0
+        return exit_code(e)
 
 
 if __name__ == "__main__":

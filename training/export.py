@@ -26,14 +26,14 @@ import numpy as np
 import onnx
 import torch
 
-from bot.errors import ModelError
 from models.emotion_classifier import OnnxEmotionClassifier
-from models.labels import EMOTIONS
 from models.preprocessing import FACE_SIZE_PX
 from training.config import DEFAULT_DATA
 from training.data import Split, load_splits, sha256_of_file
 from training.model import EmotionNet, ExportedEmotionNet, ModelConfig
 from training.train import public_accuracy
+from vocab.errors import ModelError
+from vocab.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
 

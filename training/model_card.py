@@ -20,13 +20,13 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from bot.errors import ModelError
 from models.emotion_classifier import OnnxEmotionClassifier
 from training.data import DEFAULT_DATA, sha256_of_file
 from training.evaluate import Evaluation, evaluate, save_confusion_png
 from training.export import OPSET, load_members
 from training.model import ModelConfig, count_macs, view_count
 from training.timing import GALLERY_FACES, time_batches
+from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from training.augment import augment
 from training.config import TrainConfig, load_train_config
 from training.data import load_splits, sha256_of_file
 from training.model import EmotionNet
+from vocab.errors import ClassMoodError, exit_code
 
 log = logging.getLogger("training")
 
@@ -172,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_train_config(argv)
         train(cfg)
+    except ClassMoodError as e:
+        log.error("%s", e)
+        return exit_code(e)
     except (ValueError, FileNotFoundError) as e:
         log.error("%s", e)
         return 2

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from bot.detect import FaceFinder, merge_duplicates
-from bot.types import FrameResult
 from models.face_detector import MediaPipeFaceDetector
-from tools.compose_gallery import compose_gallery, load_face_photos
+from tools.compose_gallery import compose_gallery, load_face_photos, shared_dir
+from vocab.types import FrameResult
 
 # grid, size, layout, theme, seeds
 GALLERIES = [
@@ -49,6 +49,10 @@ def finder():
 
 @pytest.fixture(scope="module")
 def photo_sets():
+    # Without the shared photos the composer falls back to one sample face: a recall measured on
+    # one person would mean nothing, so these tests say why they do not run.
+    if shared_dir() is None or not (shared_dir() / "data" / "faces").is_dir():
+        pytest.skip("the shared face photos are absent (../shared/data/faces; set CLASSMOOD_SHARED)")
     return {"mixed": load_face_photos(), "portraits": load_face_photos(utkface=False)}
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from bot.mood import class_mood
 from bot.smoothing import EmotionSmoother
-from bot.types import UNCERTAIN, Faces, FrameResult
-from models.labels import EMOTIONS
+from vocab.labels import EMOTIONS
+from vocab.types import UNCERTAIN, Faces, FrameResult
 
 HAPPY, ANGRY, NEUTRAL = EMOTIONS.index("Happy"), EMOTIONS.index("Angry"), EMOTIONS.index("Neutral")
 

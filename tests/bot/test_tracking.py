@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from bot.tracking import ParticipantTracker, iou_matrix
-from bot.types import Faces, FrameResult
+from bot.tracking import ParticipantTracker
+from vocab.types import Faces, FrameResult
 
 
 def _person_canvas(rng: np.random.Generator, n: int) -> list[np.ndarray]:
@@ -31,12 +31,6 @@ def _frame(people: list[np.ndarray], slots: list[tuple[int, int]], t: float, fid
     xyxy = np.array(boxes, np.float32).reshape(-1, 4)
     faces = Faces(xyxy=xyxy, score=np.ones(len(xyxy), np.float32), tile_xyxy=xyxy.astype(np.int32))
     return FrameResult(fid, t, datetime.now(UTC), (0, 0, 600, 400), image=image, faces=faces)
-
-
-def test_iou_matrix_basics() -> None:
-    a = np.array([[0, 0, 10, 10]], np.float32)
-    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], np.float32)
-    np.testing.assert_allclose(iou_matrix(a, b), [[1.0, 1 / 3, 0.0]], atol=1e-6)
 
 
 def test_ids_are_stable_and_survive_reflow_and_join() -> None:

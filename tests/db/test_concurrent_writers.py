@@ -17,15 +17,16 @@ from sqlalchemy import func, select
 from storage_helpers import count_rows
 
 from db.engine import open_engine, session_scope
-from db.recorder import _aware
-from db.schema import ObservationRow, ParticipantRow, SchemaInfo, SessionRow
+from db.schema import SCHEMA_VERSION, ObservationRow, ParticipantRow, SchemaInfo, SessionRow
+from vocab.timefmt import aware_utc as _aware
 
 HERE = Path(__file__).resolve().parent
 WRITERS, FRAMES, FACES = 3, 60, 12
 
 
 def test_three_processes_write_one_database_at_once(db_url: str) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")])}
+    paths = [str(HERE.parents[1]), str(HERE.parent), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     procs = [subprocess.Popen([sys.executable, str(HERE / "recorder_process.py"), db_url, str(FRAMES), str(FACES)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=env, cwd=HERE.parents[1])
@@ -65,4 +66,4 @@ def test_three_processes_write_one_database_at_once(db_url: str) -> None:
                            .where(ObservationRow.session_id != ParticipantRow.session_id))
         assert crossed == 0, "an observation points at another class's participant"
         assert s.scalar(select(func.count(func.distinct(ParticipantRow.id)))) == WRITERS * FACES
-        assert s.scalars(select(SchemaInfo.version)).all() == [1]
+        assert s.scalars(select(SchemaInfo.version)).all() == [SCHEMA_VERSION]

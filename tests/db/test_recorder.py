@@ -15,13 +15,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from storage_helpers import T0, count_rows, make_frame, session_info, wait_for
 
-from bot.errors import StorageError
 from db.engine import open_engine, session_scope
-from db.recorder import Recorder, _aware, mark_interrupted_sessions
+from db.recorder import Recorder, mark_interrupted_sessions
 from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow
+from vocab.errors import StorageError
+from vocab.timefmt import aware_utc as _aware
 
 
 def test_rows_are_stored_and_session_completes(db_url: str) -> None:
@@ -181,3 +184,64 @@ def test_locked_sqlite_database_buffers_then_stores_everything(tmp_path: Path) -
     rec.close()
     assert rec.health.last_error is None
     assert count_rows(engine) == (1 + 3 * 2, 4, 2), "nothing recorded before or during the lock was lost"
+
+
+def test_a_commit_lost_on_the_way_back_is_not_stored_twice(db_url: str) -> None:
+    """The server committed, but the answer never arrived: the retry must not store the frames again.
+
+    The lost answer is caused by raising the driver's error right after a successful COMMIT (a
+    connection that drops at that instant cannot be arranged reliably on a real server).
+    """
+    engine = open_engine(db_url)
+    rec = Recorder(engine, session_info(), commit_interval_s=0.05)
+    lost: list[bool] = []
+
+    def answer_lost(_session: Session) -> None:
+        if not lost:
+            lost.append(True)
+            raise OperationalError("COMMIT", {}, ConnectionResetError("server closed the connection unexpectedly"))
+
+    event.listen(Session, "after_commit", answer_lost)
+    try:
+        for fid in range(1, 4):
+            rec.submit(make_frame(fid, [1, 2]))
+        wait_for(lambda: rec.health.frames_committed == 3, what="the frames, after the retry")
+    finally:
+        event.remove(Session, "after_commit", answer_lost)
+    rec.submit(make_frame(4, [1, 2, 3]))
+    rec.close()
+    assert lost == [True]
+    # 4 frames, 2 + 2 + 2 + 3 faces, 3 people: each stored once.
+    assert count_rows(engine, rec.session_id) == (9, 4, 3)
+    with session_scope(engine) as s:
+        assert s.get(SessionRow, rec.session_id).frames == 4  # type: ignore[union-attr]
+
+
+def test_a_version_1_database_is_upgraded_in_place_and_stays_readable(db_url: str) -> None:
+    engine = open_engine(db_url)
+    live_rec = Recorder(engine, session_info(source="screen:1 1920x1080"), commit_interval_s=0.05)
+    live_rec.submit(make_frame(1, [1, 2]))
+    live_rec.close()
+    file_rec = Recorder(engine, session_info(source="video:/tmp/class.mp4", live=False), commit_interval_s=0.05)
+    file_rec.submit(make_frame(1, [1]))
+    file_rec.close()
+    # Turn it back into what ClassMood 0.1 wrote: no live column, no unique frame key, version 1,
+    # and one frame stored twice by the retry bug that version had.
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX uq_snapshots_session_frame"))
+        conn.execute(text("ALTER TABLE sessions DROP COLUMN live"))
+        conn.execute(text("UPDATE schema_info SET version = 1"))
+        conn.execute(text("INSERT INTO class_snapshots (session_id, frame_id, t_utc, t_s, faces_seen, tiles_seen, "
+                          "participants_known) SELECT session_id, frame_id, t_utc, t_s, faces_seen, tiles_seen, "
+                          "participants_known FROM class_snapshots WHERE session_id = :sid"),
+                     {"sid": live_rec.session_id})
+    engine.dispose()
+
+    upgraded = open_engine(db_url)
+    with upgraded.connect() as conn:
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == 2
+        live = dict(conn.execute(text("SELECT id, live FROM sessions")).all())
+        assert live == {live_rec.session_id: True, file_rec.session_id: False}
+        assert conn.execute(text("SELECT COUNT(*) FROM class_snapshots WHERE session_id = :sid"),
+                            {"sid": live_rec.session_id}).scalar() == 1
+    assert count_rows(upgraded, live_rec.session_id) == (2, 1, 2)

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from storage_helpers import count_rows, make_frame, session_info, wait_for
 
-from bot.errors import StorageError
 from db.engine import open_engine
 from db.recorder import Recorder
+from vocab.errors import StorageError
 
 _roles = itertools.count()
 

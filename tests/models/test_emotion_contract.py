@@ -10,9 +10,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from bot.errors import ModelError
 from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier
-from models.labels import EMOTIONS
+from vocab.errors import ModelError
+from vocab.labels import EMOTIONS
 
 GOOD_METADATA = {"labels": json.dumps(list(EMOTIONS)), "input_spec": json.dumps({"shape": ["N", 1, 48, 48]}),
                  "model_config": json.dumps({"widths": [1]}), "flip_average": "false"}

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from bot.errors import ModelError
 from models.face_detector import DEFAULT_MODEL_PATH, SHIPPED_MODEL_SHA256, MediaPipeFaceDetector
 from tools.compose_gallery import load_face_photos
+from vocab.errors import ModelError
 
 
 @pytest.fixture(scope="module")

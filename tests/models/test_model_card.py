@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from models.labels import EMOTIONS
+from vocab.labels import EMOTIONS
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

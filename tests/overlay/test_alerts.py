@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import AlertConfig
-from bot.types import ClassMood
 from overlay.alerts import CAMERAS_OFF_HOLD_S, AlertTracker
+from vocab.settings import AlertConfig
+from vocab.types import ClassMood
 
 CFG = AlertConfig(negative_share_above=0.5, negative_for_s=20.0, cameras_off_share_above=0.5, no_faces_for_s=10.0)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.types import UNCERTAIN, Faces, FrameResult
 from overlay.badge_layout import badge_specs, overlaps, place_badge
 from overlay.placement import Placement, load_placement, save_placement
 from overlay.trend import TrendBuffer
+from vocab.types import UNCERTAIN, Faces, FrameResult
 
 
 def test_trend_keeps_the_window_and_breaks_at_gaps() -> None:

@@ -19,15 +19,15 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import AlertConfig, Config
-from bot.errors import ConfigError, ModelError
 from bot.mood import with_mood
 from bot.pipeline import RunControl, RunStatus
-from bot.protocols import CapturedFrame
-from bot.types import Faces, FrameResult
 from db.engine import open_engine, session_scope
 from db.recorder import Recorder, SessionInfo
 from db.schema import SnapshotRow
+from vocab.errors import ConfigError, ModelError
+from vocab.protocols import CapturedFrame
+from vocab.settings import AlertConfig, Config, Privacy, SourceSpec
+from vocab.types import Faces, FrameResult
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -169,11 +169,13 @@ def test_badges_sit_beside_faces_and_respect_privacy(tmp_path: Path) -> None:
     assert not layer.isVisible()
     w.close()
     assert new_window(Config(source="region:0,0,640,360", privacy="aggregate"), tmp_path).badge_layer is None
-    assert new_window(Config(source="/tmp/class.mp4"), tmp_path).badge_layer is None
+    video = tmp_path / "class.mp4"
+    video.write_bytes(b"")
+    assert new_window(Config(source=str(video)), tmp_path).badge_layer is None
 
 
 def test_settings_dialog_validates_with_bot_config(tmp_path: Path) -> None:
-    from overlay.settings_dialog import SettingsDialog, build_config, parse_source
+    from overlay.settings_dialog import SettingsDialog, build_config, form_kind
 
     base = Config(source="window:Zoom Meeting", fps=1.0)
     dialog = SettingsDialog(base)
@@ -192,11 +194,11 @@ def test_settings_dialog_validates_with_bot_config(tmp_path: Path) -> None:
     dialog.accept()
     assert dialog.result() == 1 and not dialog.error.isVisibleTo(dialog)
     new = dialog.config
-    assert (new.source, new.fps, new.privacy) == ("region:10,20,800,600", 2.0, "presence")
+    assert (str(new.source), new.fps, new.privacy) == ("region:10,20,800,600", 2.0, Privacy.PRESENCE)
     assert (new.alerts.negative_share_above, new.alerts.no_faces_for_s) == (0.7, 30.0)
     with pytest.raises(ConfigError, match="window"):
         build_config(base, source="window:  ", fps=1.0, privacy="full", alerts={})
-    assert parse_source("screen") == ("screen", "1") and parse_source("/a/b.mp4") == ("file", "/a/b.mp4")
+    assert form_kind(SourceSpec.parse("screen")) == "screen" and form_kind(SourceSpec.parse(str(tmp_path))) == "file"
 
     w = new_window(base, tmp_path)
     w.apply_config(new)
@@ -284,8 +286,8 @@ def count_snapshots(engine: object) -> int:
 
 def test_pause_stops_capture_and_storage_until_resumed(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path / 'classmood.db'}")
-    recorder = Recorder(engine, SessionInfo(source="stub", privacy="full", settings={}, model_sha256=None),
-                        commit_interval_s=0.05)
+    info = SessionInfo(source="stub", live=True, privacy=Privacy.FULL, settings={}, model_sha256=None)
+    recorder = Recorder(engine, info, commit_interval_s=0.05)
     source = StubSource()
     seen: dict[str, object] = {}
     phase = {"n": 0, "t": 0.0}
@@ -375,7 +377,7 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
 
 
 def test_source_ending_closes_the_overlay_and_returns(tmp_path: Path) -> None:
-    from bot.errors import SourceEnded
+    from vocab.errors import SourceEnded
 
     source = StubSource(raise_on={4: SourceEnded("end of class.mp4")})
     config, control, frames = run_scripted(tmp_path, lambda w, now: False, source=source)

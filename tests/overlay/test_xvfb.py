@@ -96,8 +96,8 @@ def test_badges_over_the_gallery_do_not_feed_into_the_capture(xvfb_display: str)
     assert changed.sum() <= 1.2 * badge_px, "the overlay changed the gallery outside its badges"
 
     from bot.detect import FaceFinder
-    from bot.types import FrameResult
     from models.face_detector import MediaPipeFaceDetector
+    from vocab.types import FrameResult
 
     # The captured window (as ``window:`` captures it), and the whole screen with the panel on it
     # (as ``screen`` captures it); truth is in gallery pixels, which are screen pixels here.

@@ -81,11 +81,11 @@ def live_run(app, out: Path, gallery) -> dict:  # noqa: ANN001
     from PyQt5.QtCore import QTimer
     from PyQt5.QtWidgets import QApplication
 
-    from bot.config import Config
     from bot.pipeline import RunControl, build_pipeline
     from bot.sources import open_source
     from overlay.app import run_with_overlay
     from overlay.window import OverlayWindow
+    from vocab.settings import Config
 
     privacy = "full" if (REPO_ROOT / "models" / "emotion.onnx").is_file() else "presence"
     config = Config(source=f"window:{GALLERY_TITLE}", fps=4.0, privacy=privacy)  # type: ignore[arg-type]
@@ -135,13 +135,13 @@ def docs_shot(app, gallery, path: Path, out: Path) -> None:  # noqa: ANN001
     """The overlay over the gallery with a few minutes of made-up moods, for the README."""
     from PIL import Image
 
-    from bot.config import AlertConfig, Config
     from bot.detect import FaceFinder
     from bot.mood import with_mood
     from bot.pipeline import RunControl, RunStatus
-    from bot.types import FrameResult
     from models.face_detector import MediaPipeFaceDetector
     from overlay.window import OverlayWindow
+    from vocab.settings import AlertConfig, Config
+    from vocab.types import FrameResult
 
     h, w = gallery.image.shape[:2]
     detector = MediaPipeFaceDetector()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from classmood.cli import main as cli_main
 from training.evaluate import Evaluation, main, write_report
 
 LABELS = ("a", "b", "c")
@@ -43,9 +44,15 @@ def test_report_files(tmp_path: Path) -> None:
     assert json.loads(paths["json"].read_text())["recall"] == {"a": 1.0, "b": 1.0, "c": 0.5}
 
 
-def test_missing_model_exit_code(tmp_path: Path, fer2013_npz: Path) -> None:
-    assert main([str(tmp_path / "none.onnx"), "--split", "public", "--data", str(fer2013_npz),
-                 "--out-dir", str(tmp_path / "eval")]) == 2
+def test_missing_model_is_a_model_error_exit_code(tmp_path: Path, fer2013_npz: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing model exits 4 whether eval runs as ``classmood eval`` or ``python -m training.evaluate``."""
+    flags = ["--split", "public", "--data", str(fer2013_npz), "--out-dir", str(tmp_path / "eval")]
+    assert main([str(tmp_path / "none.onnx"), *flags]) == 4
+    assert cli_main(["eval", str(tmp_path / "none.onnx"), *flags]) == 4
+    err = capsys.readouterr().err
+    assert "emotion model not found" in err and err.count("\n") == 1
+    assert cli_main(["eval", str(tmp_path / "none.onnx"), "--data", str(tmp_path / "no.npz")]) == 2
 
 
 def test_runtime_side_never_imports_torch() -> None:

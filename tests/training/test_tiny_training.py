@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from bot.errors import ModelError
 from models.emotion_classifier import OnnxEmotionClassifier
 from training import export
 from training.config import TrainConfig
 from training.model import ModelConfig
 from training.train import train
+from vocab.errors import ModelError
 
 TINY_MODEL = ModelConfig(widths=(8, 16, 32, 32), blocks=(1, 1, 1, 1))
 

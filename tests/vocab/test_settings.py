@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, load_config
-from bot.errors import ConfigError
+from vocab.errors import ConfigError
+from vocab.settings import Config, Privacy, load_config
 
 
 def test_defaults_are_sensible() -> None:
     cfg = load_config()
-    assert cfg.source == "screen" and cfg.fps == 1.0 and cfg.privacy == "full" and cfg.overlay
+    assert str(cfg.source) == "screen" and cfg.fps == 1.0 and cfg.privacy is Privacy.FULL and cfg.overlay
 
 
 def test_toml_then_flags_win(tmp_path: Path) -> None:
@@ -50,11 +50,11 @@ def test_config_is_frozen() -> None:
 
 
 def test_saved_settings_load_back(tmp_path: Path) -> None:
-    from bot.config import AlertConfig, save_settings
+    from vocab.settings import AlertConfig, save_settings
 
     edited = Config(source="window:Zoom Meeting", fps=2.0, privacy="presence", alerts=AlertConfig(negative_for_s=7))
     path = tmp_path / "classmood.toml"
     save_settings(edited, path)
     loaded = load_config(path)
-    assert (loaded.source, loaded.fps, loaded.privacy, loaded.alerts) == ("window:Zoom Meeting", 2.0, "presence",
-                                                                         edited.alerts)
+    assert (str(loaded.source), loaded.fps, loaded.privacy, loaded.alerts) == ("window:Zoom Meeting", 2.0,
+                                                                              Privacy.PRESENCE, edited.alerts)

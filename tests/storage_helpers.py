@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine, func, select
 
-from bot.types import ClassMood, Faces, FrameResult
 from db.engine import session_scope
 from db.recorder import SessionInfo
 from db.schema import ObservationRow, ParticipantRow, SnapshotRow
+from vocab.settings import Privacy
+from vocab.types import ClassMood, Faces, FrameResult
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -30,8 +31,9 @@ def make_frame(fid: int, ids: list[int], with_probs: bool = True) -> FrameResult
     return FrameResult(fid, float(fid), T0 + timedelta(seconds=fid), (0, 0, 100, 100), faces=faces, mood=mood)
 
 
-def session_info(privacy: str = "full", source: str = "test") -> SessionInfo:
-    return SessionInfo(source=source, privacy=privacy, settings={"fps": 1}, model_sha256="ab" * 32)
+def session_info(privacy: str = "full", source: str = "test", live: bool = True) -> SessionInfo:
+    return SessionInfo(source=source, live=live, privacy=Privacy(privacy), settings={"fps": 1},
+                       model_sha256="ab" * 32)
 
 
 def count_rows(engine: Engine, session_id: int | None = None) -> tuple[int, int, int]:

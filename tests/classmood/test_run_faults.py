@@ -2,7 +2,7 @@
 the monitor switched off, Ctrl-C / SIGTERM, SIGKILL.
 
 Everything is real: an Xvfb, a gallery window titled "Zoom Meeting" shown by a child process
-(``gallery_window.py``), ``python -m bot.cli run --source window:...`` capturing it with
+(``gallery_window.py``), ``python -m classmood.cli run --source window:...`` capturing it with
 python-xlib + mss, MediaPipe, ONNX Runtime, and a SQLite file read back here. ``--verbose``
 makes the run log one line per frame it hands to storage, which is how frames processed are
 compared with rows stored.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from classmood.cli import main
 
 pytestmark = pytest.mark.usefixtures("shipped_model")
 
@@ -49,6 +49,14 @@ def _wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> N
     while not predicate():
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _holds(predicate: Callable[[], bool], for_s: float, what: str) -> None:
+    """``predicate`` stays true for ``for_s`` (checked every 50 ms): nothing happens during a fault."""
+    end = time.monotonic() + for_s
+    while time.monotonic() < end:
+        assert predicate(), what
         time.sleep(0.05)
 
 
@@ -95,13 +103,13 @@ class GalleryWindow:
 
 
 class ClassMoodRun:
-    """``python -m bot.cli run ...`` in its own process; its stderr lines are collected as they come."""
+    """``python -m classmood.cli run ...`` in its own process; its stderr lines are collected as they come."""
 
     def __init__(self, db_path: Path, env: dict[str, str], source: str) -> None:
         self.db_path = db_path
         args = ["run", "--source", source, "--no-overlay", "--db", f"sqlite:///{db_path}",
                 "--fps", str(FPS), "--verbose"]
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], env=env, cwd=REPO_ROOT, text=True,
+        self.proc = subprocess.Popen([sys.executable, "-m", "classmood.cli", *args], env=env, cwd=REPO_ROOT, text=True,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -203,11 +211,10 @@ def test_closed_or_minimised_window_pauses_the_run_until_it_is_back(window: Gall
         window.send(fault)
         mark = run.wait_for("is not visible (closed or minimised); retrying", after=mark, timeout_s=5)
         assert "WARNING" in run.lines[mark]
-        time.sleep(1.5)  # frames grabbed before the fault reach the database within ~1 s
+        _wait_until(lambda: run.stored() == run.frames_queued(), 5, "frames grabbed before the fault to be stored")
         stored, queued = run.stored(), run.frames_queued()
-        time.sleep(2.0)
-        assert run.proc.poll() is None, "the run must keep going while the window is gone"
-        assert (run.stored(), run.frames_queued()) == (stored, queued), "no frames while the window is gone"
+        _holds(lambda: run.proc.poll() is None and (run.stored(), run.frames_queued()) == (stored, queued),  # noqa: B023
+               2.0, "the run keeps going and captures nothing while the window is gone")
         assert not any("Traceback" in line for line in run.lines)
 
         window.send(back)
@@ -238,10 +245,10 @@ def test_monitor_gone_pauses_a_screen_run_until_it_is_back(window: GalleryWindow
         _xrandr(env, "--fb", "800x600")
         mark = run.wait_for("screen capture failed (screen:1 1600x900; monitor", after=mark, timeout_s=5)
         assert "retrying" in run.lines[mark] and "\n" not in run.lines[mark]
-        time.sleep(1.5)
+        _wait_until(lambda: run.stored() == run.frames_queued(), 5, "frames grabbed before the fault to be stored")
         stored, queued = run.stored(), run.frames_queued()
-        time.sleep(1.5)
-        assert run.proc.poll() is None and (run.stored(), run.frames_queued()) == (stored, queued)
+        _holds(lambda: run.proc.poll() is None and (run.stored(), run.frames_queued()) == (stored, queued),
+               1.5, "the run keeps going and captures nothing while the monitor is gone")
     finally:
         _xrandr(env, "--fb", "1600x900")
         _xrandr(env, "--output", "screen", "--auto")
@@ -258,7 +265,8 @@ def test_interrupt_or_terminate_flushes_and_completes_the_session(window: Galler
                                                                   tmp_path: Path, sig: signal.Signals) -> None:
     run = run_factory(tmp_path / "class.sqlite3")
     _wait_until(lambda: run.stored() >= 3, 20, "the first frames to be stored")
-    time.sleep(0.6)  # between two commits: some frames are still only in memory
+    # Between two commits: some processed frames are still only in memory.
+    _wait_until(lambda: run.frames_queued() > run.stored(), 5, "a frame not yet committed")
     run.proc.send_signal(sig)
     _assert_flushed_and_complete(run, sig.name)
 
@@ -268,7 +276,7 @@ def test_sigkill_loses_at_most_about_a_second_and_the_next_start_says_interrupte
     db_path = tmp_path / "class.sqlite3"
     run = run_factory(db_path)
     _wait_until(lambda: run.stored() >= 6, 20, "the first frames to be stored")
-    time.sleep(0.5)
+    _wait_until(lambda: run.frames_queued() > run.stored(), 5, "a frame not yet committed")
     run.kill()
     assert run.proc.returncode == -signal.SIGKILL
     processed, stored = run.frames_queued(), run.stored()

@@ -12,9 +12,9 @@ from datetime import datetime
 
 import numpy as np
 
-from models.labels import EMOTIONS
+from vocab.labels import EMOTIONS, UNCERTAIN
 
-UNCERTAIN = -1  # label index of a face whose smoothed confidence is under the threshold
+__all__ = ["UNCERTAIN", "ClassMood", "Faces", "FrameResult"]
 
 
 def _check(name: str, arr: np.ndarray | None, shape: tuple[int | None, ...], n: int) -> None:
@@ -64,12 +64,6 @@ class Faces:
     def empty(cls) -> Faces:
         return cls(xyxy=np.zeros((0, 4), np.float32), score=np.zeros(0, np.float32),
                    tile_xyxy=np.zeros((0, 4), np.int32))
-
-    def confidence(self) -> np.ndarray:
-        """``(n,)`` the smoothed probability of each face's label (0 where not classified)."""
-        if self.smoothed_probs is None or len(self) == 0:
-            return np.zeros(len(self), np.float32)
-        return self.smoothed_probs.max(axis=1)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
+from vocab.types import FrameResult
+
 
 @dataclass(frozen=True, eq=False)
 class CapturedFrame:
@@ -69,3 +71,19 @@ class EmotionClassifier(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class StorageHealth(Protocol):
+    """What the host is shown about storage: the last write error, None while all is well."""
+
+    @property
+    def last_error(self) -> str | None: ...
+
+
+class FrameSink(Protocol):
+    """Where processed frames go to be kept (``db.recorder.Recorder``); never blocks for long."""
+
+    @property
+    def health(self) -> StorageHealth: ...
+
+    def submit(self, frame: FrameResult) -> None: ...

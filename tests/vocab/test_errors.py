@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.errors import one_line
+from vocab.errors import one_line
 
 
 def test_a_real_multi_line_library_error_becomes_its_first_line(tmp_path) -> None:

@@ -13,8 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
-from db.report_data import ABSENT, PRESENT, Heatmap, Moment, Timeline
-from models.labels import EMOTIONS
+from report.data import ABSENT, PRESENT, Heatmap, Moment, Timeline
+from vocab.labels import EMOTIONS
 
 EMOTION_COLORS: dict[str, str] = {
     "Angry": "#d62728", "Disgust": "#8c9a2b", "Fear": "#9467bd", "Happy": "#f2b701",
@@ -23,12 +23,6 @@ EMOTION_COLORS: dict[str, str] = {
 UNCERTAIN_COLOR, PRESENT_COLOR, ABSENT_COLOR = "#6f6f6f", "#2ca02c", "#ffffff"
 DPI = 96
 WIDTH_IN = 11.5
-
-
-def hms(seconds: float) -> str:
-    """``H:MM:SS`` (the format ``classmood sessions`` uses)."""
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 _TICK_STEPS_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 from storage_helpers import count_rows, make_frame, session_info, wait_for
 
-from bot.cli import main
+from classmood.cli import main
 from db.engine import open_engine, session_scope
 from db.queries import parse_age
 from db.recorder import Recorder
@@ -23,7 +29,8 @@ NOW = datetime.now(UTC)
 def _record(engine, started_utc: datetime, frames: int, faces: int, source: str = "screen",  # noqa: ANN001
             status: str | None = "complete", privacy: str = "full") -> Recorder:
     """A session with rows, started at ``started_utc``; left running when ``status`` is None."""
-    rec = Recorder(engine, session_info(privacy, source), commit_interval_s=0.05)
+    live = not source.startswith("video:")
+    rec = Recorder(engine, session_info(privacy, source, live=live), commit_interval_s=0.05)
     for fid in range(1, frames + 1):
         rec.submit(make_frame(fid, list(range(1, faces + 1))))
     if status is not None:
@@ -37,7 +44,18 @@ def _record(engine, started_utc: datetime, frames: int, faces: int, source: str 
     return rec
 
 
-def test_sessions_lists_newest_first_in_utc(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def kolkata_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The computer's local time zone is UTC+5:30 for this test (no daylight saving there)."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_sessions_lists_newest_first_in_local_time(db_url: str, capsys: pytest.CaptureFixture[str],
+                                                   kolkata_time: None) -> None:
     assert main(["sessions", "--db", db_url]) == 0
     assert capsys.readouterr().out.startswith("no sessions recorded yet")
     engine = open_engine(db_url)
@@ -47,10 +65,11 @@ def test_sessions_lists_newest_first_in_utc(db_url: str, capsys: pytest.CaptureF
 
     assert main(["sessions", "--db", db_url]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["id", "started", "(UTC)", "duration", "people", "privacy", "status"]
-    # A video's duration is its media time (t_s of the last frame: 3 s), a live class's its wall time.
-    assert lines[1].split() == ["2", "2026-01-06", "14:30:15", "0:00:03", "0", "aggregate", "interrupted"]
-    assert lines[2].split() == ["1", "2026-01-05", "09:00:00", "0:45:00", "2", "full", "complete"]
+    assert lines[0].split() == ["id", "started", "(local", "time)", "duration", "people", "privacy", "status"]
+    # A video's duration is its media time (t_s of the last frame: 3 s), a live class's its wall time;
+    # an aggregate session kept no people, so it shows none rather than 0. Times are local (UTC+5:30).
+    assert lines[1].split() == ["2", "2026-01-06", "20:00:15", "0:00:03", "-", "aggregate", "interrupted"]
+    assert lines[2].split() == ["1", "2026-01-05", "14:30:00", "0:45:00", "2", "full", "complete"]
 
     assert main(["sessions", "--db", db_url, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -72,8 +91,18 @@ def test_purge_deletes_old_sessions_only_and_never_a_running_one(db_url: str,
         row = s.get(SessionRow, running.session_id)
         assert row is not None and (row.status, row.host, row.pid) == ("running", socket.gethostname(), os.getpid())
 
-    assert main(["purge", "--older-than", "30d", "--db", db_url]) == 0
-    assert capsys.readouterr().out.strip() == "deleted 2 session(s) older than 30d"
+    # Without --yes and without a terminal to ask on, nothing is deleted.
+    assert main(["purge", "--older-than", "30d", "--db", db_url]) == 2
+    captured = capsys.readouterr()
+    assert "refusing to delete without confirmation" in captured.err
+    assert f"  {old.session_id:>4}  " in captured.out and f"  {recent.session_id:>4}  " not in captured.out
+    assert main(["purge", "--older-than", "30d", "--db", db_url, "--dry-run"]) == 0
+    assert "2 sessions older than 30d would be deleted" in capsys.readouterr().out
+    with session_scope(engine) as s:
+        assert len(set(s.scalars(select(SessionRow.id)))) == 4
+
+    assert main(["purge", "--older-than", "30d", "--db", db_url, "--yes"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "deleted 2 sessions older than 30d"
     with session_scope(engine) as s:
         kept = set(s.scalars(select(SessionRow.id)))
     assert kept == {recent.session_id, running.session_id}
@@ -84,8 +113,8 @@ def test_purge_deletes_old_sessions_only_and_never_a_running_one(db_url: str,
     running.close()
     with session_scope(engine) as s:
         assert s.get(SessionRow, running.session_id).frames == 2  # type: ignore[union-attr]
-    assert main(["purge", "--older-than", "30d", "--db", db_url]) == 0
-    assert capsys.readouterr().out.strip() == "deleted 1 session(s) older than 30d"
+    assert main(["purge", "--older-than", "30d", "--db", db_url, "--yes"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "deleted 1 session older than 30d"
     assert count_rows(engine) == count_rows(engine, recent.session_id) == (6, 3, 2)
 
 
@@ -103,3 +132,20 @@ def test_purge_with_a_bad_age_is_a_settings_error(text: str, sqlite_url: str,
     assert main(["purge", f"--older-than={text}", "--db", sqlite_url]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("classmood: config: --older-than must look like 30d") and "\n" not in err
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["table", "json"])
+def test_sessions_piped_into_head_ends_quietly(sqlite_url: str, json_flag: list[str]) -> None:
+    """``classmood sessions | head -1`` stops reading early: no BrokenPipeError traceback."""
+    engine = open_engine(sqlite_url)
+    with session_scope(engine) as s:  # enough sessions that the output outgrows the pipe's buffer
+        s.add_all([SessionRow(started_utc=NOW, ended_utc=NOW, source=f"screen:{i}", settings_json="{}",
+                              privacy="full", status="complete", host="h", pid=1, frames=0, live=True)
+                   for i in range(3000)])
+    engine.dispose()
+    command = (f"{shlex.quote(sys.executable)} -m classmood.cli sessions --db {shlex.quote(sqlite_url)} "
+               f"{' '.join(json_flag)} | head -c 100")
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert len(result.stdout) == 100
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

@@ -27,6 +27,28 @@ class StorageError(ClassMoodError):
     """The database cannot be opened or written."""
 
 
+class UnknownSession(ClassMoodError):
+    """The asked-for session id is not in the database."""
+
+    def __init__(self, session_id: int, message: str | None = None) -> None:
+        super().__init__(message or f"no session {session_id}")
+        self.session_id = session_id
+
+
+# The exit code of every command for each kind of fault (the most specific class wins):
+# 2 bad settings or an unknown session, 3 storage, 4 model, 5 capture/source, 1 anything else.
+EXIT_CODES: dict[type[ClassMoodError], int] = {ConfigError: 2, UnknownSession: 2, StorageError: 3,
+                                               ModelError: 4, CaptureError: 5}
+
+
+def exit_code(error: ClassMoodError) -> int:
+    """The exit code a command returns for ``error`` (see ``EXIT_CODES``)."""
+    for cls in type(error).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
+
+
 def one_line(error: object, limit: int = 200) -> str:
     """The first line of an exception's text, shortened: what ClassMood shows users is one line.
 

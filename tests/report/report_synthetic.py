@@ -14,9 +14,10 @@ import numpy as np
 from sqlalchemy import Engine
 
 from bot.mood import with_mood
-from bot.types import UNCERTAIN, Faces, FrameResult
 from db.recorder import Recorder, SessionInfo
-from models.labels import EMOTIONS
+from vocab.labels import EMOTIONS
+from vocab.settings import Privacy
+from vocab.types import UNCERTAIN, Faces, FrameResult
 
 _BASE = np.array([0.03, 0.01, 0.03, 0.22, 0.06, 0.05, 0.60])
 _HARD = np.array([0.10, 0.04, 0.18, 0.05, 0.30, 0.08, 0.25])
@@ -37,7 +38,8 @@ def record_session(engine: Engine, duration_s: float, participants: int, privacy
                    seed: int = 0, source: str = "video:synthetic-class.mp4") -> int:
     """Record a synthetic class of ``duration_s`` at ``fps``; returns the session id."""
     rng = np.random.default_rng(seed)
-    recorder = Recorder(engine, SessionInfo(source=source, privacy=privacy,
+    live = not source.startswith(("video:", "image:", "folder:"))
+    recorder = Recorder(engine, SessionInfo(source=source, live=live, privacy=Privacy(privacy),
                                             settings={"fps": fps, "privacy": privacy, "uncertain_below": 0.4,
                                                       "smoothing_s": 3.0, "source": source},
                                             model_sha256="0" * 63 + "1" if privacy != "presence" else None),
@@ -80,7 +82,8 @@ def record_session(engine: Engine, duration_s: float, participants: int, privacy
 
 def record_empty_session(engine: Engine) -> int:
     """A session that started and stopped before its first frame."""
-    recorder = Recorder(engine, SessionInfo(source="screen", privacy="full", settings={}, model_sha256=None))
+    info = SessionInfo(source="screen", live=True, privacy=Privacy.FULL, settings={}, model_sha256=None)
+    recorder = Recorder(engine, info)
     recorder.close("complete")
     return recorder.session_id
 

@@ -2,7 +2,7 @@
 
 All the heavy lifting is ``GROUP BY`` in SQL (time bins x participants), so a 3-hour session
 with 30 participants (~324k observation rows) comes back as a few thousand rows; numpy does the
-rest. Nothing here draws or formats: ``db/report_plots.py`` and ``db/report.py`` do.
+rest. Nothing here draws or formats: ``report/plots.py`` and ``report/render.py`` do.
 
 Definitions the report and its tests share:
 
@@ -16,50 +16,31 @@ Definitions the report and its tests share:
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import Engine, Integer, case, cast, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.mood import NEGATIVE, VALENCE
 from db.engine import session_scope
-from db.recorder import _aware
-from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SessionRow, SnapshotRow
-from models.labels import EMOTIONS
+from db.queries import SessionSummary, session_summary
+from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SnapshotRow
+from vocab.labels import EMOTIONS, NEGATIVE_MASK, UNCERTAIN, mood_index
+from vocab.settings import Privacy
 
-VALENCE_VEC = np.array([VALENCE[e] for e in EMOTIONS], np.float64)
-NEGATIVE_MASK = np.array([e in NEGATIVE for e in EMOTIONS])
 NICE_BINS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 TIMELINE_MAX_BINS = 720  # one point per ~1.5 px of a 1100 px wide plot
 HEATMAP_MAX_BINS = 240
 HEATMAP_MAX_ROWS = 60  # more participants than this: the most present ones get a row
 MOMENTS = 5
 MIN_MOMENT = 3.0  # mood index points: smaller changes are noise, not moments
-ABSENT, UNCERTAIN, PRESENT = -2, -1, len(EMOTIONS)  # heat-map codes besides the emotion indices
+# Heat-map codes besides the emotion indices; a bin where most of a person's faces were uncertain
+# has the same code as an uncertain face.
+ABSENT, UNCERTAIN_CODE, PRESENT = -2, UNCERTAIN, len(EMOTIONS)
 
 Progress = Callable[[str], None]
-
-
-class UnknownSession(LookupError):
-    """The asked-for session id is not in the database."""
-
-
-@dataclass(frozen=True)
-class SessionMeta:
-    id: int
-    started_utc: datetime
-    ended_utc: datetime | None
-    duration_s: float
-    source: str
-    privacy: str  # full | aggregate | presence
-    status: str
-    model_sha256: str | None
-    settings: dict
 
 
 @dataclass(frozen=True)
@@ -121,7 +102,7 @@ class Heatmap:
 
 @dataclass(frozen=True)
 class ReportData:
-    meta: SessionMeta
+    meta: SessionSummary
     frames: int
     faces_seen: int
     faces_per_frame_mean: float
@@ -142,7 +123,7 @@ class ReportData:
 
     @property
     def has_participants(self) -> bool:
-        return self.meta.privacy != "aggregate"
+        return self.meta.privacy.per_person
 
     @property
     def empty(self) -> bool:
@@ -167,7 +148,7 @@ def load_report_data(engine: Engine, session_id: int, progress: Progress | None 
     """Everything the report needs about one session; ``UnknownSession`` if there is none."""
     step = progress or (lambda _msg: None)
     dialect = engine.dialect.name
-    meta = _meta(engine, session_id)
+    meta = session_summary(engine, session_id)
     step("session totals")
     Snap, Obs = SnapshotRow, ObservationRow  # noqa: N806
     with session_scope(engine) as s:
@@ -187,7 +168,7 @@ def load_report_data(engine: Engine, session_id: int, progress: Progress | None 
     if dist_row[0]:
         distribution = {e: float(v or 0.0) / float(dist_row[0]) for e, v in zip(EMOTIONS, dist_row[1:], strict=True)}
     label_shares = None
-    if n_obs and meta.privacy == "full":
+    if n_obs and meta.privacy is Privacy.FULL:
         label_shares = {k: labels.get(k, 0) / n_obs for k in (*EMOTIONS, "Uncertain")}
     data = ReportData(meta=meta, frames=frames, faces_seen=faces,
                       faces_per_frame_mean=faces / frames if frames else 0.0, faces_per_frame_max=int(faces_max or 0),
@@ -212,29 +193,6 @@ def load_report_data(engine: Engine, session_id: int, progress: Progress | None 
                                heatmap=heatmap)
 
 
-def _meta(engine: Engine, session_id: int) -> SessionMeta:
-    with session_scope(engine) as s:
-        row = s.get(SessionRow, session_id)
-        if row is None:
-            raise UnknownSession(session_id)
-        last_t_s = s.scalar(select(func.max(SnapshotRow.t_s)).where(SnapshotRow.session_id == session_id))
-        started = _aware(row.started_utc)
-        ended = _aware(row.ended_utc) if row.ended_utc else None
-        # The rule of ``db.queries.list_sessions``: files run faster than real time, so their
-        # media time is the class's duration; live captures use the wall clock.
-        if row.source.split(":")[0] in ("video", "image", "folder"):
-            duration = float(last_t_s or 0.0)
-        else:
-            duration = ((ended or datetime.now(UTC)) - started).total_seconds()
-        try:
-            settings = json.loads(row.settings_json) if row.settings_json else {}
-        except ValueError:
-            settings = {"unreadable settings": row.settings_json[:200]}
-        return SessionMeta(id=session_id, started_utc=started, ended_utc=ended, duration_s=max(duration, 0.0),
-                           source=row.source, privacy=row.privacy, status=row.status, model_sha256=row.model_sha256,
-                           settings=settings if isinstance(settings, dict) else {"settings": settings})
-
-
 def _timeline(engine: Engine, session_id: int, bin_s: float, dialect: str) -> Timeline:
     Snap = SnapshotRow  # noqa: N806
     b = _bin(Snap.t_s, bin_s, dialect).label("b")
@@ -250,7 +208,7 @@ def _timeline(engine: Engine, session_id: int, bin_s: float, dialect: str) -> Ti
     dist[rows[:, 4] == 0] = np.nan
     return Timeline(bin_s=bin_s, t_s=rows[:, 0] * bin_s, frames=frames.astype(np.int64),
                     faces_mean=rows[:, 2] / frames, tiles_mean=rows[:, 3] / frames, distribution=dist,
-                    mood_index=100.0 * dist @ VALENCE_VEC, negative_share=dist[:, NEGATIVE_MASK].sum(axis=1))
+                    mood_index=mood_index(dist), negative_share=dist[:, NEGATIVE_MASK].sum(axis=1))
 
 
 def _smooth(values: np.ndarray, k: int) -> np.ndarray:
@@ -314,7 +272,7 @@ _LABELS = (*EMOTIONS, "Uncertain")
 
 
 def _participants(engine: Engine, session_id: int, frames: int, bin_s: float, span_s: float,
-                  meta: SessionMeta, dialect: str) -> tuple[list[ParticipantStats], Heatmap]:
+                  meta: SessionSummary, dialect: str) -> tuple[list[ParticipantStats], Heatmap]:
     """Per-participant numbers and the heat map from one scan: GROUP BY participant, time bin."""
     Obs, Part = ObservationRow, ParticipantRow  # noqa: N806
     b = _bin(Obs.t_s, bin_s, dialect).label("b")
@@ -343,10 +301,10 @@ def _participants(engine: Engine, session_id: int, frames: int, bin_s: float, sp
             participant_id=int(pid), name=f"P{track}", first_seen_s=float(r[:, 3].min()),
             last_seen_s=float(r[:, 4].max()), frames_seen=n, presence=min(1.0, n / frames),
             top_label=top, top_label_share=confident[top] / n if top else None,
-            uncertain_share=counts["Uncertain"] / n if meta.privacy == "full" else None,
+            uncertain_share=counts["Uncertain"] / n if meta.privacy is Privacy.FULL else None,
             happy_share=float(mean[EMOTIONS.index("Happy")]) if mean is not None else None,
             negative_share=float(mean[NEGATIVE_MASK].sum()) if mean is not None else None,
-            mood_index=float(100.0 * mean @ VALENCE_VEC) if mean is not None else None))
+            mood_index=float(mood_index(mean)) if mean is not None else None))
     people.sort(key=lambda p: (p.first_seen_s, int(p.name[1:])))
     return people, _heatmap(people, a, bin_s, span_s)
 
@@ -365,7 +323,7 @@ def _heatmap(people: list[ParticipantStats], a: np.ndarray, bin_s: float, span_s
         if not n_prob:
             codes[row, bi] = PRESENT
         elif n_uncertain * 2 > n:
-            codes[row, bi] = UNCERTAIN
+            codes[row, bi] = UNCERTAIN_CODE
         else:
             codes[row, bi] = int(np.argmax(r[6:13]))
     return Heatmap(bin_s=bin_s, t_s=np.arange(n_bins) * bin_s, names=[p.name for p in shown], codes=codes,

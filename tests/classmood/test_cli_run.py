@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import main
+from classmood.cli import main
 from db.engine import open_engine, session_scope
 from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow
 from tools.compose_gallery import compose_gallery, load_face_photos, write_gallery_video

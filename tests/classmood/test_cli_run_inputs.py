@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bot.cli import PRIVACY_NOTICE, main
+from classmood.cli import main
+from classmood.live import PRIVACY_NOTICE
 from tools.compose_gallery import compose_gallery, load_face_photos
 
 pytestmark = pytest.mark.usefixtures("shipped_model")

@@ -1,0 +1,264 @@
+"""``classmood``: run, analyze, sessions, report, purge, eval. ``main(argv) -> exit code``.
+
+Every failure the user can fix is one line on stderr naming what is wrong and what to do, with
+the exit code of its kind (``vocab.errors.EXIT_CODES``): 2 bad settings or unknown session,
+3 storage, 4 model, 5 capture/source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from vocab.errors import ClassMoodError, ConfigError, exit_code
+from vocab.settings import PRIVACY_MODES, Config, load_config, user_settings_path
+from vocab.timefmt import hms, local_time
+
+log = logging.getLogger("classmood")
+
+
+def _common_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="a TOML file of settings (flags win over it)")
+    p.add_argument("--model", type=Path, help="emotion model ONNX (default: the shipped one)")
+    p.add_argument("--privacy", choices=PRIVACY_MODES,
+                   help="full (default), aggregate (class-level rows only) or presence (no emotion inference)")
+    p.add_argument("--verbose", "-v", action="store_const", const=True, help="debug logging")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (what is wrong, what is allowed), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="classmood", description="See, live, how your online class feels.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="monitor the screen (or a recording) until Ctrl-C")
+    r.add_argument("--source", help='screen | screen:N | region:X,Y,W,H | window:"Zoom Meeting" | PATH '
+                                    "(video, image or folder); default: screen")
+    r.add_argument("--fps", type=float, help="frames per second (default 1; 0 = as fast as possible)")
+    r.add_argument("--db", help="SQLAlchemy URL (default: SQLite in your user data folder)")
+    r.add_argument("--no-overlay", dest="overlay", action="store_const", const=False, help="terminal only")
+    r.add_argument("--save-frames", type=Path, help="also keep every captured frame in this folder")
+    r.add_argument("--max-frames", type=int, help="stop after N frames")
+    r.add_argument("--duration", dest="duration_s", type=float, help="stop after N seconds")
+    _common_run_flags(r)
+
+    a = sub.add_parser("analyze", help="every face in one screenshot, with its emotion")
+    a.add_argument("image", type=Path)
+    a.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _common_run_flags(a)
+
+    s = sub.add_parser("sessions", help="list recorded sessions")
+    s.add_argument("--db", help="SQLAlchemy URL")
+    s.add_argument("--json", action="store_true")
+
+    rep = sub.add_parser("report", help="post-class report of a session (latest by default)")
+    rep.add_argument("session", nargs="?", type=int)
+    rep.add_argument("--db", help="SQLAlchemy URL")
+    rep.add_argument("--out", type=Path, help="output file (default: classmood-report-<id>.<ext>)")
+    rep.add_argument("--format", choices=("html", "csv", "json"), default="html")
+
+    pu = sub.add_parser("purge", help="delete old sessions (shows them and asks first)")
+    pu.add_argument("--older-than", required=True, help="age like 30d, 12h or 90m")
+    pu.add_argument("--db", help="SQLAlchemy URL")
+    pu.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    pu.add_argument("--dry-run", action="store_true", help="only show what would be deleted")
+
+    e = sub.add_parser("eval", help="accuracy of an emotion model on FER2013 (needs the data file)")
+    e.add_argument("model", type=Path, metavar="MODEL.onnx")
+    e.add_argument("--split", choices=("private", "public"), default="private",
+                   help="private: the number to report (once); public: for choosing")
+    e.add_argument("--data", type=Path, help="fer2013.npz (default: ../shared/data/fer2013/fer2013.npz)")
+    e.add_argument("--out-dir", type=Path, default=Path("runs/eval"), help="where the PNG/markdown/JSON go")
+    e.add_argument("--threads", type=int, help="ONNX Runtime threads (default: all cores)")
+    return p
+
+
+def _config_from(args: argparse.Namespace) -> Config:
+    """Defaults, then ``--config`` (or the settings the overlay saved), then the flags given."""
+    keys = ("source", "fps", "db", "overlay", "save_frames", "max_frames", "duration_s", "model", "privacy", "verbose")
+    overrides: dict[str, Any] = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    toml = getattr(args, "config", None)
+    if toml is None and args.command == "run" and user_settings_path().is_file():
+        toml = user_settings_path()
+    return load_config(toml, overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a bad flag (2, already said in one line)
+        return e.code if isinstance(e.code, int) else 2
+    verbose = bool(getattr(args, "verbose", False))
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s"
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": lambda a: _run(_config_from(a)),
+        "analyze": lambda a: _analyze(_config_from(a), a.image, a.json),
+        "sessions": _sessions, "report": _report, "purge": _purge, "eval": _eval}
+    try:
+        return commands[args.command](args)
+    except ClassMoodError as e:
+        print(f"classmood: {e}", file=sys.stderr)
+        return exit_code(e)
+    except BrokenPipeError:
+        # `classmood sessions | head`: the reader has all it wanted. Point stdout at devnull so
+        # the interpreter's final flush does not fail again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(config: Config) -> int:
+    from classmood.live import run_live
+
+    return run_live(config)
+
+
+def _analyze(config: Config, image_path: Path, as_json: bool) -> int:
+    from classmood.analyze import analyze_image
+
+    result = analyze_image(config, image_path)
+    if as_json:
+        print(json.dumps(result))
+        return 0
+    faces = result["faces"]
+    print(f"{image_path}: {len(faces)} face(s) in {result['tiles']} tile(s)")
+    for i, d in enumerate(faces, 1):
+        x, y, bw, bh = d["box"]
+        if "emotion" not in d:
+            what = "present"
+        elif d["uncertain"]:
+            what = f"Uncertain (best guess {d['emotion']} {d['confidence']:.0%})"
+        else:
+            what = f"{d['emotion']:<8} {d['confidence']:.0%}"
+        print(f"  {i:>2}. box x={x} y={y} w={bw} h={bh}  {what}")
+    return 0
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from db.engine import open_engine
+    from db.queries import list_sessions
+    from db.recorder import mark_interrupted_sessions
+    from vocab.errors import one_line
+
+    engine = open_engine(args.db)
+    try:
+        try:
+            # A run that was killed or crashed left its session 'running'; say what it really is.
+            mark_interrupted_sessions(engine)
+        except SQLAlchemyError as e:  # e.g. a read-only copy of the database: still list it
+            log.warning("could not mark interrupted sessions: %s", one_line(e))
+        rows = list_sessions(engine)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows]))
+        return 0
+    if not rows:
+        print("no sessions recorded yet: start one with `classmood run`")
+        return 0
+    print(f"{'id':>4}  {'started (local time)':<20}  {'duration':>9}  {'people':>6}  {'privacy':<9}  status")
+    for r in rows:
+        people = f"{r.participants:>6}" if r.privacy.per_person else f"{'-':>6}"
+        print(f"{r.id:>4}  {local_time(r.started_utc):%Y-%m-%d %H:%M:%S}   {hms(r.duration_s):>9}  {people}  "
+              f"{r.privacy.value:<9}  {r.status}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from db.engine import default_db_url, missing_sqlite_file, open_engine, redact_url
+    from db.queries import latest_session_id
+    from report.build import build_report
+
+    url = args.db or default_db_url()
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        if args.session is None:
+            print(f"no sessions recorded yet ({missing} does not exist): start one with `classmood run`")
+            return 0
+        raise ConfigError(f"no session {args.session}: there is no database at {missing}")
+    engine = open_engine(url)
+    try:
+        sid = args.session if args.session is not None else latest_session_id(engine)
+        if sid is None:
+            print(f"no sessions recorded yet in {redact_url(url)}: start one with `classmood run`")
+            return 0
+        try:
+            outcome = build_report(engine, sid, args.format, args.out)
+        except ClassMoodError as e:
+            from vocab.errors import UnknownSession
+
+            if not isinstance(e, UnknownSession):
+                raise
+            latest = latest_session_id(engine)
+            hint = f"the latest is {latest}; " if latest is not None else ""
+            raise UnknownSession(sid, f"no session {sid} in {redact_url(url)} ({hint}see `classmood sessions`)") \
+                from None
+    finally:
+        engine.dispose()
+    if outcome.empty:
+        print(f"session {sid} recorded no frames; wrote a report that says so to {outcome.path}")
+    else:
+        people = "" if outcome.participants is None else f", {_count(outcome.participants, 'participant')}"
+        print(f"wrote {outcome.path} (session {sid}, {_count(outcome.frames, 'frame')}{people})")
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from db.engine import open_engine
+    from db.queries import parse_age, purge_sessions, sessions_older_than
+
+    age = parse_age(args.older_than)
+    engine = open_engine(args.db)
+    try:
+        doomed = sessions_older_than(engine, age)
+        if not doomed:
+            print(f"no finished session is older than {args.older_than}; nothing to delete")
+            return 0
+        print(f"{_count(len(doomed), 'session')} older than {args.older_than} "
+              f"{'would be' if args.dry_run else 'will be'} deleted with all their rows:")
+        for r in doomed:
+            print(f"  {r.id:>4}  {local_time(r.started_utc):%Y-%m-%d %H:%M}  {hms(r.duration_s):>8}  "
+                  f"{_count(r.participants, 'participant')}")
+        if args.dry_run:
+            return 0
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise ConfigError("purge: refusing to delete without confirmation; pass --yes "
+                                  "(or --dry-run to only list)")
+            if input("Delete them? Type 'yes' to confirm: ").strip().lower() != "yes":
+                print("nothing deleted")
+                return 0
+        n = purge_sessions(engine, [r.id for r in doomed])
+    finally:
+        engine.dispose()
+    print(f"deleted {_count(n, 'session')} older than {args.older_than}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from training.evaluate import evaluate_and_report
+
+    return evaluate_and_report(args.model, args.split, args.data, args.out_dir, args.threads)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,40 @@
+"""Schema migrations: each step takes a database from one ``SCHEMA_VERSION`` to the next, in place.
+
+Old databases stay readable: ``open_engine`` runs the steps a database lacks, in one
+transaction, before anything reads or writes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection, text
+
+from db.schema import SNAPSHOT_FRAME_KEY
+
+log = logging.getLogger(__name__)
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    # Version 1 kept the kind of source only in the description text ("video:...", "folder:...").
+    conn.execute(text("ALTER TABLE sessions ADD COLUMN live BOOLEAN"))
+    conn.execute(text("UPDATE sessions SET live = CASE WHEN source LIKE 'video:%' OR source LIKE 'image:%' "
+                      "OR source LIKE 'folder:%' THEN FALSE ELSE TRUE END"))
+    # A commit retried after a lost connection could store a frame twice: keep the first copy.
+    conn.execute(text("DELETE FROM class_snapshots WHERE id NOT IN "
+                      "(SELECT MIN(id) FROM class_snapshots GROUP BY session_id, frame_id)"))
+    conn.execute(text("DELETE FROM observations WHERE id NOT IN "
+                      "(SELECT MIN(id) FROM observations GROUP BY participant_id, frame_id)"))
+    conn.execute(text(f"CREATE UNIQUE INDEX IF NOT EXISTS {SNAPSHOT_FRAME_KEY} "
+                      "ON class_snapshots (session_id, frame_id)"))
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+
+
+def migrate(conn: Connection, from_version: int, to_version: int) -> None:
+    """Run every step from ``from_version`` up to ``to_version`` on ``conn`` (inside its transaction)."""
+    for version in range(from_version, to_version):
+        log.info("upgrading the database schema from version %d to %d", version, version + 1)
+        STEPS[version](conn)

@@ -1,0 +1,5 @@
+"""The post-class report: what a session's rows mean (``data``), its figures (``plots``) and its sinks.
+
+Reads storage only through ``db.queries`` and the schema; writes an HTML page, a CSV zip or a JSON
+document. Terminal printing and exit codes belong to the CLI.
+"""

@@ -1,0 +1,31 @@
+"""Box overlap: one table of boxes and the overlaps worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vocab.geometry import Overlap, box_overlap
+
+A = [0, 0, 10, 10]  # area 100
+
+
+@pytest.mark.parametrize(("b", "iou", "ios"), [
+    ([0, 0, 10, 10], 1.0, 1.0),            # the same box
+    ([5, 0, 15, 10], 50 / 150, 0.5),       # half shifted: 50 shared of 150 in all
+    ([2, 2, 6, 6], 16 / 100, 1.0),         # inside: IoU small, intersection-over-smaller 1
+    ([10, 0, 20, 10], 0.0, 0.0),           # touching edges share no area
+    ([30, 30, 40, 40], 0.0, 0.0),          # far apart
+    ([3, 3, 3, 8], 0.0, 0.0),              # a degenerate (zero-width) box overlaps nothing
+])
+def test_overlap_table(b: list[int], iou: float, ios: float) -> None:
+    assert box_overlap(np.array([A]), np.array([b]))[0, 0] == pytest.approx(iou)
+    assert box_overlap(np.array([A]), np.array([b]), Overlap.IOS)[0, 0] == pytest.approx(ios)
+
+
+def test_shapes_and_empty_inputs() -> None:
+    a = np.array([A, [5, 5, 15, 15]], np.float32)
+    b = np.array([A, [100, 100, 110, 110], [5, 0, 15, 10]], np.float32)
+    assert box_overlap(a, b).shape == (2, 3)
+    assert box_overlap(np.zeros((0, 4)), b).shape == (0, 3)
+    assert box_overlap(a, np.zeros((0, 4))).shape == (2, 0)

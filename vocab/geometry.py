@@ -1,0 +1,39 @@
+"""Box overlap, the one function every stage that compares boxes uses.
+
+Boxes are ``xyxy`` (x1, y1, x2, y2) in pixels, right/bottom exclusive or not: only differences
+are used, so either convention gives the same overlap for boxes of the same convention.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+
+
+class Overlap(Enum):
+    """How ``box_overlap`` normalises the intersection area."""
+
+    IOU = "iou"  # intersection over union: the same object seen twice
+    IOS = "ios"  # intersection over the smaller box: one box lies (mostly) inside the other
+
+
+def box_overlap(a: np.ndarray, b: np.ndarray, metric: Overlap = Overlap.IOU) -> np.ndarray:
+    """``(n, m)`` float64 overlap of every box of ``a`` ``(n, 4)`` with every box of ``b`` ``(m, 4)``.
+
+    Empty or degenerate boxes overlap nothing (0.0), never NaN.
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    if metric is Overlap.IOU:
+        denom = area_a[:, None] + area_b[None, :] - inter
+    else:
+        denom = np.minimum(area_a[:, None], area_b[None, :])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(denom > 0, inter / np.where(denom > 0, denom, 1.0), 0.0)
+    return out
