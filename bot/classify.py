@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from models.preprocessing import face_tensor
+from vocab.labels import EMOTIONS, is_readable
 from vocab.protocols import EmotionClassifier
 from vocab.types import FrameResult
 
@@ -32,15 +33,21 @@ def face_crops(image: np.ndarray, xyxy: np.ndarray, scale: float = CROP_SCALE) -
 
 
 class EmotionStage:
-    """Writes ``faces.emotion_probs``."""
+    """Writes ``faces.emotion_probs``: one batched model call over the faces that can be read.
+
+    A face the attention stage found unreadable (looking down or away, eyes closed, lower face
+    covered) is not classified: its row is NaN, so no expression is guessed from it.
+    """
 
     def __init__(self, classifier: EmotionClassifier) -> None:
         self._classifier = classifier
 
     def __call__(self, frame: FrameResult) -> FrameResult:
         faces = frame.faces
-        if frame.image is None or len(faces) == 0:
-            probs = np.zeros((len(faces), 7), np.float32)
-        else:
-            probs = self._classifier.predict(face_tensor(face_crops(frame.image, faces.xyxy)))
-        return dataclasses.replace(frame, faces=dataclasses.replace(faces, emotion_probs=probs.astype(np.float32)))
+        probs = np.full((len(faces), len(EMOTIONS)), np.nan, np.float32)
+        readable = np.ones(len(faces), bool) if faces.attention is None else \
+            np.array([is_readable(int(a)) for a in faces.attention], bool)
+        if frame.image is not None and readable.any():
+            crops = face_crops(frame.image, faces.xyxy[readable])
+            probs[readable] = self._classifier.predict(face_tensor(crops)).astype(np.float32)
+        return dataclasses.replace(frame, faces=dataclasses.replace(faces, emotion_probs=probs))

@@ -1,21 +1,41 @@
-"""The detection stage: gallery tiles, then faces per tile, written into the ``FrameResult``.
+"""The detection stage: faces anywhere on the screen, then their tiles, written into the ``FrameResult``.
 
-BlazeFace short range sees a 128x128 copy of its input, so on a whole 1080p gallery of 49
-tiles each face is a few pixels and nothing is found. Run per tile instead, each face is
-10-50 % of its input. Large tiles (a speaker view, a classroom camera) are also scanned in
-overlapping square windows so faces down to ~10 % of the window's side are found; duplicates
-from tile and windows are merged. Cost: one detector call per tile, plus a few per large tile.
+Tiles are a hint, not a gate. A real meeting screen has panels, a shared slide with a strip of
+small tiles, a window that is not maximised, tiles the gap finder cannot separate; running the
+detector only inside found tiles lost every face in a region the tile finder got wrong.
+
+Where the tile grid is certain (a set of equal tiles: a gallery, a filmstrip) faces are looked
+for per tile: BlazeFace short range finds faces that are ~17-50 % of its input's side, which is
+what a webcam tile shows. Two 16:9 tiles stacked make a square, so each call covers a column
+pair of tiles (a 7x7 gallery: 28 calls instead of 49). Large tiles are also scanned in square
+windows; an empty wide tile gets a second look in square windows unless it looks like a
+camera-off tile (70 % of it one exact grey).
+
+Everything the grid does not explain (a speaker tile, panels, a shared slide, a window on a
+desktop, a screen the gap finder could not cut) is scanned in square windows at the scales a
+face can have: windows of ``min_face_px / scan_face_share`` px, then twice that, and so on up to
+the frame's short side; windows of a level overlap by more than the largest face that level
+is responsible for; flat windows are skipped. The scan uses ``scan_detector`` (BlazeFace full
+range, which finds faces from ~10 % of its input on degraded tiles) when given.
+
+Not faces: a weak box in a grid tile that looks painted by the app (70 % one exact grey: a
+camera-off tile with its initials disc or profile photo) is dropped; so is a weak box on a
+flat grey patch; and a box whose pixels have not changed at all for ``still_after_s`` (a
+profile photo the other rules missed, a panel avatar) is dropped too. That last test needs a
+few frames of history, so the finder keeps state: use one ``FaceFinder`` per stream.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Callable
 
 import cv2
 import numpy as np
 
 from bot.tiles import find_tiles
+from vocab.geometry import Overlap, box_overlap
 from vocab.protocols import FaceDetector
 from vocab.types import Faces, FrameResult
 
@@ -23,49 +43,76 @@ from vocab.types import Faces, FrameResult
 # dropped (see _flat).
 FLAT_MAX_SCORE = 0.7
 FLAT_SHARE_MIN = 0.33
-# Second look at an empty wide tile: square windows overlapping this much; not on tiles whose
-# pixels are mostly one grey (flat share), i.e. camera-off tiles.
+# A box scoring under this in a tile that looks camera-off (see _camera_off_like) is dropped:
+# initials discs and profile photos score 0.5-0.72 there; live faces on flat painted
+# backdrops, which that test can mistake for camera-off tiles, mostly score higher.
+OFF_TILE_MAX_SCORE = 0.75
+# Share of a tile's pixels within 1 grey level of its commonest grey from which it is painted,
+# not filmed. Measured on 176 camera-off and 765 live tiles (composed galleries and simulated
+# screens): camera-off 0.70-1.0, live 0.03-0.77 (95th percentile 0.34-0.57); 0.7 catches 175
+# camera-off tiles and mistakes 2 live ones.
+OFF_TILE_MIN_EXACT = 0.7
+# A window whose grey values (at 1/4 scale) vary less than this holds no face.
+WINDOW_MIN_STD = 3.0
+# Second look at an empty wide grid tile: square windows overlapping this much.
 SECOND_LOOK_OVERLAP = 0.4
-SECOND_LOOK_MAX_FLAT = 0.6
+
+# Skin in YCrCb (the usual Cr/Cb box, luma from 20 so dim faces count): the scan's cost filter.
+SKIN_YCRCB_LO = np.array([20, 133, 77], np.uint8)
+SKIN_YCRCB_HI = np.array([255, 178, 130], np.uint8)
+
+Window = tuple[int, int, int, int]
 
 
 class FaceFinder:
     """Writes ``tiles_xyxy`` and ``faces`` (xyxy, score, tile_xyxy) of each frame.
 
     Args:
-        detector: any ``FaceDetector``; not closed by this class.
-        tile_pad_frac: each tile is cropped with this share of its size added around it
-            (clipped to the frame) so a face at the tile's edge keeps some context.
-        large_tile_px: tiles whose shorter side exceeds this are also scanned in windows.
-        window_frac: window side as a share of the large tile's shorter side; smaller finds
-            smaller faces but costs more calls ((1/window_frac)^2 roughly).
-        window_overlap: overlap between neighbouring windows (share of the side); a face
-            smaller than the overlap always lies whole in one window.
-        min_score: detections scoring below this are dropped. BlazeFace scores real faces in
-            tiles mostly above 0.8, while Teams' initials discs on camera-off tiles and
-            face-like backdrops score 0.5-0.6.
-        min_face_px: faces with a shorter side below this are dropped.
-        merge_iou: two boxes overlapping more than this (IoU), or one lying mostly (60 %)
-            inside the other, are the same face; the higher score is kept.
+        detector: a ``FaceDetector`` for tiles (BlazeFace short range); not closed here.
+        scan_detector: a ``FaceDetector`` for the scale scan (BlazeFace full range); default
+            ``detector``. Not closed here.
+        min_face_px: the smallest face (box height, screen pixels) the scan is built to find
+            outside the grid; smaller ones may be found but are not promised. Lower costs more.
+        scan_face_share: the smallest face the scan detector reliably finds, as a share of its
+            window's side. Measured on simulated screens: full range ~0.1, short range ~0.17
+            (the default when no ``scan_detector`` is given).
+        level_factor: each scan level's window is this many times the previous one's.
+        tile_pad_frac: grid tiles are cropped with this share of their size added around them.
+        large_tile_px: grid tiles whose shorter side exceeds this are also scanned in windows.
+        min_score: detections below this are dropped.
+        drop_below_px: boxes with a shorter side below this are dropped (panel avatars are
+            16-24 px photos whose faces come out at 12-20 px).
+        merge_iou: boxes overlapping more than this (IoU), or one lying mostly (60 %) inside
+            the other, are one face; the higher score is kept.
+        still_after_s: a face box whose pixels have not changed (mean absolute difference
+            under ``still_max_diff`` grey levels) against a frame at least this old is a still
+            picture (a camera-off profile photo), not a live face. 0 turns this off.
         tile_finder: ``image -> (n, 4) int32`` tiles; default ``bot.tiles.find_tiles``.
     """
 
-    def __init__(self, detector: FaceDetector, *, tile_pad_frac: float = 0.04,
-                 large_tile_px: int = 400, window_frac: float = 0.6,
-                 window_overlap: float = 0.3, min_score: float = 0.5, min_face_px: int = 8,
-                 merge_iou: float = 0.3,
-                 tile_finder: Callable[[np.ndarray], np.ndarray] = find_tiles):
-        if not 0 < window_frac <= 1 or not 0 <= window_overlap < 1:
-            raise ValueError("window_frac must be in (0, 1] and window_overlap in [0, 1)")
+    def __init__(self, detector: FaceDetector, *, scan_detector: FaceDetector | None = None,
+                 min_face_px: int = 32, scan_face_share: float | None = None, level_factor: float = 2.0,
+                 tile_pad_frac: float = 0.04, large_tile_px: int = 400, min_score: float = 0.5,
+                 drop_below_px: int = 20, merge_iou: float = 0.3, still_after_s: float = 2.5,
+                 still_max_diff: float = 0.6, tile_finder: Callable[[np.ndarray], np.ndarray] = find_tiles):
+        share = scan_face_share if scan_face_share is not None else (0.1 if scan_detector is not None else 0.17)
+        if not 0 < share < 1 or level_factor <= 1 or min_face_px < 4:
+            raise ValueError("scan_face_share must be in (0, 1), level_factor > 1 and min_face_px >= 4")
         self.detector = detector
+        self.scan_detector = scan_detector if scan_detector is not None else detector
+        self.min_face_px = min_face_px
+        self.scan_face_share = share
+        self.level_factor = level_factor
         self.tile_pad_frac = tile_pad_frac
         self.large_tile_px = large_tile_px
-        self.window_frac = window_frac
-        self.window_overlap = window_overlap
         self.min_score = min_score
-        self.min_face_px = min_face_px
+        self.drop_below_px = drop_below_px
         self.merge_iou = merge_iou
+        self.still_after_s = still_after_s
+        self.still_max_diff = still_max_diff
         self.tile_finder = tile_finder
+        # Recent frames (t_mono, half-scale grey), for the still-picture test.
+        self._history: deque[tuple[float, np.ndarray]] = deque(maxlen=16)
 
     def __call__(self, frame: FrameResult) -> FrameResult:
         image = frame.image
@@ -73,97 +120,234 @@ class FaceFinder:
             return dataclasses.replace(frame, tiles_xyxy=np.zeros((0, 4), np.int32),
                                        faces=Faces.empty())
         tiles = self.tile_finder(image)
-        h, w = image.shape[:2]
-        # No tiles (a blank or tiny frame): scan the frame as one region, report no tiles.
-        regions = tiles if len(tiles) else np.array([[0, 0, w, h]], np.int32)
-        return dataclasses.replace(frame, tiles_xyxy=tiles,
-                                   faces=self.find_faces(image, regions))
+        faces = self.find_faces(image, tiles, t_mono=frame.t_mono)
+        return dataclasses.replace(frame, tiles_xyxy=tiles, faces=faces)
 
-    def find_faces(self, image_bgr: np.ndarray, tiles_xyxy: np.ndarray) -> Faces:
-        """Faces in the given tiles of ``image_bgr``; each face belongs to the tile holding its
-        centre and is clipped to it."""
+    def find_faces(self, image_bgr: np.ndarray, tiles_xyxy: np.ndarray, t_mono: float | None = None) -> Faces:
+        """Faces anywhere in ``image_bgr``; each carries the tile holding its centre (clipped to
+        it) or, outside every tile, a box twice its size. ``t_mono`` feeds the still test."""
+        h, w = image_bgr.shape[:2]
+        gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+        small = cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
         boxes: list[np.ndarray] = []
         scores: list[np.ndarray] = []
-        owners: list[np.ndarray] = []
 
-        def look(k: int, windows: list[np.ndarray]) -> None:
-            for win in windows:
-                x0, y0, x1, y1 = (int(v) for v in win)
-                xyxy, score = self.detector.detect(image_bgr[y0:y1, x0:x1])
+        def look(detector: FaceDetector, windows: list[Window]) -> None:
+            for x0, y0, x1, y1 in windows:
+                xyxy, score = detector.detect(image_bgr[y0:y1, x0:x1])
                 if len(xyxy):
                     boxes.append(xyxy + np.array([x0, y0, x0, y0], np.float32))
                     scores.append(score)
-                    owners.append(np.full(len(xyxy), k))
 
-        for k, tile in enumerate(tiles_xyxy):
-            look(k, self._windows(tile, image_bgr.shape))
-        found = set(np.concatenate(owners).tolist()) if owners else set()
-        for k, tile in enumerate(tiles_xyxy):
-            if k not in found:
-                look(k, self._second_look(tile, image_bgr))
+        grid = tiles_xyxy[_regular(tiles_xyxy)] if len(tiles_xyxy) else tiles_xyxy
+        off_cache: dict[int, bool] = {}
+
+        def off(k: int) -> bool:  # asked lazily (large, empty or face-holding tiles): ~0.3 ms a tile
+            if k not in off_cache:
+                off_cache[k] = _camera_off_like(image_bgr, grid[k])
+            return off_cache[k]
+
+        look(self.detector, self._grid_windows(grid, off, (h, w)))
+        look(self.detector, self._second_looks(grid, off, boxes, scores))
+        look(self.scan_detector, self._scan_windows(image_bgr, small, grid))
+        gray_half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        older = self._reference(t_mono)
+        if t_mono is not None and self.still_after_s > 0:
+            self._history.append((t_mono, gray_half))
         if not boxes:
             return Faces.empty()
         xyxy = np.concatenate(boxes).astype(np.float32)
         score = np.concatenate(scores).astype(np.float32)
-        owner = np.concatenate(owners)
-        xyxy, score, owner = self._plausible(xyxy, score, owner, tiles_xyxy)
-        textured = np.array([not _flat(image_bgr, b, s) for b, s in zip(xyxy, score, strict=True)],
-                            bool).reshape(-1)
-        xyxy, score, owner = xyxy[textured], score[textured], owner[textured]
+        side = np.minimum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
+        ok = (score >= self.min_score) & (side >= self.drop_below_px)
+        xyxy, score = xyxy[ok], score[ok]
         keep = merge_duplicates(xyxy, score, self.merge_iou)
-        tile_of = tiles_xyxy[owner[keep]].astype(np.int32).reshape(-1, 4)
-        return Faces(xyxy=xyxy[keep], score=score[keep], tile_xyxy=tile_of)
+        xyxy, score = xyxy[keep], score[keep]
+        in_grid = _containing(xyxy, grid)
+        real = np.array([not _flat(image_bgr, b, s) and not self._still(gray_half, older, b)
+                         and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
+                         for b, s, k in zip(xyxy, score, in_grid, strict=True)], bool).reshape(-1)
+        xyxy, score = xyxy[real], score[real]
+        tile_of = _tile_of(xyxy, tiles_xyxy, image_bgr.shape)
+        xyxy = np.concatenate((np.maximum(xyxy[:, :2], tile_of[:, :2]), np.minimum(xyxy[:, 2:], tile_of[:, 2:])),
+                              axis=1).astype(np.float32)
+        return Faces(xyxy=xyxy, score=score, tile_xyxy=tile_of)
 
-    def _windows(self, tile: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
-        """The padded tile, plus overlapping square windows when the tile is large."""
-        h, w = shape[:2]
-        x0, y0, x1, y1 = (int(v) for v in tile)
-        pad_x = int((x1 - x0) * self.tile_pad_frac)
-        pad_y = int((y1 - y0) * self.tile_pad_frac)
-        out = [np.array([max(0, x0 - pad_x), max(0, y0 - pad_y),
-                         min(w, x1 + pad_x), min(h, y1 + pad_y)])]
-        short = min(x1 - x0, y1 - y0)
-        if short > self.large_tile_px:
-            side = max(2, int(short * self.window_frac))
-            step = max(1, int(side * (1 - self.window_overlap)))
-            for wy in _starts(y0, y1, side, step):
-                for wx in _starts(x0, x1, side, step):
-                    out.append(np.array([wx, wy, wx + side, wy + side]))
+    def _grid_windows(self, grid: np.ndarray, off: Callable[[int], bool], hw: tuple[int, int]) -> list[Window]:
+        """One window per near-square group of grid tiles (two 16:9 tiles stacked, when the one
+        below is the same size and in line), padded; plus square windows over large tiles that
+        do not look camera-off."""
+        h, w = hw
+        out: list[Window] = []
+        used = np.zeros(len(grid), bool)
+        order = np.lexsort((grid[:, 1], grid[:, 0])) if len(grid) else np.zeros(0, np.int64)
+        for i in order:
+            if used[i]:
+                continue
+            x0, y0, x1, y1 = (int(v) for v in grid[i])
+            group = [int(i)]
+            if (x1 - x0) >= 1.5 * (y1 - y0) and min(x1 - x0, y1 - y0) <= self.large_tile_px:
+                below = np.flatnonzero(~used & (np.abs(grid[:, 0] - x0) <= 2) & (np.abs(grid[:, 2] - x1) <= 2)
+                                       & (grid[:, 1] > y0) & (grid[:, 1] - y1 < 0.15 * (y1 - y0)))
+                below = below[below != i]
+                if len(below):
+                    j = int(below[np.argmin(grid[below, 1])])
+                    group.append(j)
+                    y1 = int(grid[j, 3])
+            used[group] = True
+            px = int((grid[i, 2] - grid[i, 0]) * self.tile_pad_frac)
+            py = int((grid[i, 3] - grid[i, 1]) * self.tile_pad_frac)
+            out.append((max(0, x0 - px), max(0, y0 - py), min(w, x1 + px), min(h, y1 + py)))
+        for k, (x0, y0, x1, y1) in enumerate(grid):
+            short = int(min(x1 - x0, y1 - y0))
+            if short > self.large_tile_px and not off(k):
+                side = max(2, int(short * 0.6))
+                step = max(1, int(side * 0.7))
+                out += [(wx, wy, wx + side, wy + side) for wy in _starts(int(y0), int(y1), side, step)
+                        for wx in _starts(int(x0), int(x1), side, step)]
         return out
 
-    def _second_look(self, tile: np.ndarray, image_bgr: np.ndarray) -> list[np.ndarray]:
-        """Square windows across a wide tile where the first look found nothing.
+    def _second_looks(self, grid: np.ndarray, off: Callable[[int], bool], boxes: list[np.ndarray],
+                      scores: list[np.ndarray]) -> list[Window]:
+        """Square windows across wide grid tiles where nothing was found: a tile letterboxed
+        into the detector's square input shows its face at about half the scale a square crop
+        does, and hard faces (small, dark, blurred) come through at the larger scale."""
+        centres = np.zeros((0, 2), np.float32)
+        if boxes:
+            xyxy = np.concatenate(boxes)
+            good = np.concatenate(scores) >= self.min_score
+            centres = (xyxy[good, :2] + xyxy[good, 2:]) / 2
+        out: list[Window] = []
+        for k, (x0, y0, x1, y1) in enumerate(grid):
+            tw, th = int(x1 - x0), int(y1 - y0)
+            if tw < 1.25 * th or th < 2 * self.drop_below_px:
+                continue
+            if ((centres[:, 0] >= x0) & (centres[:, 0] < x1) & (centres[:, 1] >= y0) & (centres[:, 1] < y1)).any():
+                continue
+            if off(k):
+                continue
+            step = max(1, int(th * (1 - SECOND_LOOK_OVERLAP)))
+            out += [(wx, int(y0), wx + th, int(y1)) for wx in _starts(int(x0), int(x1), th, step)]
+        return out
 
-        The detector letterboxes a 16:9 tile into its square input, so a face there is drawn
-        at about half the scale a square crop gives it; hard faces (small, blurred, low
-        contrast) come through at the larger scale. Plain tiles (camera off: one colour and
-        a name) are skipped, so the extra calls go only where a face may be.
+    def levels(self, shape: tuple[int, ...]) -> list[list[Window]]:
+        """The scan windows ``(x0, y0, x1, y1)`` of each level for a frame of ``shape``, finest
+        first. Level k is built for faces of ``min_face_px * level_factor**k`` and up."""
+        h, w = shape[:2]
+        short = min(h, w)
+        out: list[list[Window]] = []
+        side = self.min_face_px / self.scan_face_share
+        while True:
+            s = int(min(side, short))
+            # Overlap: the largest face this level is responsible for (the next level's smallest).
+            overlap = min(s - 1, int(self.scan_face_share * side * self.level_factor * 1.25))
+            step = max(1, s - overlap)
+            out.append([(wx, wy, wx + s, wy + s) for wy in _starts(0, h, s, step) for wx in _starts(0, w, s, step)])
+            if s >= short:
+                return out
+            side *= self.level_factor
+
+    def _scan_windows(self, image_bgr: np.ndarray, small: np.ndarray, grid: np.ndarray) -> list[Window]:
+        """The scan windows of every level that see something the grid does not explain: room
+        for a face outside the grid tiles (and the gaps around them), not flat there, and some
+        skin-coloured pixels there. The skin test is a cost filter (toolbars, text and slides
+        have none); its price is that a grey or strongly tinted face outside the grid is missed.
         """
-        x0, y0, x1, y1 = (int(v) for v in tile)
-        w, h = x1 - x0, y1 - y0
-        if w < 1.25 * h or h < 2 * self.min_face_px or flat_share(image_bgr, tile) >= SECOND_LOOK_MAX_FLAT:
+        covered = np.zeros(small.shape, bool)
+        for x0, y0, x1, y1 in grid:
+            covered[max(0, y0 - 8) // 4:(y1 + 8) // 4, max(0, x0 - 8) // 4:(x1 + 8) // 4] = True
+        if covered.all():
             return []
-        step = max(1, int(h * (1 - SECOND_LOOK_OVERLAP)))
-        return [np.array([wx, y0, wx + h, y1]) for wx in _starts(x0, x1, h, step)]
+        ycc = cv2.cvtColor(cv2.resize(image_bgr, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA),
+                           cv2.COLOR_BGR2YCrCb)
+        skin = cv2.inRange(ycc, SKIN_YCRCB_LO, SKIN_YCRCB_HI).astype(bool) & ~covered
+        skin_ii = cv2.integral(skin.astype(np.uint8))
+        free_ii = cv2.integral((~covered).astype(np.uint8))
+        face_cells = (self.min_face_px / 4) ** 2
+        out: list[Window] = []
+        for level in self.levels(image_bgr.shape):
+            for x0, y0, x1, y1 in level:
+                a, b, c, d = y0 // 4, max(y0 // 4 + 1, y1 // 4), x0 // 4, max(x0 // 4 + 1, x1 // 4)
+                if _box_sum(free_ii, a, b, c, d) < 2 * face_cells or _box_sum(skin_ii, a, b, c, d) < 0.25 * face_cells:
+                    continue
+                free = ~covered[a:b, c:d]
+                if float(small[a:b, c:d][free].std()) >= WINDOW_MIN_STD:
+                    out.append((x0, y0, x1, y1))
+        return out
 
-    def _plausible(self, xyxy: np.ndarray, score: np.ndarray, owner: np.ndarray,
-                   tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Reassign each box to the tile holding its centre, clip to it, drop tiny or outside
-        boxes (a neighbour's face seen through the padding, a sliver left after clipping)."""
-        centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    def _reference(self, t_mono: float | None) -> np.ndarray | None:
+        """The newest remembered frame at least ``still_after_s`` older than ``t_mono``."""
+        if t_mono is None or self.still_after_s <= 0:
+            return None
+        old = [g for t, g in self._history if t <= t_mono - self.still_after_s]
+        return old[-1] if old else None
+
+    def _still(self, gray_half: np.ndarray, older: np.ndarray | None, xyxy: np.ndarray) -> bool:
+        if older is None or older.shape != gray_half.shape:
+            return False
+        x0, y0, x1, y1 = (int(v) // 2 for v in xyxy)
+        a, b = gray_half[y0:y1 + 1, x0:x1 + 1], older[y0:y1 + 1, x0:x1 + 1]
+        if a.size == 0:
+            return False
+        return float(cv2.absdiff(a, b).mean()) < self.still_max_diff
+
+
+def _box_sum(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> int:
+    """Sum of the cells ``[y0:y1, x0:x1]`` from an integral image ``ii`` (cv2.integral)."""
+    return int(ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0])
+
+
+def _regular(tiles: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool: tiles that share their size (within 4 %) with at least one other tile."""
+    if len(tiles) < 2:
+        return np.zeros(len(tiles), bool)
+    wh = (tiles[:, 2:] - tiles[:, :2]).astype(np.float32)
+    close = (np.abs(wh[:, None, :] - wh[None, :, :]) <= 0.04 * wh[:, None, :] + 2).all(axis=2)
+    return close.sum(axis=1) >= 2
+
+
+def _camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, int, int]) -> bool:
+    """True when a tile looks painted by the app rather than filmed: at least
+    ``OFF_TILE_MIN_EXACT`` of its pixels within 1 grey level of its commonest grey. Apps paint
+    a camera-off tile in one exact colour around a name, a disc or a small photo; a camera's
+    picture, even a dark, heavily compressed one of a plain wall, has gradients and noise.
+    (A looser "mostly one grey within 6 levels" skipped a 35 px face in a dark tile.)"""
+    x0, y0, x1, y1 = (int(v) for v in tile)
+    if y1 - y0 < 16 or x1 - x0 < 16:
+        return False
+    g = cv2.cvtColor(image_bgr[y0:y1:2, x0:x1:2], cv2.COLOR_BGR2GRAY)
+    hist = np.bincount(g.ravel(), minlength=256)
+    return float(np.convolve(hist, np.ones(3), mode="same").max() / g.size) >= OFF_TILE_MIN_EXACT
+
+
+def _containing(xyxy: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """``(n,)`` int: the index of the tile holding each box's centre, -1 where none does."""
+    if len(xyxy) == 0 or len(tiles) == 0:
+        return np.full(len(xyxy), -1, np.int64)
+    c = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    inside = ((c[:, None, 0] >= tiles[None, :, 0]) & (c[:, None, 0] < tiles[None, :, 2])
+              & (c[:, None, 1] >= tiles[None, :, 1]) & (c[:, None, 1] < tiles[None, :, 3]))
+    return np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
+
+
+def _tile_of(xyxy: np.ndarray, tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``(n, 4)`` int32: the tile holding each face's centre; outside every tile, a box twice
+    the face's size (clipped to the frame) stands for its tile."""
+    n = len(xyxy)
+    out = np.zeros((n, 4), np.int32)
+    if n == 0:
+        return out
+    h, w = shape[:2]
+    centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    half = (xyxy[:, 2:] - xyxy[:, :2])
+    fallback = np.concatenate((centre - half, centre + half), axis=1)
+    out[:] = np.clip(np.round(fallback), 0, [w, h, w, h]).astype(np.int32)
+    if len(tiles):
         inside = ((centre[:, None, 0] >= tiles[None, :, 0]) & (centre[:, None, 0] < tiles[None, :, 2])
-                  & (centre[:, None, 1] >= tiles[None, :, 1])
-                  & (centre[:, None, 1] < tiles[None, :, 3]))
+                  & (centre[:, None, 1] >= tiles[None, :, 1]) & (centre[:, None, 1] < tiles[None, :, 3]))
         has = inside.any(axis=1)
-        owner = np.where(has, inside.argmax(axis=1), owner)
-        t = tiles[owner].astype(np.float32)
-        area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
-        clipped = np.concatenate((np.maximum(xyxy[:, :2], t[:, :2]),
-                                  np.minimum(xyxy[:, 2:], t[:, 2:])), axis=1)
-        cw, ch = clipped[:, 2] - clipped[:, 0], clipped[:, 3] - clipped[:, 1]
-        ok = (has & (score >= self.min_score) & (np.minimum(cw, ch) >= self.min_face_px)
-              & (cw * ch >= 0.5 * np.maximum(area, 1e-6)))
-        return clipped[ok], score[ok], owner[ok]
+        out[has] = tiles[inside[has].argmax(axis=1)]
+    return out
 
 
 def flat_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
@@ -203,17 +387,11 @@ def merge_duplicates(xyxy: np.ndarray, score: np.ndarray, iou: float = 0.3,
         xyxy: ``(n, 4)`` float boxes; score: ``(n,)``.
     """
     order = np.argsort(-score, kind="stable")
-    area = np.maximum((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]), 1e-6)
+    iou_m = box_overlap(xyxy, xyxy, Overlap.IOU)
+    ios_m = box_overlap(xyxy, xyxy, Overlap.IOS)
     keep: list[int] = []
     for i in order:
-        if keep:
-            k = np.array(keep)
-            ix = np.minimum(xyxy[i, 2], xyxy[k, 2]) - np.maximum(xyxy[i, 0], xyxy[k, 0])
-            iy = np.minimum(xyxy[i, 3], xyxy[k, 3]) - np.maximum(xyxy[i, 1], xyxy[k, 1])
-            inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
-            union = area[i] + area[k] - inter
-            if ((inter / union) > iou).any() or (inter / np.minimum(area[i], area[k])
-                                                 > contained).any():
-                continue
+        if keep and ((iou_m[i, keep] > iou).any() or (ios_m[i, keep] > contained).any()):
+            continue
         keep.append(int(i))
     return np.array(keep, np.int64)

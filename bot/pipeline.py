@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
+import numpy as np
 
+from bot.attend import AttentionStage
 from bot.classify import EmotionStage
 from bot.detect import FaceFinder
 from bot.mood import with_mood
@@ -34,18 +37,37 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunStatus:
-    """A change in the run's state the host should see (paused, source lost, ended ...)."""
+    """A change in the run's state the host should see (paused, source lost, ended ...).
+
+    ``t_mono`` is when it happened, in the run's own seconds (those of ``FrameResult.t_mono``).
+    """
 
     state: str  # running | paused | waiting | ended | error
     message: str
+    t_mono: float = 0.0
 
 
 @dataclass
 class RunControl:
-    """How the UI steers a run from another thread."""
+    """How the UI steers a run from another thread: stop, pause, and what the host's windows cover."""
 
     stop: threading.Event = field(default_factory=threading.Event)
     pause: threading.Event = field(default_factory=threading.Event)
+    _occluders_xywh: tuple[tuple[int, int, int, int], ...] = ()
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def set_occluders(self, rects_xywh: list[tuple[int, int, int, int]]) -> None:
+        """The screen rectangles (x, y, w, h, screen pixels) the host's own windows cover now."""
+        with self._lock:
+            self._occluders_xywh = tuple(tuple(int(v) for v in r) for r in rects_xywh)  # type: ignore[misc]
+
+    def occluders_in(self, region_xywh: tuple[int, int, int, int]) -> np.ndarray:
+        """``(k, 4)`` float32 xyxy, in the pixels of a frame captured from ``region_xywh``."""
+        with self._lock:
+            rects = self._occluders_xywh
+        rx, ry, rw, rh = region_xywh
+        out = [(max(x - rx, 0), max(y - ry, 0), min(x + w - rx, rw), min(y + h - ry, rh)) for x, y, w, h in rects]
+        return np.array([r for r in out if r[2] > r[0] and r[3] > r[1]], np.float32).reshape(-1, 4)
 
 
 @dataclass
@@ -63,16 +85,23 @@ class Pipeline:
     tracker: ParticipantTracker
     smoother: EmotionSmoother
     per_person: bool = True
+    attention: AttentionStage | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def model_sha256(self) -> str | None:
         """The emotion model file's sha256, stored with each session (None without emotions)."""
         return getattr(self.classifier, "sha256", None)
 
-    def process(self, captured: CapturedFrame, frame_id: int, t_mono: float, t_utc: datetime) -> FrameResult:
-        """Everything the pipeline learns from one frame (the frame's image is kept on it)."""
+    def process(self, captured: CapturedFrame, frame_id: int, t_mono: float, t_utc: datetime,
+                occluded_xyxy: np.ndarray | None = None) -> FrameResult:
+        """Everything the pipeline learns from one frame (the frame's image is kept on it).
+
+        ``occluded_xyxy`` ``(k, 4)``: parts of the frame the host's own windows cover.
+        """
         frame = FrameResult(frame_id=frame_id, t_mono=t_mono, t_utc=t_utc,
-                            region_xywh=captured.region_xywh, image=captured.image)
+                            region_xywh=captured.region_xywh, image=captured.image,
+                            occluded_xyxy=occluded_xyxy if occluded_xyxy is not None else np.zeros((0, 4), np.float32))
         timings: dict[str, float] = {}
 
         def timed(name: str, stage: Callable[[FrameResult], FrameResult]) -> None:
@@ -82,41 +111,63 @@ class Pipeline:
             timings[name] = (time.perf_counter() - t) * 1000
 
         timed("detect", self.finder)
+        timed("track", lambda f: self.tracker(f, t_mono))
+        if self.attention is not None:
+            attention = self.attention
+            timed("attention", lambda f: attention(f, t_mono))
         if self.emotion is not None:
             timed("classify", self.emotion)
-        timed("track", lambda f: self.tracker(f, t_mono))
         timed("smooth", lambda f: self.smoother(f, t_mono))
         timed("aggregate", lambda f: with_mood(f, self.tracker.participants_known))
         if not self.per_person:
-            frame = dataclasses.replace(frame, faces=Faces.empty())
+            frame = dataclasses.replace(frame, faces=Faces.empty(), hidden_track_ids=np.zeros(0, np.int64),
+                                        hidden_xyxy=np.zeros((0, 4), np.float32))
         return dataclasses.replace(frame, timings_ms=timings)
 
     def close(self) -> None:
         self.detector.close()
         if self.classifier is not None:
             self.classifier.close()
+        for close in self.closers:
+            close()
 
 
 def build_pipeline(config: Config) -> Pipeline:
     """Load the models and wire the stages; ``ModelError`` in one line when a model is unusable."""
     from models.emotion_classifier import OnnxEmotionClassifier
-    from models.face_detector import MediaPipeFaceDetector
+    from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
 
     detector = MediaPipeFaceDetector(min_score=config.min_face_score)
     classifier: EmotionClassifier | None = None
+    attention: AttentionStage | None = None
+    closers: list[Callable[[], None]] = []
     try:
+        # Tiles go to the short-range model; what the tile grid does not explain is scanned with
+        # the full-range one (better on faces that are a small part of a large window).
+        scanner = MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH, min_score=config.min_face_score)
+        closers.append(scanner.close)
         if config.privacy.emotions:
             classifier = OnnxEmotionClassifier(config.model, threads=config.threads or None) if config.model \
                 else OnnxEmotionClassifier(threads=config.threads or None)
+        if config.attention:
+            from models.face_landmarks import EyeStateClassifier, FaceLandmarker
+
+            landmarker, eyes = FaceLandmarker(threads=1), EyeStateClassifier(threads=1)
+            closers.append(landmarker.close)
+            attention = AttentionStage(landmarker, eyes)
     except ClassMoodError:
         detector.close()
+        if classifier is not None:
+            classifier.close()
+        for close in closers:
+            close()
         raise
     return Pipeline(detector=detector, classifier=classifier,
-                    finder=FaceFinder(detector, min_score=config.min_face_score),
+                    finder=FaceFinder(detector, scan_detector=scanner, min_score=config.min_face_score),
                     emotion=EmotionStage(classifier) if classifier is not None else None,
                     tracker=ParticipantTracker(forget_after_s=config.forget_after_s),
                     smoother=EmotionSmoother(tau_s=config.smoothing_s, uncertain_below=config.uncertain_below),
-                    per_person=config.privacy.per_person)
+                    per_person=config.privacy.per_person, attention=attention, closers=closers)
 
 
 def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
@@ -138,7 +189,7 @@ def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
             return None
         state = new_state
         (log.warning if new_state in ("waiting", "error") else log.info)("%s", message)
-        return RunStatus(new_state, message)
+        return RunStatus(new_state, message, time.monotonic() - started_mono)
 
     next_due = time.monotonic()
     while not control.stop.is_set():
@@ -172,7 +223,7 @@ def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
         t_utc = started_utc + timedelta(seconds=t_mono)
         frame_id += 1
         try:
-            result = pipeline.process(captured, frame_id, t_mono, t_utc)
+            result = pipeline.process(captured, frame_id, t_mono, t_utc, control.occluders_in(captured.region_xywh))
         except ClassMoodError as e:
             log.error("frame %d skipped: %s", frame_id, e)
             continue
@@ -182,13 +233,30 @@ def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
         if config.save_frames is not None:
             _save_frame(config.save_frames, result)
         yield dataclasses.replace(result, image=None)
-    yield RunStatus("ended", f"stopped after {frame_id} frames")
+    yield RunStatus("ended", f"stopped after {frame_id} frame{'' if frame_id == 1 else 's'}",
+                    time.monotonic() - started_mono)
 
 
 def _save_frame(folder: Path, frame: FrameResult) -> None:
-    """Only with ``--save-frames``: the host asked for the captured frames to be kept."""
+    """Only with ``--save-frames``: the host asked for the captured frames to be kept.
+
+    The frames show participants' faces, so they get the database's privacy: on POSIX a folder
+    ClassMood creates is 0700 and every frame file 0600 (readable by the host's user only).
+    """
     if frame.image is None:
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(folder / f"frame_{frame.frame_id:06d}.jpg"), frame.image):
-        log.error("could not write frame %d to %s", frame.frame_id, folder)
+    if not folder.is_dir():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"frame_{frame.frame_id:06d}.jpg"
+    ok, jpeg = cv2.imencode(".jpg", frame.image)
+    if not ok:
+        log.error("could not encode frame %d for %s", frame.frame_id, folder)
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):  # a file left by an earlier run keeps its old mode otherwise
+                os.fchmod(f.fileno(), 0o600)
+            f.write(jpeg.tobytes())
+    except OSError as e:
+        log.error("could not write frame %d to %s: %s", frame.frame_id, folder, e.strerror or e)

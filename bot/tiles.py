@@ -15,10 +15,18 @@ dark wall inside a tile is not mistaken for a gap.
 
 from __future__ import annotations
 
+import statistics
+
 import cv2
 import numpy as np
 
 _EMPTY = np.zeros((0, 4), np.int32)
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a small 1-D array, ~10x faster: the per-tile loops below call it
+    hundreds of times per frame, where numpy's per-call overhead dominated the tile finder."""
+    return float(statistics.median(np.asarray(values).ravel().tolist()))
 
 
 def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
@@ -61,7 +69,7 @@ def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
     out = np.array(tiles, np.int32)
     if len(out) >= 3:  # slivers: a label or a logo cut loose from a tile
         area = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
-        out = out[area >= 0.2 * np.median(area)]
+        out = out[area >= 0.2 * _median(area)]
     out = _even_out(out, axis=0)
     out = _even_out(out, axis=1)
     out = _snap_to_lattice(out, axis=0)
@@ -98,7 +106,7 @@ def _background_luma(gray: np.ndarray, tol: int) -> int | None:
         return None
     counts = np.bincount(meds // 8, minlength=32)
     best = int(np.argmax(counts))
-    return int(np.median(meds[meds // 8 == best]))
+    return int(_median(meds[meds // 8 == best]))
 
 
 def _cut(ii: np.ndarray, x0: int, y0: int, x1: int, y1: int,
@@ -158,12 +166,12 @@ def _even_out(tiles: np.ndarray, axis: int) -> np.ndarray:
         if len(same) < 3:
             out.append(tile)
             continue
-        want = int(np.median(tiles[same, a1] - tiles[same, a0]))
+        want = int(_median(tiles[same, a1] - tiles[same, a0]))
         gaps = next_gap[same][np.isfinite(next_gap[same])]
         if len(gaps) == 0:
             out.append(tile)
             continue
-        gap = int(np.median(gaps))
+        gap = int(_median(gaps))
         size = int(tile[a1] - tile[a0])
         k = round((size + gap) / (want + gap))
         if k >= 2 and abs(size - (k * want + (k - 1) * gap)) <= 0.03 * size:
@@ -195,12 +203,12 @@ def _snap_to_lattice(tiles: np.ndarray, axis: int) -> np.ndarray:
             continue
         order = mates[np.argsort(tiles[mates, a0])]
         starts, ends = tiles[order, a0], tiles[order, a1]
-        size = int(np.median(ends - starts))
-        pitch = float(np.median(np.diff(starts)))
+        size = int(_median(ends - starts))
+        pitch = float(_median(np.diff(starts)))
         if pitch < size:
             continue
         j = np.arange(len(order))
-        origin = float(np.median(np.concatenate((starts - j * pitch, ends - size - j * pitch))))
+        origin = float(_median(np.concatenate((starts - j * pitch, ends - size - j * pitch))))
         on0 = np.abs(starts - (origin + j * pitch)) <= 3
         on1 = np.abs(ends - (origin + j * pitch + size)) <= 3
         if (on0 | on1).mean() < 0.99 or (on0 & on1).mean() < 0.5:
@@ -224,7 +232,7 @@ def _align(tiles: np.ndarray, axis: int) -> np.ndarray:
         mates = np.flatnonzero(overlap > 0.8 * (hi - lo))
         if len(mates) < 3:
             continue
-        m0, m1 = np.median(tiles[mates, a0]), np.median(tiles[mates, a1])
+        m0, m1 = _median(tiles[mates, a0]), _median(tiles[mates, a1])
         agree = (np.abs(tiles[mates, a0] - m0) <= 3) & (np.abs(tiles[mates, a1] - m1) <= 3)
         if agree.mean() > 0.5:
             out[i, a0], out[i, a1] = round(m0), round(m1)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vocab.geometry import box_overlap
+from vocab.geometry import Overlap, box_overlap
 from vocab.types import FrameResult
 
 IOU_MATCH = 0.3
 APPEARANCE_MATCH = 0.75  # cosine similarity of signatures
+HIDDEN_COVER = 0.5  # share of a face box under the overlay that makes a missing face "hidden"
 
 
 def appearance_signature(image: np.ndarray, box_xyxy: np.ndarray) -> np.ndarray:
@@ -53,7 +54,10 @@ class _Track:
 
 @dataclass
 class ParticipantTracker:
-    """Writes ``faces.track_id``. Ids start at 1 and are never reused within a session."""
+    """Writes ``faces.track_id``, ``hidden_track_ids`` and ``hidden_xyxy``.
+
+    Ids start at 1 and are never reused within a session.
+    """
 
     forget_after_s: float = 600.0
     _tracks: dict[int, _Track] = field(default_factory=dict)
@@ -85,13 +89,32 @@ class ParticipantTracker:
             ids[i] = self._next_id
             self._tracks[self._next_id] = _Track(self._next_id, faces.xyxy[i].copy(), signatures[i], t_s)
             self._next_id += 1
+        hidden = self._hidden_by_occluders([tracks[j] for j in sorted(free_tracks)], frame.occluded_xyxy, t_s)
         for i in range(n):
             tr = self._tracks[int(ids[i])]
             tr.xyxy = faces.xyxy[i].copy()
             tr.signature = 0.8 * tr.signature + 0.2 * signatures[i]
             tr.signature /= max(float(np.linalg.norm(tr.signature)), 1e-6)
             tr.last_seen = t_s
-        return dataclasses.replace(frame, faces=dataclasses.replace(faces, track_id=ids))
+        return dataclasses.replace(
+            frame, faces=dataclasses.replace(faces, track_id=ids),
+            hidden_track_ids=np.array([tr.track_id for tr in hidden], np.int64),
+            hidden_xyxy=np.array([tr.xyxy for tr in hidden], np.float32).reshape(-1, 4))
+
+    @staticmethod
+    def _hidden_by_occluders(unmatched: list[_Track], occluded_xyxy: np.ndarray, t_s: float) -> list[_Track]:
+        """Participants not seen this frame whose last place lies (mostly) under the host's own windows.
+
+        They are present but covered, not absent: they keep their id (their last-seen time is
+        refreshed, so they are never forgotten while covered) and are reported as hidden.
+        """
+        if not unmatched or len(occluded_xyxy) == 0:
+            return []
+        covered = box_overlap(np.array([tr.xyxy for tr in unmatched], np.float32), occluded_xyxy, Overlap.IOS)
+        hidden = [tr for tr, c in zip(unmatched, covered.max(axis=1), strict=True) if c >= HIDDEN_COVER]
+        for tr in hidden:
+            tr.last_seen = t_s
+        return hidden
 
     @property
     def participants_known(self) -> int:

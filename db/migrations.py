@@ -30,7 +30,21 @@ def _v1_to_v2(conn: Connection) -> None:
                       "ON class_snapshots (session_id, frame_id)"))
 
 
-STEPS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+def _v2_to_v3(conn: Connection) -> None:
+    # New nullable columns only: older rows read as "not measured". The pauses table is created
+    # by create_all afterwards, like any table a database lacks.
+    for table, column, kind in (("participants", "name", "VARCHAR(64)"),
+                                ("observations", "attention", "VARCHAR(16)"),
+                                ("observations", "yaw_deg", "FLOAT"), ("observations", "pitch_deg", "FLOAT"),
+                                ("observations", "roll_deg", "FLOAT"), ("observations", "eyes", "VARCHAR(8)"),
+                                ("class_snapshots", "faces_readable", "INTEGER"),
+                                ("class_snapshots", "attention_share", "FLOAT"),
+                                ("class_snapshots", "hidden_by_overlay", "INTEGER"),
+                                ("class_snapshots", "cameras_off", "INTEGER")):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(conn: Connection, from_version: int, to_version: int) -> None:

@@ -18,13 +18,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import session_scope
-from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SessionRow, SnapshotRow
+from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, PauseRow, SessionRow, SnapshotRow
 from vocab.errors import StorageError, one_line
-from vocab.labels import label_text
+from vocab.labels import attention_text, label_text
 from vocab.settings import Privacy
 from vocab.timefmt import aware_utc
 from vocab.types import FrameResult
@@ -33,6 +34,13 @@ log = logging.getLogger(__name__)
 
 STALE_HEARTBEAT_S = 120.0
 _STOP = object()
+
+
+@dataclass(frozen=True)
+class _Pause:
+    paused: bool
+    t_mono: float
+    t_utc: datetime
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ class Recorder:
         self._pending: list[FrameResult] = []
         self._participant_ids: dict[int, int] = {}
         self._t0: float | None = None
+        self._open_pause: int | None = None
         self.health = RecorderHealth()
         self.session_id = self._create_session()
         self._thread = threading.Thread(target=self._run, name="classmood-db-writer", daemon=True)
@@ -134,10 +143,19 @@ class Recorder:
                 self.health.dropped_frames += 1
             log.error("storage is not keeping up; frame %d was not stored", frame.frame_id)
 
+    def mark_paused(self, paused: bool, t_mono: float) -> None:
+        """The host paused (or resumed) the run at ``t_mono`` (the frames' clock): kept as a pause row."""
+        self._queue.put(_Pause(paused, t_mono, datetime.now(UTC)))
+
     def close(self, status: str = "complete") -> None:
-        """Flush everything, then mark the session ``status`` with its end time."""
+        """Flush everything, then mark the session ``status`` with its end time.
+
+        A session that stored no frame at all is marked ``no frames`` instead of ``complete``.
+        """
         self._queue.put(_STOP)
         self._thread.join()
+        if status == "complete" and self.health.frames_committed == 0 and not self._pending:
+            status = "no frames"
         for attempt in range(3):
             if self._commit_pending():
                 break
@@ -162,7 +180,11 @@ class Recorder:
                 item = None
             if item is _STOP:
                 return
+            if isinstance(item, _Pause):
+                self._store_pause(item)
             if isinstance(item, FrameResult):
+                if self._t0 is None:
+                    self._t0 = item.t_mono  # the session's second 0: t_s of rows and pauses counts from here
                 self._pending.append(item)
                 if len(self._pending) > self._max_pending:
                     del self._pending[0]
@@ -172,6 +194,22 @@ class Recorder:
                 ok = self._commit_pending() if self._pending else self._heartbeat()
                 backoff = self._interval if ok else min(backoff * 2, 30.0)
                 next_commit = time.monotonic() + backoff
+
+    def _store_pause(self, p: _Pause) -> None:
+        t_s = p.t_mono - self._t0 if self._t0 is not None else 0.0
+        try:
+            with session_scope(self._engine) as s:
+                if p.paused and self._open_pause is None:
+                    row = PauseRow(session_id=self.session_id, started_utc=p.t_utc, t_from_s=max(t_s, 0.0))
+                    s.add(row)
+                    s.flush()
+                    self._open_pause = row.id
+                elif not p.paused and self._open_pause is not None:
+                    s.execute(update(PauseRow).where(PauseRow.id == self._open_pause)
+                              .values(ended_utc=p.t_utc, t_to_s=max(t_s, 0.0)))
+                    self._open_pause = None
+        except SQLAlchemyError as e:  # a pause row is context for the report, never worth stopping for
+            log.error("could not store a pause: %s", one_line(e))
 
     def _heartbeat(self) -> bool:
         try:
@@ -276,7 +314,12 @@ def _probs(p: object) -> dict[str, float | None]:
     return {c: float(v) for c, v in zip(PROB_COLUMNS, p, strict=True)}  # type: ignore[call-overload]
 
 
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
 def _observation_rows(session_id: int, fr: FrameResult, t_s: float, pids: dict[int, int]) -> list[dict]:
+    """One row per face, and one "Hidden" row per participant under the host's overlay."""
     f = fr.faces
     if f.track_id is None:
         return []
@@ -284,11 +327,26 @@ def _observation_rows(session_id: int, fr: FrameResult, t_s: float, pids: dict[i
     for i in range(len(f)):
         x1, y1, x2, y2 = (int(round(v)) for v in f.xyxy[i])
         probs = f.smoothed_probs[i] if f.smoothed_probs is not None else None
+        if probs is not None and not np.isfinite(probs).all():
+            probs = None  # unreadable: no expression is stored for it
         label = "Present" if f.label is None else label_text(int(f.label[i]))
+        pose = f.head_pose_deg[i] if f.head_pose_deg is not None else np.full(3, np.nan)
+        eyes = int(f.eyes_closed[i]) if f.eyes_closed is not None else -1
         rows.append({"session_id": session_id, "participant_id": pids[int(f.track_id[i])], "frame_id": fr.frame_id,
                      "t_utc": fr.t_utc, "t_s": t_s, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1,
                      "detection_score": float(f.score[i]), "label": label,
-                     "confidence": float(probs.max()) if probs is not None else None, **_probs(probs)})
+                     "confidence": float(probs.max()) if probs is not None else None, **_probs(probs),
+                     "attention": attention_text(int(f.attention[i])) if f.attention is not None else None,
+                     "yaw_deg": _finite(pose[0]), "pitch_deg": _finite(pose[1]), "roll_deg": _finite(pose[2]),
+                     "eyes": {1: "closed", 0: "open"}.get(eyes)})
+    for tid, box in zip(fr.hidden_track_ids.tolist(), fr.hidden_xyxy, strict=True):
+        if tid not in pids:
+            continue
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        rows.append({"session_id": session_id, "participant_id": pids[tid], "frame_id": fr.frame_id,
+                     "t_utc": fr.t_utc, "t_s": t_s, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1,
+                     "detection_score": 0.0, "label": "Hidden", "confidence": None, **_probs(None),
+                     "attention": None, "yaw_deg": None, "pitch_deg": None, "roll_deg": None, "eyes": None})
     return rows
 
 
@@ -298,4 +356,6 @@ def _snapshot_row(session_id: int, fr: FrameResult, t_s: float) -> dict:
             "faces_seen": m.faces_seen if m else len(fr.faces), "tiles_seen": m.tiles_seen if m else len(fr.tiles_xyxy),
             "participants_known": m.participants_known if m else 0,
             "mood_index": m.mood_index if m else None, "negative_share": m.negative_share if m else None,
+            "faces_readable": m.faces_readable if m else None, "attention_share": m.attention_share if m else None,
+            "hidden_by_overlay": m.hidden_by_overlay if m else None, "cameras_off": m.cameras_off if m else None,
             **_probs(m.distribution if m else None)}

@@ -9,7 +9,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # 2: sessions.live (how long a session lasted is read from it), one snapshot per (session, frame)
 #    so that a commit retried after a lost connection never stores a frame twice.
-SCHEMA_VERSION = 2
+# 3: what the attention engine reads per face (state, head pose, eyes), participants' display
+#    names, class-level readable/attention/hidden/camera-off counts, and pauses.
+SCHEMA_VERSION = 3
+# Observation labels besides the emotions: "Uncertain" (under the threshold), "Present" (no
+# emotion inference), "Unreadable" (looking away/down, eyes closed, lower face hidden),
+# "Hidden" (under the host's own overlay: present, not absent) and "Camera off".
+OBSERVATION_LABELS_EXTRA = ("Uncertain", "Present", "Unreadable", "Hidden", "Camera off")
 PROB_COLUMNS = ("p_angry", "p_disgust", "p_fear", "p_happy", "p_sad", "p_surprise", "p_neutral")
 
 
@@ -59,6 +65,8 @@ class ParticipantRow(Base):
     track_id: Mapped[int] = mapped_column(Integer)
     first_seen_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The display name read from the tile, sanitised; only in the full privacy mode.
+    name: Mapped[str | None] = mapped_column(String(64))
 
 
 class EmotionProbabilities:
@@ -90,8 +98,13 @@ class ObservationRow(EmotionProbabilities, Base):
     w: Mapped[int] = mapped_column(Integer)
     h: Mapped[int] = mapped_column(Integer)
     detection_score: Mapped[float] = mapped_column(Float)
-    label: Mapped[str] = mapped_column(String(16))  # an emotion, "Uncertain" or "Present"
+    label: Mapped[str] = mapped_column(String(16))  # an emotion or one of OBSERVATION_LABELS_EXTRA
     confidence: Mapped[float | None] = mapped_column(Float)
+    attention: Mapped[str | None] = mapped_column(String(16))  # screen | down | away | eyes_closed | hidden
+    yaw_deg: Mapped[float | None] = mapped_column(Float)
+    pitch_deg: Mapped[float | None] = mapped_column(Float)
+    roll_deg: Mapped[float | None] = mapped_column(Float)
+    eyes: Mapped[str | None] = mapped_column(String(8))  # open | closed
 
 
 class SnapshotRow(EmotionProbabilities, Base):
@@ -111,3 +124,20 @@ class SnapshotRow(EmotionProbabilities, Base):
     participants_known: Mapped[int] = mapped_column(Integer)
     mood_index: Mapped[float | None] = mapped_column(Float)
     negative_share: Mapped[float | None] = mapped_column(Float)
+    faces_readable: Mapped[int | None] = mapped_column(Integer)  # faces the mood was computed from
+    attention_share: Mapped[float | None] = mapped_column(Float)  # share of read faces looking at the screen
+    hidden_by_overlay: Mapped[int | None] = mapped_column(Integer)
+    cameras_off: Mapped[int | None] = mapped_column(Integer)
+
+
+class PauseRow(Base):
+    """A stretch of a session the host paused: nothing was captured or stored."""
+
+    __tablename__ = "pauses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    started_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_utc: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    t_from_s: Mapped[float] = mapped_column(Float)  # seconds since the session started
+    t_to_s: Mapped[float | None] = mapped_column(Float)

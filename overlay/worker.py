@@ -46,8 +46,12 @@ class PipelineWorker(QObject):
     @pyqtSlot()
     def run(self) -> None:
         try:
+            paused = False
             for event in self._events():
                 if isinstance(event, RunStatus):
+                    if self._recorder is not None and (event.state == "paused") != paused:
+                        paused = event.state == "paused"
+                        self._recorder.mark_paused(paused, event.t_mono)
                     self.status_changed.emit(event)
                     continue
                 if self._control.pause.is_set():

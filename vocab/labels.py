@@ -11,6 +11,12 @@ import numpy as np
 
 EMOTIONS: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 UNCERTAIN = -1
+UNREADABLE = -2  # label index of a face whose expression cannot be read (looking away/down, eyes closed, covered)
+
+# Where a face is looking (``bot.attention``); index = the code stored in ``Faces.attention``,
+# -1 = not read yet. "hidden": the lower face is covered (mask, hand) or the face is not clear.
+ATTENTION_STATES: tuple[str, ...] = ("screen", "down", "away", "eyes_closed", "hidden")
+NOT_READ = -1
 
 VALENCE: dict[str, float] = {"Angry": -0.8, "Disgust": -0.7, "Fear": -0.6, "Happy": 1.0,
                              "Sad": -0.7, "Surprise": 0.2, "Neutral": 0.0}
@@ -28,5 +34,29 @@ def mood_index(distribution: np.ndarray) -> np.ndarray:
 
 
 def label_text(label: int) -> str:
-    """A face's label index as shown to people: an emotion's name or "Uncertain"."""
-    return "Uncertain" if label == UNCERTAIN else EMOTIONS[label]
+    """A face's label index as shown to people: an emotion's name, "Uncertain" or "Unreadable"."""
+    if label == UNCERTAIN:
+        return "Uncertain"
+    if label == UNREADABLE:
+        return "Unreadable"
+    return EMOTIONS[label]
+
+
+def attention_text(code: int) -> str | None:
+    """An attention code as stored and shown (``"screen"``...), None where not read."""
+    return ATTENTION_STATES[code] if 0 <= code < len(ATTENTION_STATES) else None
+
+
+def is_readable(attention_code: int) -> bool:
+    """Whether an expression may be read from a face in this attention state.
+
+    Only a face looking at the screen: a face looking down reads as "sad" to an expression
+    model, a masked one as "neutral", closed eyes as "sad" or "neutral". A face not read yet
+    (``NOT_READ``) is readable, so it keeps its label until its first reading says otherwise.
+    """
+    return attention_code in (NOT_READ, 0)
+
+
+def is_attending(attention_code: int) -> bool:
+    """Whether a face counts as following the lesson: looking at the screen (mask or not)."""
+    return attention_text(attention_code) in ("screen", "hidden")

@@ -87,3 +87,6 @@ class FrameSink(Protocol):
     def health(self) -> StorageHealth: ...
 
     def submit(self, frame: FrameResult) -> None: ...
+
+    def mark_paused(self, paused: bool, t_mono: float) -> None:
+        """The host paused (True) or resumed (False) the run at ``t_mono`` (the frames' clock)."""

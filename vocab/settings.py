@@ -168,6 +168,7 @@ class Config:
     smoothing_s: float = 3.0  # time constant of the per-participant smoothing
     forget_after_s: float = 600.0  # a participant unseen this long gets a new id on return
     threads: int = 0  # inference threads; 0 = all cores
+    attention: bool = True  # head pose, eyes and where each face looks (landmarks every few seconds)
     max_frames: int | None = None  # stop after this many frames
     duration_s: float | None = None  # stop after this long
     verbose: bool = False

@@ -36,7 +36,13 @@ class Faces:
       presence-only privacy mode)
     - ``track_id`` ``(n,)`` int64 stable participant id within a session (tracker)
     - ``smoothed_probs`` ``(n, 7)`` float32 per-participant probabilities smoothed over a few
-      seconds, and ``label`` ``(n,)`` int64 their argmax or ``UNCERTAIN`` (smoother)
+      seconds, and ``label`` ``(n,)`` int64 their argmax, ``UNCERTAIN`` or ``UNREADABLE`` (smoother)
+    - ``attention`` ``(n,)`` int8 index into ``ATTENTION_STATES`` held over a few seconds, ``NOT_READ``
+      (-1) where no reading yet; ``head_pose_deg`` ``(n, 3)`` float32 yaw, pitch, roll of the last
+      reading (NaN where none); ``eyes_closed`` ``(n,)`` int8 1 closed, 0 open, -1 not judged
+      (attention stage; None where attention is off)
+
+    Rows of an unreadable face (``UNREADABLE``) have NaN ``emotion_probs``/``smoothed_probs``.
     """
 
     xyxy: np.ndarray
@@ -46,6 +52,9 @@ class Faces:
     track_id: np.ndarray | None = None
     smoothed_probs: np.ndarray | None = None
     label: np.ndarray | None = None
+    attention: np.ndarray | None = None
+    head_pose_deg: np.ndarray | None = None
+    eyes_closed: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.xyxy)
@@ -56,6 +65,9 @@ class Faces:
         _check("track_id", self.track_id, (None,), n)
         _check("smoothed_probs", self.smoothed_probs, (None, len(EMOTIONS)), n)
         _check("label", self.label, (None,), n)
+        _check("attention", self.attention, (None,), n)
+        _check("head_pose_deg", self.head_pose_deg, (None, 3), n)
+        _check("eyes_closed", self.eyes_closed, (None,), n)
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -70,8 +82,11 @@ class Faces:
 class ClassMood:
     """The class as a whole in one frame (aggregator).
 
-    ``distribution`` is the mean smoothed probability per emotion over the classified faces
-    (all zeros when none). ``mood_index`` is ``100 * sum(distribution * VALENCE)``: -100 when
+    ``distribution`` is the mean smoothed probability per emotion over the readable classified
+    faces (None when none); ``faces_readable`` how many faces that was. ``attention_share`` is
+    the share of faces with an attention reading that follow the lesson (looking at the screen,
+    masked or not); ``hidden_by_overlay`` participants under the host's own overlay (present,
+    not seen); ``cameras_off`` tiles without a face. ``mood_index`` is ``100 * sum(distribution * VALENCE)``: -100 when
     every face is certainly angry, +100 when every face is certainly happy, 0 for a neutral
     class. ``negative_share`` is the summed probability of Angry, Disgust, Fear and Sad.
     """
@@ -82,6 +97,10 @@ class ClassMood:
     distribution: tuple[float, ...] | None
     mood_index: float | None
     negative_share: float | None
+    faces_readable: int = 0
+    attention_share: float | None = None
+    hidden_by_overlay: int = 0
+    cameras_off: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,5 +119,10 @@ class FrameResult:
     image: np.ndarray | None = None
     tiles_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int32))  # detector
     faces: Faces = field(default_factory=Faces.empty)  # detector, then classifier/tracker/smoother
+    # Parts of the frame covered by the host's own windows (the overlay), frame pixels (pipeline runner).
+    occluded_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    # Participants not seen because their last place is under ``occluded_xyxy``, and that place (tracker).
+    hidden_track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    hidden_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     mood: ClassMood | None = None  # aggregator
     timings_ms: dict[str, float] = field(default_factory=dict)  # pipeline runner

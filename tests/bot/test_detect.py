@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bot.detect import FaceFinder, merge_duplicates
-from models.face_detector import MediaPipeFaceDetector
+from models.face_detector import FULL_RANGE_MODEL_PATH, SHORT_RANGE_MODEL_PATH, MediaPipeFaceDetector
 from tools.compose_gallery import compose_gallery, load_face_photos, shared_dir
 from vocab.types import FrameResult
 
@@ -43,8 +43,10 @@ def frame(image: np.ndarray) -> FrameResult:
 
 @pytest.fixture(scope="module")
 def finder():
-    with MediaPipeFaceDetector() as detector:
-        yield FaceFinder(detector)
+    """The pipeline's detection path: short range on tiles, full range for the scan. Stateless
+    across these tests: every frame has ``t_mono`` 0, so the still-picture test never fires."""
+    with MediaPipeFaceDetector(SHORT_RANGE_MODEL_PATH) as tiles, MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH) as scan:
+        yield FaceFinder(tiles, scan_detector=scan)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +85,10 @@ def test_recall_over_all_galleries(finder, photo_sets):
             total += int(face.sum())
     print({k: f"{h}/{t}" for k, (h, t) in by_kind.items()})
     assert total > 350
-    # Measured 354/357 (99.2 %) with the second look at empty wide tiles (353/357 without it);
-    # the misses are ~40 px, blurred, low-contrast faces in 7x7 tiles.
-    assert hits / total >= 0.99, f"recall {hits}/{total}"
+    # Measured 351/357 (98.3 %) with tiles looked at two at a time (a 16:9 pair makes a square
+    # window; 354/357 one tile per call, at 1.6x the calls); the misses are ~40 px, blurred,
+    # low-contrast faces in 5x5 and 7x7 tiles.
+    assert hits / total >= 0.975, f"recall {hits}/{total}"
 
 
 def test_faces_carry_their_tile(finder, photo_sets):
@@ -163,6 +166,8 @@ def test_merge_duplicates(boxes, scores, kept):
     assert merge_duplicates(xyxy, np.array(scores, np.float32)).tolist() == kept
 
 
-def test_bad_window_settings():
-    with pytest.raises(ValueError, match="window"):
-        FaceFinder(detector=None, window_frac=0)  # type: ignore[arg-type]
+@pytest.mark.parametrize("kwargs", [{"scan_face_share": 0}, {"scan_face_share": 1.5}, {"level_factor": 1.0},
+                                    {"min_face_px": 2}])
+def test_bad_scan_settings(kwargs):
+    with pytest.raises(ValueError, match="scan_face_share"):
+        FaceFinder(detector=None, **kwargs)  # type: ignore[arg-type]

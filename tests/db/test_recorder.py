@@ -22,7 +22,7 @@ from storage_helpers import T0, count_rows, make_frame, session_info, wait_for
 
 from db.engine import open_engine, session_scope
 from db.recorder import Recorder, mark_interrupted_sessions
-from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow
+from db.schema import SCHEMA_VERSION, ObservationRow, ParticipantRow, SessionRow, SnapshotRow
 from vocab.errors import StorageError
 from vocab.timefmt import aware_utc as _aware
 
@@ -130,7 +130,8 @@ def test_sessions_of_dead_processes_are_marked_interrupted(db_url: str) -> None:
     rec.close()
     with session_scope(engine) as s:
         status = dict(s.execute(select(SessionRow.id, SessionRow.status)).all())
-    assert status == {old.session_id: "interrupted", rec.session_id: "complete"}
+    # The new run stored no frame: it says so rather than "complete".
+    assert status == {old.session_id: "interrupted", rec.session_id: "no frames"}
 
 
 def test_a_database_that_cannot_be_reached_is_one_clear_line(postgres_server) -> None:
@@ -229,7 +230,13 @@ def test_a_version_1_database_is_upgraded_in_place_and_stays_readable(db_url: st
     # and one frame stored twice by the retry bug that version had.
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX uq_snapshots_session_frame"))
-        conn.execute(text("ALTER TABLE sessions DROP COLUMN live"))
+        conn.execute(text("DROP TABLE pauses"))
+        for table, column in (("sessions", "live"), ("participants", "name"), ("observations", "attention"),
+                              ("observations", "yaw_deg"), ("observations", "pitch_deg"), ("observations", "roll_deg"),
+                              ("observations", "eyes"), ("class_snapshots", "faces_readable"),
+                              ("class_snapshots", "attention_share"), ("class_snapshots", "hidden_by_overlay"),
+                              ("class_snapshots", "cameras_off")):
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(text("UPDATE schema_info SET version = 1"))
         conn.execute(text("INSERT INTO class_snapshots (session_id, frame_id, t_utc, t_s, faces_seen, tiles_seen, "
                           "participants_known) SELECT session_id, frame_id, t_utc, t_s, faces_seen, tiles_seen, "
@@ -239,7 +246,9 @@ def test_a_version_1_database_is_upgraded_in_place_and_stays_readable(db_url: st
 
     upgraded = open_engine(db_url)
     with upgraded.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == 2
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION == 3
+        assert conn.execute(text("SELECT COUNT(*) FROM pauses")).scalar() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM observations WHERE attention IS NULL")).scalar() == 3
         live = dict(conn.execute(text("SELECT id, live FROM sessions")).all())
         assert live == {live_rec.session_id: True, file_rec.session_id: False}
         assert conn.execute(text("SELECT COUNT(*) FROM class_snapshots WHERE session_id = :sid"),

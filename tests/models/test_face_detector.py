@@ -98,3 +98,21 @@ def test_closed_detector_refuses_and_close_is_idempotent():
 def test_bad_min_score():
     with pytest.raises(ValueError, match="min_score"):
         MediaPipeFaceDetector(min_score=1.5)
+
+
+def test_full_range_model_ships_and_finds_a_small_face():
+    """The full-range model (the scan's) ships with its checksum and finds a face that is ~10 %
+    of its input, where the short-range model needs ~17 %."""
+    from models.face_detector import FULL_RANGE_MODEL_PATH, FULL_RANGE_MODEL_SHA256
+
+    photo = next(p for p in load_face_photos(utkface=False) if p.face_frac[3] - p.face_frac[1] > 0.2)
+    image = cv2.imread(str(photo.path))
+    h, w = image.shape[:2]
+    fx0, fy0, fx1, fy1 = (np.array(photo.face_frac) * [w, h, w, h]).astype(int)
+    face = cv2.resize(image[fy0:fy1, fx0:fx1], (40, int(40 * (fy1 - fy0) / (fx1 - fx0))))
+    canvas = np.full((400, 400, 3), 128, np.uint8)
+    canvas[150:150 + face.shape[0], 200:240] = face
+    with MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH) as full:
+        assert full.model_sha256 == FULL_RANGE_MODEL_SHA256
+        xyxy, _ = full.detect(canvas)
+    assert len(xyxy) == 1 and 190 <= (xyxy[0, 0] + xyxy[0, 2]) / 2 <= 250

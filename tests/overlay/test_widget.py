@@ -23,7 +23,7 @@ from bot.mood import with_mood
 from bot.pipeline import RunControl, RunStatus
 from db.engine import open_engine, session_scope
 from db.recorder import Recorder, SessionInfo
-from db.schema import SnapshotRow
+from db.schema import PauseRow, SnapshotRow
 from vocab.errors import ConfigError, ModelError
 from vocab.protocols import CapturedFrame
 from vocab.settings import AlertConfig, Config, Privacy, SourceSpec
@@ -215,7 +215,8 @@ class StubPipeline:
     def __init__(self, fail_on: dict[int, Exception] | None = None) -> None:
         self.fail_on = fail_on or {}
 
-    def process(self, captured: CapturedFrame, frame_id: int, t_mono: float, t_utc: datetime) -> FrameResult:
+    def process(self, captured: CapturedFrame, frame_id: int, t_mono: float, t_utc: datetime,
+                occluded_xyxy: np.ndarray | None = None) -> FrameResult:
         if frame_id in self.fail_on:
             raise self.fail_on[frame_id]
         return make_frame(frame_id, t_mono, region=captured.region_xywh)
@@ -323,6 +324,10 @@ def test_pause_stops_capture_and_storage_until_resumed(tmp_path: Path) -> None:
     assert seen["status"] == "Paused: nothing is captured or stored"
     assert control.stop.is_set()
     assert count_snapshots(engine) == len(frames) > int(seen["rows_b"])  # type: ignore[call-overload]
+    # The pause is stored, so the report can show it rather than an absent class.
+    with session_scope(engine) as s:
+        ((t_from, t_to),) = s.execute(select(PauseRow.t_from_s, PauseRow.t_to_s)).all()
+    assert t_to is not None and 0.6 < t_to - t_from < 10
 
 
 def test_a_logged_model_fault_shows_and_the_run_goes_on(tmp_path: Path) -> None:

@@ -1,0 +1,90 @@
+"""The attention stage: where each participant is looking, read every few seconds per face.
+
+Landmarks (``models.face_landmarks``) are the costly part (~2.5 ms a pass per face), and where
+a person looks changes over seconds, not frames: each participant is read when first seen and
+then every ``every_s`` seconds (new faces at once, later readings spread over time by id), and
+between readings the frame carries that participant's held state and last head pose. A reading
+starts from the participant's previous landmarks when the face is still where they were (one
+pass instead of two).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.attention import EYES_CLOSED_ABOVE, MIN_EYE_WIDTH_PX, AttentionHold, attention_state, head_pose_deg
+from models import face_landmarks as fl
+from vocab.labels import ATTENTION_STATES, NOT_READ
+from vocab.types import FrameResult
+
+EVERY_S = 3.0
+FORGET_AFTER_S = 60.0  # readings of a participant unseen this long are dropped (memory stays flat)
+
+
+@dataclass
+class _Reading:
+    t_s: float
+    next_s: float
+    pose_deg: np.ndarray  # (3,)
+    eyes_closed: int  # 1, 0, -1
+    points_px: np.ndarray  # (468, 3)
+
+
+class AttentionStage:
+    """Writes ``faces.attention``, ``faces.head_pose_deg`` and ``faces.eyes_closed`` (needs ``track_id``)."""
+
+    def __init__(self, landmarker: fl.FaceLandmarker, eyes: fl.EyeStateClassifier, every_s: float = EVERY_S) -> None:
+        self._landmarker = landmarker
+        self._eyes = eyes
+        self.every_s = every_s
+        self._hold = AttentionHold()
+        self._readings: dict[int, _Reading] = {}
+
+    def __call__(self, frame: FrameResult, t_s: float) -> FrameResult:
+        faces = frame.faces
+        n = len(faces)
+        if faces.track_id is None:
+            raise ValueError("the attention stage runs after the tracker (faces.track_id is None)")
+        ids = [int(t) for t in faces.track_id]
+        for tid in [k for k, r in self._readings.items() if t_s - r.t_s > FORGET_AFTER_S]:
+            del self._readings[tid]
+            self._hold.forget(tid)
+        due = [i for i, tid in enumerate(ids)
+               if tid not in self._readings or t_s >= self._readings[tid].next_s or t_s < self._readings[tid].t_s]
+        if due and frame.image is not None:
+            self._read(frame.image, faces.xyxy[due], [ids[i] for i in due], t_s)
+        attention = np.full(n, NOT_READ, np.int8)
+        pose = np.full((n, 3), np.nan, np.float32)
+        eyes = np.full(n, -1, np.int8)
+        for i, tid in enumerate(ids):
+            held = self._hold.held(tid)
+            reading = self._readings.get(tid)
+            if held is not None:
+                attention[i] = ATTENTION_STATES.index(held)
+            if reading is not None:
+                pose[i], eyes[i] = reading.pose_deg, reading.eyes_closed
+        return dataclasses.replace(frame, faces=dataclasses.replace(
+            faces, attention=attention, head_pose_deg=pose, eyes_closed=eyes))
+
+    def _read(self, image: np.ndarray, xyxy: np.ndarray, ids: list[int], t_s: float) -> None:
+        previous = np.full((len(ids), fl.N_LANDMARKS, 3), np.nan, np.float32)
+        for k, tid in enumerate(ids):
+            if tid in self._readings:
+                previous[k] = self._readings[tid].points_px
+        marks = self._landmarker.landmarks(image, xyxy, previous_px=previous)
+        pose = head_pose_deg(marks.points_px)
+        p_closed = self._eyes.p_closed(fl.eye_patches(image, marks.points_px))
+        width = fl.eye_width_px(marks.points_px)
+        raw = attention_state(pose, p_closed, fl.lower_face_contrast(image, marks.points_px), marks.presence, width)
+        for k, tid in enumerate(ids):
+            first = tid not in self._readings
+            self._hold.update(tid, t_s, raw[k])
+            judged = raw[k] != "down" and width[k] >= MIN_EYE_WIDTH_PX
+            closed = int(bool(np.all(p_closed[k] > EYES_CLOSED_ABOVE))) if judged else -1
+            # Spread the next readings of faces first seen together over one period.
+            wait = self.every_s * (1.0 + (tid % 5) / 5.0) if first else self.every_s
+            self._readings[tid] = _Reading(t_s, t_s + wait, pose[k].astype(np.float32), closed,
+                                           marks.points_px[k])

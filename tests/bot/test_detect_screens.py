@@ -1,0 +1,158 @@
+"""Detection on whole simulated meeting screens and on real screenshots: recall per condition
+with floors a little under what was measured, no faces on UI, avatars or camera-off tiles.
+
+The screens are ``bench.detect``'s fixed set (``python -m bench.detect`` prints the full
+table), shown twice 3 s apart so the finder's still-picture test can work, as in a run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bench.detect import SCREEN_SETS, bench_screens, evaluate, format_table, make_finder_factory
+from tools.compose_gallery import shared_dir
+from tools.screensim import chrome, random_spec, simulate_screen
+from vocab.types import FrameResult
+
+# Measured 2026-11-29 on these 43 screens (2 frames): the figure beside each floor. The floors
+# sit ~3 misses under the measurement, so one unlucky face does not fail the suite.
+RECALL_FLOORS = {
+    "frontal>=32px all": 0.86,  # 202/229 = 88.2 %
+    "masked": 0.60,  # 40/61 = 65.6 %
+    "yaw 45-75deg": 0.70,  # 39/51 = 76.5 %
+    "looking down": 0.80,  # 31/35 = 88.6 %
+    "faces 24-32px": 0.45,  # 24/46 = 52.2 %
+}
+# Every layout row: gallery 85/92, speaker+filmstrip 22/22, share+strip 16/20, windowed 21/25,
+# panels open 27/31, cameras off 14/18 (the smallest rows have 18-25 such faces).
+LAYOUT_FLOOR = 0.65
+NEVER_FACES = ("camera-off tile", "profile photo", "panel/chat avatar", "panel (not avatar)", "chrome/desktop/slide")
+
+
+def _needs_shared() -> Path:
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("../shared/data/faces not found (set CLASSMOOD_SHARED): the screens need real photos")
+    return shared
+
+
+@pytest.fixture(scope="module")
+def finder_factory():
+    with make_finder_factory() as factory:
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def tally(finder_factory):
+    _needs_shared()
+    screens = bench_screens(tuple(SCREEN_SETS), frames=2)
+    result = evaluate(finder_factory, screens, frame_dt_s=3.0)
+    print("\n" + format_table(result))
+    return result
+
+
+@pytest.mark.parametrize("row", sorted(RECALL_FLOORS))
+def test_recall_per_condition(tally, row):
+    assert tally.total[row] >= 30, f"too few faces in {row!r} for the floor to mean something"
+    assert tally.recall(row) >= RECALL_FLOORS[row], f"{row}: {tally.found[row]}/{tally.total[row]}"
+
+
+def test_recall_in_every_layout(tally):
+    rows = [r for r in tally.total if r.startswith("frontal>=32px ") and r != "frontal>=32px all"]
+    assert len(rows) == 6
+    low = {r: f"{tally.found[r]}/{tally.total[r]}" for r in rows if tally.recall(r) < LAYOUT_FLOOR}
+    assert not low
+
+
+@pytest.mark.parametrize("place", NEVER_FACES)
+def test_no_faces_on_ui_avatars_or_camera_off_tiles(tally, place):
+    assert tally.false_pos.get(place, 0) == 0
+
+
+def test_few_false_faces_inside_live_tiles(tally):
+    assert tally.false_pos.get("live tile (not a face)", 0) <= 8
+
+
+def _run(factory, images: list[np.ndarray], dt_s: float = 3.0) -> FrameResult:
+    finder = factory()
+    out = None
+    for k, image in enumerate(images):
+        out = finder(FrameResult(k, k * dt_s, datetime.now(UTC), (0, 0, image.shape[1], image.shape[0]),
+                                 image=image))
+    assert out is not None
+    return out
+
+
+def test_chrome_only_screen_has_no_faces(finder_factory):
+    """A meeting window with its toolbar, participants and chat panels (avatar photos) and the
+    taskbar, but no video at all (the stage painted over): no faces."""
+    _needs_shared()
+    spec = random_spec(3, panels=("people", "chat"), windowed=True)
+    frames = []
+    for k in range(2):
+        screen = simulate_screen(spec, k)
+        image = screen.image.copy()
+        x0, y0, x1, y1 = screen.stage_xyxy
+        image[y0:y1, x0:x1] = chrome.PALETTES[(screen.app, screen.theme)].stage
+        frames.append(image)
+    assert any(d.kind == "panel-avatar" for d in screen.decoys)
+    out = _run(finder_factory, frames)
+    assert len(out.faces) == 0
+
+
+def test_slide_share_without_strip_has_no_faces(finder_factory):
+    rng = np.random.default_rng(2)
+    image = np.full((1080, 1920, 3), 30, np.uint8)
+    chrome.slide(image, (0, 0, 1920, 1030), rng, [])
+    chrome.taskbar(image, "windows", rng, [])
+    out = _run(finder_factory, [image, image])
+    assert len(out.faces) == 0
+
+
+@pytest.mark.parametrize("app", ["zoom", "teams", "meet"])
+def test_all_cameras_off_gallery_has_no_faces(finder_factory, app):
+    """Names, initials and still profile photos only: after a few seconds, no faces at all."""
+    _needs_shared()
+    spec = random_spec(8, app=app, layout="gallery", rows=4, cols=5, n_tiles=20, camera_off_frac=1.0,
+                       off_photo_frac=0.6, panels=("people",))
+    frames = [simulate_screen(spec, k).image for k in range(3)]
+    assert sum(t.camera == "off-photo" for t in simulate_screen(spec).tiles) >= 5
+    out = _run(finder_factory, frames, dt_s=1.5)
+    assert len(out.faces) == 0
+
+
+# --------------------------------------------------------------------------- real screenshots
+
+
+def _screens_readme() -> dict[str, int]:
+    """File -> face count from ../shared/data/screens/README.md (counted by eye)."""
+    shared = shared_dir()
+    readme = shared / "data" / "screens" / "README.md" if shared else None
+    if readme is None or not readme.is_file():
+        pytest.skip("../shared/data/screens not found (set CLASSMOOD_SHARED): no real screenshots to check")
+    counts = {}
+    for line in readme.read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 6 and cells[1].startswith("`") and (m := re.match(r"(\d+)", cells[5])):
+            counts[cells[1].strip("`")] = int(m.group(1))
+    return counts
+
+
+def test_real_screenshots_every_counted_face(finder_factory):
+    counts = _screens_readme()
+    assert len(counts) >= 5
+    root = shared_dir() / "data" / "screens"  # type: ignore[operator]
+    found = {}
+    for name, n in counts.items():
+        image = cv2.imread(str(root / name))
+        assert image is not None, name
+        out = _run(finder_factory, [image])
+        found[name] = (len(out.faces), n)
+        assert ((out.faces.xyxy[:, 3] - out.faces.xyxy[:, 1]) >= 30).all(), name
+    assert all(got == want for got, want in found.values()), found
