@@ -9,6 +9,8 @@ whole test suite. Works the same on Linux, macOS and Windows; uses only the stan
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
+# What the last install put into a venv (the hash of pyproject.toml, the extras), so `run` does not
+# re-run pip (seconds) on every start; deleting it forces the next install.
+STAMP_NAME = "classmood-install.json"
 # Debian packages the real-component tests drive: a virtual X display (and xrandr, which switches
 # its monitor off in the monitor-gone test), the X libraries PyQt5's xcb platform plugin loads, a
 # browser for the report screenshot, a PostgreSQL server.
@@ -42,9 +47,50 @@ def ensure_venv() -> Path:
     return py
 
 
-def install(py: Path, extras: str) -> None:
+def _pyproject_sha256(root: Path) -> str:
+    return hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def _extras(extras: str) -> set[str]:
+    return {e.strip() for e in extras.split(",") if e.strip()}
+
+
+def install_is_current(venv_dir: Path, extras: str, root: Path = ROOT) -> bool:
+    """Whether ``venv_dir`` already holds this checkout's pyproject.toml with at least ``extras``.
+
+    The install is editable, so code changes need no pip; a changed pyproject.toml (dependencies,
+    entry points, packages) or a new extra does.
+    """
+    try:
+        stamp = json.loads((venv_dir / STAMP_NAME).read_text(encoding="utf-8"))
+        return (stamp["pyproject_sha256"] == _pyproject_sha256(root)
+                and _extras(extras) <= set(stamp["extras"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def record_install(venv_dir: Path, extras: str, root: Path = ROOT) -> None:
+    """Note in ``venv_dir`` that pip installed ``extras`` from this pyproject.toml (keeping extras noted before)."""
+    path = venv_dir / STAMP_NAME
+    known: set[str] = set()
+    try:
+        stamp = json.loads(path.read_text(encoding="utf-8"))
+        if stamp.get("pyproject_sha256") == _pyproject_sha256(root):
+            known = set(stamp.get("extras", []))
+    except (OSError, ValueError, AttributeError):
+        pass
+    path.write_text(json.dumps({"pyproject_sha256": _pyproject_sha256(root),
+                                "extras": sorted(known | _extras(extras))}), encoding="utf-8")
+
+
+def install(py: Path, extras: str, venv_dir: Path = VENV, root: Path = ROOT) -> bool:
+    """``pip install -e .[extras]`` into the venv unless it is current; True if pip ran."""
+    if install_is_current(venv_dir, extras, root):
+        return False
     spec = f".[{extras}]" if extras else "."
-    sh(py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec, cwd=ROOT)
+    sh(py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec, cwd=root)
+    record_install(venv_dir, extras, root)
+    return True
 
 
 def _dpkg_installed(package: str) -> bool:

@@ -2,7 +2,7 @@
 
 A fixed set of screens from ``tools.screensim`` (seeds and overrides below, so anyone gets the
 same pictures) goes through the project's detection path (``bot.detect.FaceFinder`` over
-``models.face_detector.MediaPipeFaceDetector``). Each screen is shown ``FRAMES`` times, 1.5 s
+``models.face_detector.MediaPipeFaceDetector``). Each screen is shown ``FRAMES`` times, 4 s
 apart (live cameras move a little, the UI and camera-off tiles do not), and the last frame is
 scored, so a detector that keeps state across frames is measured as it runs.
 
@@ -35,7 +35,7 @@ from vocab.geometry import Overlap, box_overlap
 from vocab.types import FrameResult
 
 FRAMES = 3
-FRAME_DT_S = 1.5
+FRAME_DT_S = 4.0
 
 # The fixed screen sets: name -> (overrides, seeds). Hard-condition shares are raised in the
 # "hard" set so masked / turned / small faces are numerous enough to measure.

@@ -91,6 +91,8 @@ class SoakResult:
     fps: float
     frames: int
     faces: int
+    # Participants present without a face row of their own: named camera-off tiles, people under the overlay.
+    present_without_face: int = 0
     rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, MB)
     errors: list[str] = field(default_factory=list)
     dropped_frames: int = 0
@@ -137,6 +139,7 @@ def soak(source_spec: str, db_url: str, duration_s: float, fps: float = 2.0, rep
             recorder.submit(event)
             result.frames += 1
             result.faces += len(event.faces)
+            result.present_without_face += len(event.camera_off_track_ids) + len(event.hidden_track_ids)
             if time.monotonic() >= next_report:
                 sample("running")
                 next_report += report_every_s

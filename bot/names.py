@@ -122,6 +122,17 @@ def name_key(name: str) -> str:
     return "".join(ch for ch in decomposed.casefold() if ch.isalnum() and not unicodedata.combining(ch))
 
 
+MIN_LABEL_CORRELATION = 0.8
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two equal-shape grey patches (1.0 for two flat ones)."""
+    x = a.astype(np.float32).ravel() - float(a.mean())
+    y = b.astype(np.float32).ravel() - float(b.mean())
+    denom = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / denom) if denom > 1e-6 else 1.0
+
+
 @dataclass
 class _Entry:
     """What the cache knows about one tile: the result and the label pixels it was read from."""
@@ -133,6 +144,7 @@ class _Entry:
     bright: np.ndarray | None = None  # bool mask: text strokes
     dark: np.ndarray | None = None  # bool mask: gaps between strokes, and the band's empty part
     threshold: float = 0.0
+    pixels: np.ndarray | None = None  # float32 grey of the checked band, for a correlation check
     age: int = 0  # calls since this tile was last read (for tiles without a name)
 
 
@@ -218,6 +230,8 @@ class NameReader:
 
     def _still_valid(self, entry: _Entry, frame: np.ndarray) -> bool:
         if entry.check_xyxy is None or entry.bright is None or entry.dark is None:
+            if entry.name is not None:
+                return False  # a name whose label could not be fingerprinted is read again, never assumed
             entry.age += 1
             return entry.age < self.recheck_unread_every
         patch = _gray(frame, entry.check_xyxy)
@@ -229,7 +243,12 @@ class NameReader:
         # much (it is darker than the text, or the app draws a box under it).
         strokes_kept = float(lit[entry.bright].mean())
         gaps_lit = float(lit[entry.dark].mean()) if entry.dark.any() else 0.0
-        return strokes_kept >= 0.85 and gaps_lit <= 0.08
+        if strokes_kept < 0.85 or gaps_lit > 0.08:
+            return False
+        # Where the band has few dark gaps (bright video behind a translucent box), the masks
+        # alone let another name of the same length pass: the text must also still correlate
+        # with what was read (a new name drops it below ~0.5; noise behind the text keeps ~0.9).
+        return entry.pixels is None or _correlation(patch, entry.pixels) >= MIN_LABEL_CORRELATION
 
     def _signature(self, entry: _Entry, frame: np.ndarray, tile: tuple[int, int, int, int]) -> None:
         """Record the label's stroke and gap pixels so later frames can be checked cheaply."""
@@ -253,6 +272,7 @@ class NameReader:
             return
         entry.check_xyxy = (x0, y0, x1, y1)
         entry.bright, entry.dark, entry.threshold = bright, dark, threshold - 10
+        entry.pixels = patch.astype(np.float32)
 
     # -- reading --------------------------------------------------------------------------
 

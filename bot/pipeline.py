@@ -25,11 +25,12 @@ from bot.attend import AttentionStage
 from bot.classify import EmotionStage
 from bot.detect import FaceFinder
 from bot.mood import with_mood
+from bot.naming import NamesStage
 from bot.smoothing import EmotionSmoother
 from bot.tracking import ParticipantTracker
 from vocab.errors import CaptureError, ClassMoodError, SourceEnded
 from vocab.protocols import CapturedFrame, EmotionClassifier, FaceDetector, FrameSource
-from vocab.settings import Config
+from vocab.settings import Config, Privacy
 from vocab.types import Faces, FrameResult
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class Pipeline:
     smoother: EmotionSmoother
     per_person: bool = True
     attention: AttentionStage | None = None
+    names: NamesStage | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -111,6 +113,8 @@ class Pipeline:
             timings[name] = (time.perf_counter() - t) * 1000
 
         timed("detect", self.finder)
+        if self.names is not None:
+            timed("names", self.names)
         timed("track", lambda f: self.tracker(f, t_mono))
         if self.attention is not None:
             attention = self.attention
@@ -120,8 +124,11 @@ class Pipeline:
         timed("smooth", lambda f: self.smoother(f, t_mono))
         timed("aggregate", lambda f: with_mood(f, self.tracker.participants_known))
         if not self.per_person:
-            frame = dataclasses.replace(frame, faces=Faces.empty(), hidden_track_ids=np.zeros(0, np.int64),
-                                        hidden_xyxy=np.zeros((0, 4), np.float32))
+            frame = dataclasses.replace(frame, faces=Faces.empty(), tile_names=(),
+                                        hidden_track_ids=np.zeros(0, np.int64),
+                                        hidden_xyxy=np.zeros((0, 4), np.float32),
+                                        camera_off_track_ids=np.zeros(0, np.int64),
+                                        camera_off_xyxy=np.zeros((0, 4), np.float32))
         return dataclasses.replace(frame, timings_ms=timings)
 
     def close(self) -> None:
@@ -140,6 +147,7 @@ def build_pipeline(config: Config) -> Pipeline:
     detector = MediaPipeFaceDetector(min_score=config.min_face_score)
     classifier: EmotionClassifier | None = None
     attention: AttentionStage | None = None
+    names: NamesStage | None = None
     closers: list[Callable[[], None]] = []
     try:
         # Tiles go to the short-range model; what the tile grid does not explain is scanned with
@@ -149,6 +157,14 @@ def build_pipeline(config: Config) -> Pipeline:
         if config.privacy.emotions:
             classifier = OnnxEmotionClassifier(config.model, threads=config.threads or None) if config.model \
                 else OnnxEmotionClassifier(threads=config.threads or None)
+        if config.names and config.privacy is Privacy.FULL:
+            from bot.names import NameReader
+            from models.text_reader import OnnxTextReader
+
+            text_reader = OnnxTextReader(threads=1)
+            closers.append(text_reader.close)
+            # A first gallery is read over a few frames (8 labels a frame), not in one long one.
+            names = NamesStage(NameReader(text_reader, max_tiles_per_call=8))
         if config.attention:
             from models.face_landmarks import EyeStateClassifier, FaceLandmarker
 
@@ -167,7 +183,7 @@ def build_pipeline(config: Config) -> Pipeline:
                     emotion=EmotionStage(classifier) if classifier is not None else None,
                     tracker=ParticipantTracker(forget_after_s=config.forget_after_s),
                     smoother=EmotionSmoother(tau_s=config.smoothing_s, uncertain_below=config.uncertain_below),
-                    per_person=config.privacy.per_person, attention=attention, closers=closers)
+                    per_person=config.privacy.per_person, attention=attention, names=names, closers=closers)
 
 
 def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,

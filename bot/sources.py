@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -74,6 +75,10 @@ class ScreenSource:
         monitors = self._mss.monitors  # [0] is the union of all monitors
         if region_xywh is not None:
             x, y, w, h = region_xywh
+            problem = region_problem(region_xywh, monitors)
+            if problem is not None:
+                self._mss.close()
+                raise CaptureError(problem)
             self._area = {"left": x, "top": y, "width": w, "height": h}
             self._name = f"region:{x},{y},{w},{h}"
         else:
@@ -103,6 +108,25 @@ class ScreenSource:
         self._mss.close()
 
 
+def region_problem(region_xywh: tuple[int, int, int, int], monitors: list[dict[str, int]]) -> str | None:
+    """Why ``region:X,Y,W,H`` cannot be captured on these monitors (mss's list), or None if it can.
+
+    The region must lie on the screen (``monitors[0]``, the box around every monitor): X11
+    refuses to grab any part of it that is off the screen, and that would only show up as a
+    capture error on every frame.
+    """
+    x, y, w, h = region_xywh
+    screen = monitors[0]
+    left, top, right, bottom = (screen["left"], screen["top"], screen["left"] + screen["width"],
+                                screen["top"] + screen["height"])
+    if left <= x and top <= y and x + w <= right and y + h <= bottom:
+        return None
+    where = ", ".join(f"{i}: {m['width']}x{m['height']} at {m['left']},{m['top']}" for i, m in enumerate(monitors)
+                      if i > 0)
+    return (f"region:{x},{y},{w},{h} is not on the screen ({right - left}x{bottom - top} at {left},{top}; "
+            f"monitors {where}); choose a region inside it")
+
+
 class WindowSource:
     """The client area of a window found by (part of) its title; X11 only.
 
@@ -127,26 +151,43 @@ class WindowSource:
 
         self._mss = mss.MSS()
         if self._find() is None:
-            log.warning("no window titled %r yet; waiting for it", title)
+            # A mistyped title must not wait forever: name the windows there are. One that exists
+            # but is minimised (unmapped) is waited for, as when it is minimised during the run.
+            viewable, hidden = self._titles()
+            if not any(title.lower() in t.lower() for t in hidden):
+                self.close()
+                raise CaptureError(f"no window titled {title!r} is open; open windows: {_title_list(viewable)}")
+            log.warning("window %r is minimised or hidden; waiting for it", title)
 
-    def _find(self) -> tuple[int, int, int, int] | None:
+    def _windows(self) -> Iterator[tuple[str, bool, tuple[int, int, int, int]]]:
+        """(title, viewable, client area x, y, w, h) of every named window of 16x16 or more."""
         root = self._display.screen().root
-        wanted = self._title.lower()
         stack = [root]
         while stack:
             win = stack.pop()
             try:
                 name = win.get_wm_name()
-                attrs = win.get_attributes()
-                if (isinstance(name, str) and wanted in name.lower() and attrs.map_state == self._X.IsViewable):
+                if isinstance(name, str) and name.strip():
                     geo = win.get_geometry()
-                    pos = win.translate_coords(root, 0, 0)
                     if geo.width >= 16 and geo.height >= 16:
-                        return -pos.x, -pos.y, geo.width, geo.height
+                        pos = win.translate_coords(root, 0, 0)
+                        viewable = win.get_attributes().map_state == self._X.IsViewable
+                        yield name, viewable, (-pos.x, -pos.y, geo.width, geo.height)
                 stack.extend(win.query_tree().children)
             except Exception:  # windows vanish while we walk the tree
                 continue
-        return None
+
+    def _find(self) -> tuple[int, int, int, int] | None:
+        wanted = self._title.lower()
+        return next((xywh for name, viewable, xywh in self._windows() if viewable and wanted in name.lower()), None)
+
+    def _titles(self) -> tuple[list[str], list[str]]:
+        """Titles of the viewable windows, and of the minimised/hidden ones."""
+        viewable: set[str] = set()
+        hidden: set[str] = set()
+        for name, is_viewable, _ in self._windows():
+            (viewable if is_viewable else hidden).add(name.strip())
+        return sorted(viewable, key=str.lower), sorted(hidden, key=str.lower)
 
     def grab(self) -> CapturedFrame:
         geometry = self._find()
@@ -165,6 +206,14 @@ class WindowSource:
     def close(self) -> None:
         self._mss.close()
         self._display.close()
+
+
+def _title_list(titles: list[str], most: int = 12) -> str:
+    """``'Zoom Meeting', 'Terminal'`` (at most ``most``, then how many more), or a note that there are none."""
+    if not titles:
+        return "none (is the meeting window on this X display?)"
+    shown = ", ".join(repr(t) for t in titles[:most])
+    return shown if len(titles) <= most else f"{shown} and {len(titles) - most} more"
 
 
 class VideoSource:
@@ -234,6 +283,17 @@ class ImageSource:
         pass
 
 
+def folder_images(folder: Path) -> list[Path]:
+    """The image files of ``folder`` in name order, or ``CaptureError`` when it has none."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    except OSError as e:
+        raise CaptureError(f"cannot read folder {folder}: {e.strerror or one_line(e)}") from None
+    if not files:
+        raise CaptureError(f"no images in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    return files
+
+
 class FolderSource:
     """The images of a folder in name order, one second apart in media time.
 
@@ -243,9 +303,7 @@ class FolderSource:
     is_live = False
 
     def __init__(self, folder: Path, spacing_s: float = 1.0) -> None:
-        self._files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not self._files:
-            raise CaptureError(f"no images in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+        self._files = folder_images(folder)
         self._folder = folder
         self._spacing_s = spacing_s
         self._i = 0
@@ -260,7 +318,8 @@ class FolderSource:
         return CapturedFrame(image, (0, 0, w, h), media_time_s=t)
 
     def describe(self) -> str:
-        return f"folder:{self._folder} ({len(self._files)} images)"
+        n = len(self._files)
+        return f"folder:{self._folder} ({n} image{'' if n == 1 else 's'})"
 
     def close(self) -> None:
         pass

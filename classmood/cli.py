@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from classmood.words import count
 from vocab.errors import ClassMoodError, ConfigError, exit_code
 from vocab.settings import PRIVACY_MODES, Config, load_config, user_settings_path
 from vocab.timefmt import hms, local_time
@@ -27,7 +28,11 @@ def _common_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="emotion model ONNX (default: the shipped one)")
     p.add_argument("--privacy", choices=PRIVACY_MODES,
                    help="full (default), aggregate (class-level rows only) or presence (no emotion inference)")
-    p.add_argument("--verbose", "-v", action="store_const", const=True, help="debug logging")
+    p.add_argument("--no-names", dest="names", action="store_const", const=False,
+                   help="do not read participants' display names from the tiles (names are only read and kept "
+                        "with --privacy full)")
+    p.add_argument("--verbose", "-v", action="store_const", const=True,
+                   help="debug logging, and the native libraries' INFO/WARNING lines")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--duration", dest="duration_s", type=float, help="stop after N seconds")
     _common_run_flags(r)
 
-    a = sub.add_parser("analyze", help="every face in one screenshot, with its emotion")
-    a.add_argument("image", type=Path)
-    a.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    a = sub.add_parser("analyze", help="every face in a screenshot (or each image of a folder), with its emotion")
+    a.add_argument("image", type=Path, metavar="IMAGE_OR_FOLDER",
+                   help="a screenshot, or a folder of them (each image on its own, in name order)")
+    a.add_argument("--json", action="store_true",
+                   help="JSON on stdout: one object for an image; for a folder one list, one object per image")
     _common_run_flags(a)
 
     s = sub.add_parser("sessions", help="list recorded sessions")
@@ -85,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config_from(args: argparse.Namespace) -> Config:
     """Defaults, then ``--config`` (or the settings the overlay saved), then the flags given."""
-    keys = ("source", "fps", "db", "overlay", "save_frames", "max_frames", "duration_s", "model", "privacy", "verbose")
+    keys = ("source", "fps", "db", "overlay", "save_frames", "max_frames", "duration_s", "model", "privacy", "verbose",
+            "names")
     overrides: dict[str, Any] = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     toml = getattr(args, "config", None)
     if toml is None and args.command == "run" and user_settings_path().is_file():
@@ -99,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help (0) or a bad flag (2, already said in one line)
         return e.code if isinstance(e.code, int) else 2
     verbose = bool(getattr(args, "verbose", False))
+    if not verbose:
+        from classmood.native_log import quiet_native_stderr
+
+        quiet_native_stderr()  # MediaPipe/LiteRT INFO lines; before logging takes sys.stderr
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s"
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt)
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -125,24 +137,24 @@ def _run(config: Config) -> int:
     return run_live(config)
 
 
-def _analyze(config: Config, image_path: Path, as_json: bool) -> int:
-    from classmood.analyze import analyze_image
+def _analyze(config: Config, path: Path, as_json: bool) -> int:
+    """One image: its faces. A folder: each image's faces, in name order (``--json``: one list)."""
+    from classmood.analyze import analyze_images, face_line
 
-    result = analyze_image(config, image_path)
+    results = analyze_images(config, path)
     if as_json:
-        print(json.dumps(result))
+        print(json.dumps(list(results) if path.is_dir() else next(results)))
         return 0
-    faces = result["faces"]
-    print(f"{image_path}: {len(faces)} face(s) in {result['tiles']} tile(s)")
-    for i, d in enumerate(faces, 1):
-        x, y, bw, bh = d["box"]
-        if "emotion" not in d:
-            what = "present"
-        elif d["uncertain"]:
-            what = f"Uncertain (best guess {d['emotion']} {d['confidence']:.0%})"
-        else:
-            what = f"{d['emotion']:<8} {d['confidence']:.0%}"
-        print(f"  {i:>2}. box x={x} y={y} w={bw} h={bh}  {what}")
+    for result in results:
+        if "error" in result:
+            print(f"{result['image']}: skipped: {result['error']}")
+            continue
+        faces = result["faces"]
+        print(f"{result['image']}: {count(len(faces), 'face')} in "
+              f"{count(len(result['tiles']), 'tile')}")
+        for i, face in enumerate(faces, 1):
+            print(face_line(i, face))
+        sys.stdout.flush()  # a long folder shows each image as it is done
     return 0
 
 
@@ -212,14 +224,9 @@ def _report(args: argparse.Namespace) -> int:
     if outcome.empty:
         print(f"session {sid} recorded no frames; wrote a report that says so to {outcome.path}")
     else:
-        people = "" if outcome.participants is None else f", {_count(outcome.participants, 'participant')}"
-        print(f"wrote {outcome.path} (session {sid}, {_count(outcome.frames, 'frame')}{people})")
+        people = "" if outcome.participants is None else f", {count(outcome.participants, 'participant')}"
+        print(f"wrote {outcome.path} (session {sid}, {count(outcome.frames, 'frame')}{people})")
     return 0
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 frame``, ``2 frames``."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _purge(args: argparse.Namespace) -> int:
@@ -233,11 +240,11 @@ def _purge(args: argparse.Namespace) -> int:
         if not doomed:
             print(f"no finished session is older than {args.older_than}; nothing to delete")
             return 0
-        print(f"{_count(len(doomed), 'session')} older than {args.older_than} "
+        print(f"{count(len(doomed), 'session')} older than {args.older_than} "
               f"{'would be' if args.dry_run else 'will be'} deleted with all their rows:")
         for r in doomed:
             print(f"  {r.id:>4}  {local_time(r.started_utc):%Y-%m-%d %H:%M}  {hms(r.duration_s):>8}  "
-                  f"{_count(r.participants, 'participant')}")
+                  f"{count(r.participants, 'participant')}")
         if args.dry_run:
             return 0
         if not args.yes:
@@ -250,7 +257,7 @@ def _purge(args: argparse.Namespace) -> int:
         n = purge_sessions(engine, [r.id for r in doomed])
     finally:
         engine.dispose()
-    print(f"deleted {_count(n, 'session')} older than {args.older_than}")
+    print(f"deleted {count(n, 'session')} older than {args.older_than}")
     return 0
 
 

@@ -15,6 +15,7 @@ import time
 from bot.pipeline import Pipeline, RunControl, RunStatus, build_pipeline, run_frames
 from bot.sources import display_available, open_source
 from bot.status_line import status_line
+from classmood.words import count
 from db.engine import default_db_url, open_engine, redact_url
 from db.recorder import Recorder, SessionInfo
 from vocab.errors import ClassMoodError
@@ -24,9 +25,10 @@ from vocab.types import FrameResult
 
 log = logging.getLogger("classmood")
 
-PRIVACY_NOTICE = ("ClassMood notice: tell your participants that their expressions are being analysed on this "
-                  "computer. Nothing leaves it; no images are stored unless you pass --save-frames; "
-                  "--privacy aggregate keeps class-level numbers only.")
+PRIVACY_NOTICE = ("ClassMood notice: tell your participants that their expressions, where they look and their "
+                  "display names are being read on this computer. Nothing leaves it; no images are stored unless "
+                  "you pass --save-frames; --no-names turns name reading off; --privacy aggregate keeps "
+                  "class-level numbers only (no names).")
 
 
 def run_live(config: Config) -> int:
@@ -115,11 +117,11 @@ class RunStats:
 
     def summary(self, session_id: int, url: str) -> str:
         mood = f", last mood {self.last_mood:+.0f}" if self.last_mood is not None else ""
-        people = (f"{self.participants} participant{'' if self.participants == 1 else 's'}" if self.per_person
+        people = (count(self.participants, "participant") if self.per_person
                   else "class-level numbers only (aggregate privacy)")
-        frames = f"{self.frames} frame{'' if self.frames == 1 else 's'}"
-        return (f"classmood: session {session_id}: {frames} in {time.monotonic() - self.t0:.0f} s, "
-                f"{people}, {self.faces} face observations{mood}; stored in {url} "
+        return (f"classmood: session {session_id}: {count(self.frames, 'frame')} in "
+                f"{time.monotonic() - self.t0:.0f} s, {people}, {count(self.faces, 'face observation')}{mood}; "
+                f"stored in {url} "
                 f"(see: classmood report {session_id})")
 
 

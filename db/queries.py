@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select
 
 from db.engine import session_scope
-from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SessionRow, SnapshotRow
+from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, PauseRow, SessionRow, SnapshotRow
 from vocab.errors import ConfigError, UnknownSession
 from vocab.settings import Privacy
 from vocab.timefmt import aware_utc, session_duration_s
@@ -98,12 +98,14 @@ def latest_session_id(engine: Engine) -> int | None:
 def observation_rows(engine: Engine, session_id: int, chunk: int = 5000) -> Iterator[Sequence[Any]]:
     """Every face observation of a session in time order, streamed ``chunk`` rows at a time.
 
-    Columns: track id, frame id, t_utc, t_s, x, y, w, h, detection score, label, confidence and
-    the seven ``PROB_COLUMNS``.
+    Columns: track id, frame id, t_utc, t_s, x, y, w, h, detection score, label, confidence, the
+    seven ``PROB_COLUMNS``, then (schema 3, NULL in older rows) attention, yaw, pitch and roll in
+    degrees, eyes, and the participant's display name (NULL where none was read).
     """
     Obs, Part = ObservationRow, ParticipantRow  # noqa: N806
     stmt = (select(Part.track_id, Obs.frame_id, Obs.t_utc, Obs.t_s, Obs.x, Obs.y, Obs.w, Obs.h,
-                   Obs.detection_score, Obs.label, Obs.confidence, *[getattr(Obs, c) for c in PROB_COLUMNS])
+                   Obs.detection_score, Obs.label, Obs.confidence, *[getattr(Obs, c) for c in PROB_COLUMNS],
+                   Obs.attention, Obs.yaw_deg, Obs.pitch_deg, Obs.roll_deg, Obs.eyes, Part.name)
             .join(Part, Part.id == Obs.participant_id).where(Obs.session_id == session_id)
             .order_by(Obs.t_s, Obs.id))
     with session_scope(engine) as s:
@@ -114,12 +116,37 @@ def snapshot_rows(engine: Engine, session_id: int, chunk: int = 5000) -> Iterato
     """Every class snapshot of a session in time order, streamed.
 
     Columns: frame id, t_utc, t_s, faces seen, tiles seen, participants known, mood index,
-    negative share and the seven ``PROB_COLUMNS``.
+    negative share, the seven ``PROB_COLUMNS``, then (schema 3, NULL in older rows) faces readable,
+    attention share, hidden by the overlay and cameras off.
     """
     Snap = SnapshotRow  # noqa: N806
     stmt = (select(Snap.frame_id, Snap.t_utc, Snap.t_s, Snap.faces_seen, Snap.tiles_seen, Snap.participants_known,
-                   Snap.mood_index, Snap.negative_share, *[getattr(Snap, c) for c in PROB_COLUMNS])
+                   Snap.mood_index, Snap.negative_share, *[getattr(Snap, c) for c in PROB_COLUMNS],
+                   Snap.faces_readable, Snap.attention_share, Snap.hidden_by_overlay, Snap.cameras_off)
             .where(Snap.session_id == session_id).order_by(Snap.t_s, Snap.id))
+    with session_scope(engine) as s:
+        yield from s.execute(stmt.execution_options(yield_per=chunk))
+
+
+def pause_rows(engine: Engine, session_id: int) -> list[tuple[float, float | None]]:
+    """The host's pauses of a session as ``(t_from_s, t_to_s)`` in time order; ``t_to_s`` is None
+    for a pause the run never resumed from (it lasted to the end)."""
+    with session_scope(engine) as s:
+        return [(float(a), None if b is None else float(b)) for a, b in s.execute(
+            select(PauseRow.t_from_s, PauseRow.t_to_s).where(PauseRow.session_id == session_id)
+            .order_by(PauseRow.t_from_s, PauseRow.id))]
+
+
+def attention_readings(engine: Engine, session_id: int, chunk: int = 5000) -> Iterator[Sequence[Any]]:
+    """Every attention reading of a session, per participant in time order, streamed.
+
+    Columns: participant row id, t_s, attention (``screen`` | ``down`` | ``away`` | ``eyes_closed`` |
+    ``hidden``). Rows without a reading (older databases, no attention engine) are not returned.
+    """
+    Obs = ObservationRow  # noqa: N806
+    stmt = (select(Obs.participant_id, Obs.t_s, Obs.attention)
+            .where(Obs.session_id == session_id, Obs.attention.is_not(None))
+            .order_by(Obs.participant_id, Obs.t_s, Obs.id))
     with session_scope(engine) as s:
         yield from s.execute(stmt.execution_options(yield_per=chunk))
 

@@ -112,6 +112,7 @@ class Recorder:
         self._participant_ids: dict[int, int] = {}
         self._t0: float | None = None
         self._open_pause: int | None = None
+        self._named: set[int] = set()  # participants whose name is stored
         self.health = RecorderHealth()
         self.session_id = self._create_session()
         self._thread = threading.Thread(target=self._run, name="classmood-db-writer", daemon=True)
@@ -236,6 +237,9 @@ class Recorder:
             return True
         new_ids: list[int] = []
         per_person = self._info.privacy.per_person
+        # Names are personal data: kept only in the full privacy mode (the pipeline reads none otherwise).
+        names_kept = self._info.privacy is Privacy.FULL
+        names: dict[int, str] = {}
         try:
             with session_scope(self._engine) as s:
                 # Idempotent: a retry after a connection lost during COMMIT finds the frames that
@@ -253,9 +257,13 @@ class Recorder:
                     t_s.append(fr.t_mono - self._t0)
                     snaps.append(_snapshot_row(self.session_id, fr, t_s[-1]))
                     if per_person and fr.faces.track_id is not None:
-                        for tid in fr.faces.track_id.tolist():
+                        for tid in [*fr.faces.track_id.tolist(), *fr.camera_off_track_ids.tolist()]:
                             first_seen.setdefault(tid, fr.t_utc)
                             last_seen[tid] = fr.t_utc
+                        if names_kept and fr.faces.name is not None:
+                            for tid, name in zip(fr.faces.track_id.tolist(), fr.faces.name, strict=True):
+                                if isinstance(name, str) and tid not in self._named:
+                                    names.setdefault(tid, name)
                 new = [tid for tid in first_seen if tid not in self._participant_ids]
                 if new:
                     # Participants a lost-connection commit did store keep their rows.
@@ -268,7 +276,7 @@ class Recorder:
                     # One multi-row INSERT ... RETURNING; ids come from the database (a PostgreSQL
                     # sequence), so concurrent writers never collide.
                     rows = [{"session_id": self.session_id, "track_id": tid, "first_seen_utc": first_seen[tid],
-                             "last_seen_utc": last_seen[tid]} for tid in new]
+                             "last_seen_utc": last_seen[tid], "name": names.get(tid)} for tid in new]
                     if self._engine.dialect.insert_returning:
                         returning = insert(ParticipantRow).returning(ParticipantRow.track_id, ParticipantRow.id)
                         got = [(tid, pid) for tid, pid in s.execute(returning, rows)]
@@ -284,6 +292,10 @@ class Recorder:
                 if old:
                     s.execute(update(ParticipantRow),
                               [{"id": self._participant_ids[tid], "last_seen_utc": last_seen[tid]} for tid in old])
+                learned = [tid for tid in old if tid in names]  # a name read after the person was first seen
+                if learned:
+                    s.execute(update(ParticipantRow),
+                              [{"id": self._participant_ids[tid], "name": names[tid]} for tid in learned])
                 if per_person:
                     for fr, t in zip(fresh, t_s, strict=True):
                         obs.extend(_observation_rows(self.session_id, fr, t, self._participant_ids))
@@ -299,6 +311,7 @@ class Recorder:
             self._fail(e)
             return False
         del self._pending[:len(frames)]
+        self._named.update(names)
         with self.health.lock:
             if self.health.last_error:
                 log.info("database writes work again; %d buffered frames stored", len(frames))
@@ -339,14 +352,16 @@ def _observation_rows(session_id: int, fr: FrameResult, t_s: float, pids: dict[i
                      "attention": attention_text(int(f.attention[i])) if f.attention is not None else None,
                      "yaw_deg": _finite(pose[0]), "pitch_deg": _finite(pose[1]), "roll_deg": _finite(pose[2]),
                      "eyes": {1: "closed", 0: "open"}.get(eyes)})
-    for tid, box in zip(fr.hidden_track_ids.tolist(), fr.hidden_xyxy, strict=True):
-        if tid not in pids:
-            continue
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        rows.append({"session_id": session_id, "participant_id": pids[tid], "frame_id": fr.frame_id,
-                     "t_utc": fr.t_utc, "t_s": t_s, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1,
-                     "detection_score": 0.0, "label": "Hidden", "confidence": None, **_probs(None),
-                     "attention": None, "yaw_deg": None, "pitch_deg": None, "roll_deg": None, "eyes": None})
+    for label, ids, boxes in (("Hidden", fr.hidden_track_ids, fr.hidden_xyxy),
+                              ("Camera off", fr.camera_off_track_ids, fr.camera_off_xyxy)):
+        for tid, box in zip(ids.tolist(), boxes, strict=True):
+            if tid not in pids:
+                continue
+            x1, y1, x2, y2 = (int(round(v)) for v in box)
+            rows.append({"session_id": session_id, "participant_id": pids[tid], "frame_id": fr.frame_id,
+                         "t_utc": fr.t_utc, "t_s": t_s, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1,
+                         "detection_score": 0.0, "label": label, "confidence": None, **_probs(None),
+                         "attention": None, "yaw_deg": None, "pitch_deg": None, "roll_deg": None, "eyes": None})
     return rows
 
 

@@ -19,8 +19,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
+from models.ort_session import inference_session, ort
 from models.preprocessing import FACE_SIZE_PX
 from vocab.errors import ModelError, one_line
 from vocab.labels import EMOTIONS
@@ -73,8 +73,7 @@ class OnnxEmotionClassifier:
         opts.log_severity_level = 3  # ORT's own warnings would bypass logging; errors still raise
         try:
             # From bytes, so the file hashed above is exactly the one that runs.
-            self._session: ort.InferenceSession | None = ort.InferenceSession(
-                model_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
+            self._session: ort.InferenceSession | None = inference_session(model_bytes, opts)
         except Exception as e:  # ORT raises its own types (InvalidProtobuf, Fail, ...)
             raise ModelError(f"emotion model {self.path} is not a valid ONNX file ({one_line(e)}); {fix}") from None
 

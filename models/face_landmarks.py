@@ -31,8 +31,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
+from models.ort_session import inference_session, ort
 from vocab.errors import ModelError, one_line
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,7 @@ class FaceLandmarker:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
         try:
-            self._session: ort.InferenceSession | None = ort.InferenceSession(
-                data, sess_options=opts, providers=["CPUExecutionProvider"])
+            self._session: ort.InferenceSession | None = inference_session(data, opts)
         except Exception as exc:  # ORT raises its own types
             raise ModelError(f"face landmark model {path} is not a valid ONNX file ({one_line(exc)})") from None
         inp = self._session.get_inputs()
@@ -274,7 +273,7 @@ class EyeStateClassifier:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+            self._session = inference_session(data, opts)
         except Exception as exc:  # ORT raises its own types
             raise ModelError(f"eye state model {path} is not a valid ONNX file ({one_line(exc)})") from None
         inp = self._session.get_inputs()

@@ -24,8 +24,8 @@ from types import TracebackType
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
+from models.ort_session import inference_session, ort
 from vocab.errors import ModelError, one_line
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _session(path: Path, threads: int | None, what: str) -> tuple[ort.InferenceS
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3  # its shape-merge warnings on these graphs are noise; errors still raise
     try:
-        return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"]), digest
+        return inference_session(data, opts), digest
     except Exception as exc:  # ORT raises its own types (InvalidProtobuf, Fail, ...)
         raise ModelError(f"{what} model {path} is not a valid ONNX file ({one_line(exc)})") from None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vocab.labels import EMOTIONS
+from vocab.labels import EMOTIONS, UNREADABLE, attention_text
 from vocab.types import UNCERTAIN, FrameResult
 
 # One colour per FER2013 class, (r, g, b): warm for negative, green for happy, grey neutral.
@@ -23,6 +23,11 @@ EMOTION_RGB: dict[str, tuple[int, int, int]] = {
 }
 UNCERTAIN_RGB = (220, 220, 220)
 PRESENT_RGB = (0, 188, 212)
+AWAY_RGB = (255, 183, 77)  # not following the lesson right now
+
+# What a badge says for a face's attention state (``vocab.labels.ATTENTION_STATES``).
+ATTENTION_WORDS: dict[str, str] = {"screen": "looking", "down": "looking down", "away": "looking away",
+                                   "eyes_closed": "eyes closed", "hidden": "face covered"}
 
 XYXY = tuple[float, float, float, float]
 
@@ -40,7 +45,9 @@ class BadgeSpec:
 def badge_specs(frame: FrameResult, emotions: bool = True) -> list[BadgeSpec]:
     """One badge per face of ``frame``: its emotion (or "?" when uncertain), else "here".
 
-    ``emotions=False`` (presence-only privacy) shows presence only, whatever the frame holds.
+    A face whose expression cannot be read (``UNREADABLE``: looking down or away, eyes closed,
+    covered) says where it is looking instead ("looking down"); so does any face not looking at
+    the screen in presence-only privacy (``emotions=False``), which never shows an emotion.
     """
     faces = frame.faces
     specs = []
@@ -48,12 +55,15 @@ def badge_specs(frame: FrameResult, emotions: bool = True) -> list[BadgeSpec]:
         face = tuple(float(v) for v in faces.xyxy[i])
         tile = tuple(float(v) for v in faces.tile_xyxy[i])
         text, rgb = "here", PRESENT_RGB
-        if emotions:
-            label = _label(faces.label, faces.smoothed_probs, faces.emotion_probs, i)
-            if label == UNCERTAIN:
-                text, rgb = "?", UNCERTAIN_RGB
-            elif label is not None:
-                text, rgb = EMOTIONS[label], EMOTION_RGB[EMOTIONS[label]]
+        state = attention_text(int(faces.attention[i])) if faces.attention is not None else None
+        label = _label(faces.label, faces.smoothed_probs, faces.emotion_probs, i) if emotions else None
+        if label == UNREADABLE or (not emotions and state not in (None, "screen")):
+            text = ATTENTION_WORDS.get(state or "", "unreadable")
+            rgb = AWAY_RGB if state in ("down", "away", "eyes_closed") else UNCERTAIN_RGB
+        elif label == UNCERTAIN:
+            text, rgb = "?", UNCERTAIN_RGB
+        elif label is not None:
+            text, rgb = EMOTIONS[label], EMOTION_RGB[EMOTIONS[label]]
         specs.append(BadgeSpec(face, tile, text, rgb))  # type: ignore[arg-type]
     return specs
 
@@ -62,7 +72,9 @@ def _label(label: np.ndarray | None, smoothed: np.ndarray | None, raw: np.ndarra
     if label is not None:
         return int(label[i])
     probs = smoothed if smoothed is not None else raw
-    return int(np.argmax(probs[i])) if probs is not None else None
+    if probs is None:
+        return None
+    return int(np.argmax(probs[i])) if np.isfinite(probs[i]).all() else UNREADABLE
 
 
 def place_badge(face_xyxy: XYXY, tile_xyxy: XYXY, badge_wh: tuple[float, float],

@@ -10,10 +10,11 @@ beside faces, never on them (``place_badge``), so the overlay does not feed into
 from __future__ import annotations
 
 from PyQt5.QtCore import QPoint, QRect, QRectF, Qt
-from PyQt5.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPaintEvent, QRegion
+from PyQt5.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPaintEvent, QRegion, QShowEvent
 from PyQt5.QtWidgets import QWidget
 
 from overlay.badge_layout import BadgeSpec, badge_specs, place_badge
+from overlay.capture_exclusion import exclude_from_capture
 from vocab.types import FrameResult
 
 DOT_PX = 8
@@ -87,6 +88,10 @@ class BadgeLayer(QWidget):
         if not self.isVisible():
             self.show()
         self.update()
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        super().showEvent(event)
+        exclude_from_capture(self)  # Windows: badges stay out of the capture altogether
 
     def _logical(self, rect: QRectF) -> QRectF:
         s = self._scale

@@ -20,12 +20,13 @@ log = logging.getLogger(__name__)
 class Placement:
     """The overlay window's geometry (logical screen pixels) and toggles."""
 
-    x: int = -1  # -1: not placed yet (top-right corner of the primary screen)
+    x: int = -1  # -1: not placed yet (top-right corner of the primary screen, until tiles are known)
     y: int = -1
     width: int = 360
-    height: int = 280
+    height: int = 380
     click_through: bool = False
     badges: bool = True
+    host_placed: bool = False  # dragged there by the host: kept even where it covers tiles (with a warning)
 
 
 def default_path() -> Path:

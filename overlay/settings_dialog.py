@@ -24,6 +24,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from overlay.theme import ERROR_RGB, apply_theme
 from vocab.errors import ConfigError
 from vocab.settings import PRIVACY_MODES, Config, Privacy, SourceKind, SourceSpec
 
@@ -51,6 +52,7 @@ class SettingsDialog(QDialog):
 
     def __init__(self, config: Config, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        apply_theme(self)  # its own colours: never the panel's light text on a desktop's light grey
         self.setWindowTitle("ClassMood settings")
         self.config = config
         form = QFormLayout()
@@ -95,14 +97,18 @@ class SettingsDialog(QDialog):
         self.negative_for = _seconds_spin()
         self.cameras_off_share = _percent_spin()
         self.no_faces_for = _seconds_spin()
+        self.looking_away_share = _percent_spin()
+        self.looking_away_for = _seconds_spin()
         form.addRow("Alert: negative share above", self.negative_share)
         form.addRow("... held for", self.negative_for)
+        form.addRow("Alert: looking away above", self.looking_away_share)
+        form.addRow("... held for", self.looking_away_for)
         form.addRow("Alert: cameras off above", self.cameras_off_share)
         form.addRow("Alert: no faces for", self.no_faces_for)
 
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #e53935;")
+        self.error.setStyleSheet("color: #{:02x}{:02x}{:02x};".format(*ERROR_RGB))
         self.error.hide()
         self.note = QLabel("Source, rate and privacy apply to the next run; alerts apply now.")
         self.note.setWordWrap(True)
@@ -136,6 +142,8 @@ class SettingsDialog(QDialog):
         self.negative_for.setValue(a.negative_for_s)
         self.cameras_off_share.setValue(a.cameras_off_share_above * 100)
         self.no_faces_for.setValue(a.no_faces_for_s)
+        self.looking_away_share.setValue(a.looking_away_share_above * 100)
+        self.looking_away_for.setValue(a.looking_away_for_s)
 
     def source_text(self) -> str:
         kind = self.source_kind.currentData()
@@ -152,7 +160,9 @@ class SettingsDialog(QDialog):
         alerts = {"negative_share_above": self.negative_share.value() / 100,
                   "negative_for_s": self.negative_for.value(),
                   "cameras_off_share_above": self.cameras_off_share.value() / 100,
-                  "no_faces_for_s": self.no_faces_for.value()}
+                  "no_faces_for_s": self.no_faces_for.value(),
+                  "looking_away_share_above": self.looking_away_share.value() / 100,
+                  "looking_away_for_s": self.looking_away_for.value()}
         return build_config(self.config, source=self.source_text(), fps=self.fps.value(),
                             privacy=str(self.privacy.currentData()), alerts=alerts)
 

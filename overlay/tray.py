@@ -11,6 +11,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor, QIcon, QPainter, QPixmap
 from PyQt5.QtWidgets import QAction, QMenu, QSystemTrayIcon
 
+from overlay.theme import apply_theme
 from overlay.window import OverlayWindow
 
 
@@ -36,7 +37,29 @@ def make_tray(window: OverlayWindow) -> QSystemTrayIcon | None:
         return None
     tray = QSystemTrayIcon(_icon(False), window)
     tray.setToolTip("ClassMood")
+    menu = tray_menu(window)
+
+    def on_pause(paused: bool) -> None:
+        tray.setIcon(_icon(paused))
+        tray.setToolTip("ClassMood (paused)" if paused else "ClassMood")
+
+    window.pause_toggled.connect(on_pause)
+    tray.setContextMenu(menu)
+
+    def on_activated(reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:  # a click on the icon brings the panel back
+            window.show()
+            window.raise_()
+
+    tray.activated.connect(on_activated)
+    tray.show()
+    return tray
+
+
+def tray_menu(window: OverlayWindow) -> QMenu:
+    """The tray icon's menu, bound to ``window`` and kept in step with the panel's toggles."""
     menu = QMenu(window)
+    apply_theme(menu)  # the desktop may draw it natively; where Qt draws it, in the overlay's colours
     pause = QAction("Pause", menu)
     pause.toggled.connect(window.set_paused)
     through = QAction("Click-through", menu)
@@ -50,7 +73,7 @@ def make_tray(window: OverlayWindow) -> QSystemTrayIcon | None:
     settings = QAction("Settings...", menu)
     settings.triggered.connect(window.open_settings)
     quit_ = QAction("Stop and quit", menu)
-    quit_.triggered.connect(window.close_panel)
+    quit_.triggered.connect(window.close_panel)  # says what it does, so it stops without asking
     for action in (pause, through, badges, settings):
         menu.addAction(action)
     menu.addSeparator()
@@ -60,8 +83,6 @@ def make_tray(window: OverlayWindow) -> QSystemTrayIcon | None:
         pause.blockSignals(True)
         pause.setChecked(paused)
         pause.blockSignals(False)
-        tray.setIcon(_icon(paused))
-        tray.setToolTip("ClassMood (paused)" if paused else "ClassMood")
 
     def on_through(on: bool) -> None:
         through.blockSignals(True)
@@ -76,12 +97,4 @@ def make_tray(window: OverlayWindow) -> QSystemTrayIcon | None:
     window.pause_toggled.connect(on_pause)
     window.badges_button.toggled.connect(on_badges)
     window.click_through_changed.connect(on_through)
-    tray.setContextMenu(menu)
-    def on_activated(reason: QSystemTrayIcon.ActivationReason) -> None:
-        if reason == QSystemTrayIcon.ActivationReason.Trigger:  # a click on the icon brings the panel back
-            window.show()
-            window.raise_()
-
-    tray.activated.connect(on_activated)
-    tray.show()
-    return tray
+    return menu

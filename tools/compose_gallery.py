@@ -577,8 +577,9 @@ def write_gallery_video(path: str | Path, photos: Sequence[FacePhoto], *, n_fram
     """Write a gallery clip where one participant joins half-way; return the truth per frame.
 
     The grid reflows at frame ``n_frames // 2`` (tiles move and resize, e.g. 3x3 -> 4+4+2);
-    every participant keeps their photo and look, and faces sway a little frame to frame, so
-    a tracker's identities can be checked against ``TileTruth.person_id``. The codec follows
+    every participant keeps their photo and look, and faces sway a little frame to frame (with
+    camera noise on top, as live video has), so a tracker's identities can be checked against
+    ``TileTruth.person_id``. The codec follows
     the suffix: ``.avi`` -> MJPG, ``.mp4`` -> mp4v (both work with the pip OpenCV wheels).
     """
     path = Path(path)
@@ -599,7 +600,10 @@ def write_gallery_video(path: str | Path, photos: Sequence[FacePhoto], *, n_fram
                      for p in present]
             boxes = grid_layout(*auto_grid(len(moved)), size_wh, n_tiles=len(moved))
             frame = render_gallery(moved, boxes, size_wh, theme=theme, jpeg_quality=jpeg_quality)
-            writer.write(frame.image)
+            # Camera sensor noise: no two frames of a live video are the same (a still profile
+            # photo is; the face finder tells them apart by that).
+            noise = rng.normal(0.0, 3.0, frame.image.shape)
+            writer.write(np.clip(frame.image + noise, 0, 255).astype(np.uint8))
             truths.append(frame.tiles)
     finally:
         writer.release()

@@ -140,12 +140,18 @@ class AlertConfig:
     negative_for_s: float = 20.0  # ... held for this long
     cameras_off_share_above: float = 0.5  # share of tiles without a face
     no_faces_for_s: float = 10.0  # no face at all for this long: "is the gallery visible?"
+    # Share of the faces with an attention reading that look down, away or have their eyes closed,
+    # held this long: long enough that a class writing a note for a minute does not set it off.
+    looking_away_share_above: float = 0.4
+    looking_away_for_s: float = 120.0
 
     def __post_init__(self) -> None:
         in_range("alerts.negative_share_above", self.negative_share_above, 0.0, 1.0)
         in_range("alerts.cameras_off_share_above", self.cameras_off_share_above, 0.0, 1.0)
+        in_range("alerts.looking_away_share_above", self.looking_away_share_above, 0.0, 1.0)
         in_range("alerts.negative_for_s", self.negative_for_s, 0.0, 3600.0)
         in_range("alerts.no_faces_for_s", self.no_faces_for_s, 0.0, 3600.0)
+        in_range("alerts.looking_away_for_s", self.looking_away_for_s, 0.0, 3600.0)
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,7 @@ class Config:
     forget_after_s: float = 600.0  # a participant unseen this long gets a new id on return
     threads: int = 0  # inference threads; 0 = all cores
     attention: bool = True  # head pose, eyes and where each face looks (landmarks every few seconds)
+    names: bool = True  # read display names from the tiles (full privacy mode only; personal data)
     max_frames: int | None = None  # stop after this many frames
     duration_s: float | None = None  # stop after this long
     verbose: bool = False

@@ -41,6 +41,8 @@ class Faces:
       (-1) where no reading yet; ``head_pose_deg`` ``(n, 3)`` float32 yaw, pitch, roll of the last
       reading (NaN where none); ``eyes_closed`` ``(n,)`` int8 1 closed, 0 open, -1 not judged
       (attention stage; None where attention is off)
+    - ``name`` ``(n,)`` object: the display name on the face's tile, None where unreadable (names
+      stage; None where names are not read)
 
     Rows of an unreadable face (``UNREADABLE``) have NaN ``emotion_probs``/``smoothed_probs``.
     """
@@ -55,6 +57,7 @@ class Faces:
     attention: np.ndarray | None = None
     head_pose_deg: np.ndarray | None = None
     eyes_closed: np.ndarray | None = None
+    name: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.xyxy)
@@ -68,6 +71,7 @@ class Faces:
         _check("attention", self.attention, (None,), n)
         _check("head_pose_deg", self.head_pose_deg, (None, 3), n)
         _check("eyes_closed", self.eyes_closed, (None,), n)
+        _check("name", self.name, (None,), n)
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -121,6 +125,11 @@ class FrameResult:
     faces: Faces = field(default_factory=Faces.empty)  # detector, then classifier/tracker/smoother
     # Parts of the frame covered by the host's own windows (the overlay), frame pixels (pipeline runner).
     occluded_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    # The display name read on each tile (row i = tile i), None where unreadable; () when names are off (names).
+    tile_names: tuple[str | None, ...] = ()
+    # Named participants whose tile shows no face: present with the camera off, and their tile (tracker).
+    camera_off_track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    camera_off_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     # Participants not seen because their last place is under ``occluded_xyxy``, and that place (tracker).
     hidden_track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     hidden_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))

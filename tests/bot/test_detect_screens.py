@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.detect import SCREEN_SETS, bench_screens, evaluate, format_table, make_finder_factory
+from bench.detect import FRAME_DT_S, SCREEN_SETS, bench_screens, evaluate, format_table, make_finder_factory
 from tools.compose_gallery import shared_dir
 from tools.screensim import chrome, random_spec, simulate_screen
 from vocab.types import FrameResult
@@ -52,7 +52,7 @@ def finder_factory():
 def tally(finder_factory):
     _needs_shared()
     screens = bench_screens(tuple(SCREEN_SETS), frames=2)
-    result = evaluate(finder_factory, screens, frame_dt_s=3.0)
+    result = evaluate(finder_factory, screens, frame_dt_s=FRAME_DT_S)
     print("\n" + format_table(result))
     return result
 
@@ -79,7 +79,7 @@ def test_few_false_faces_inside_live_tiles(tally):
     assert tally.false_pos.get("live tile (not a face)", 0) <= 8
 
 
-def _run(factory, images: list[np.ndarray], dt_s: float = 3.0) -> FrameResult:
+def _run(factory, images: list[np.ndarray], dt_s: float = 4.5) -> FrameResult:
     finder = factory()
     out = None
     for k, image in enumerate(images):
@@ -123,7 +123,7 @@ def test_all_cameras_off_gallery_has_no_faces(finder_factory, app):
                        off_photo_frac=0.6, panels=("people",))
     frames = [simulate_screen(spec, k).image for k in range(3)]
     assert sum(t.camera == "off-photo" for t in simulate_screen(spec).tiles) >= 5
-    out = _run(finder_factory, frames, dt_s=1.5)
+    out = _run(finder_factory, frames, dt_s=2.5)
     assert len(out.faces) == 0
 
 

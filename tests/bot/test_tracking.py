@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import numpy as np
@@ -66,3 +67,50 @@ def test_forgotten_participant_gets_a_new_id() -> None:
 def test_no_faces_is_fine() -> None:
     out = ParticipantTracker()(_frame([], [], 0.0, 1), 0.0)
     assert out.faces.track_id is not None and len(out.faces.track_id) == 0
+
+
+def _named(frame: FrameResult, names: list[str | None], tiles: list[list[int]] | None = None,
+           tile_names: list[str | None] | None = None) -> FrameResult:
+    """``frame`` with display names on its faces (and, optionally, tiles of its own with names)."""
+    faces = dataclasses.replace(frame.faces, name=np.array(names, dtype=object))
+    if tiles is None:
+        return dataclasses.replace(frame, faces=faces)
+    return dataclasses.replace(frame, faces=faces, tiles_xyxy=np.array(tiles, np.int32).reshape(-1, 4),
+                               tile_names=tuple(tile_names or ()))
+
+
+def test_a_name_keeps_its_id_through_leaving_and_rejoining_long_after() -> None:
+    rng = np.random.default_rng(5)
+    people = _person_canvas(rng, 3)
+    tracker = ParticipantTracker(forget_after_s=60.0)
+    first = tracker(_named(_frame(people, [(10, 10), (200, 10), (400, 10)], 0.0, 1), ["Ana", "Omar", "Li"]), 0.0)
+    ids = dict(zip(["Ana", "Omar", "Li"], first.faces.track_id.tolist(), strict=True))
+    # Omar leaves; 20 minutes later he comes back in another tile, next to a newcomer.
+    tracker(_named(_frame([people[0], people[2]], [(10, 10), (400, 10)], 10.0, 2), ["Ana", "Li"]), 10.0)
+    new = _person_canvas(np.random.default_rng(99), 1)[0]
+    back = tracker(_named(_frame([people[1], new], [(10, 200), (200, 200)], 1200.0, 3), ["Omar", "Zed"]), 1200.0)
+    assert back.faces.track_id.tolist()[0] == ids["Omar"]
+    assert back.faces.track_id.tolist()[1] not in ids.values()
+
+
+def test_another_name_in_the_same_place_is_another_person() -> None:
+    rng = np.random.default_rng(6)
+    people = _person_canvas(rng, 1)
+    tracker = ParticipantTracker()
+    a = tracker(_named(_frame(people, [(10, 10)], 0.0, 1), ["Ana"]), 0.0)
+    # Same pixels, same place (a swapped label after a page change): the name decides.
+    b = tracker(_named(_frame(people, [(10, 10)], 1.0, 2), ["Bruno"]), 1.0)
+    assert a.faces.track_id.tolist() != b.faces.track_id.tolist()
+
+
+def test_a_named_tile_without_a_face_is_that_person_with_the_camera_off() -> None:
+    rng = np.random.default_rng(7)
+    people = _person_canvas(rng, 1)
+    tracker = ParticipantTracker()
+    on = tracker(_named(_frame(people, [(10, 10)], 0.0, 1), ["Ana"]), 0.0)
+    # Ana turns her camera off; her tile still shows her name, and a second tile shows her name too.
+    blank = _frame([], [], 5.0, 2)
+    off = tracker(_named(blank, [], tiles=[[0, 0, 100, 100], [300, 0, 400, 100]], tile_names=["Ana", "Ana"]), 5.0)
+    assert off.camera_off_track_ids.tolist() == on.faces.track_id.tolist()
+    assert off.camera_off_xyxy.tolist() == [[0, 0, 100, 100]]
+    assert tracker.participants_known == 1

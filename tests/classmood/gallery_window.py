@@ -30,17 +30,25 @@ TITLE = "Zoom Meeting"
 SIZE_WH = (960, 540)
 
 
-def _window(image_bgr: np.ndarray):  # noqa: ANN202
-    from PyQt5.QtCore import Qt
+def _pixmap(image_bgr: np.ndarray, rng: np.random.Generator):  # noqa: ANN202
+    """The gallery with fresh camera noise: live video never shows the same pixels twice."""
     from PyQt5.QtGui import QImage, QPixmap
+
+    h, w = image_bgr.shape[:2]
+    noisy = np.clip(image_bgr + rng.normal(0.0, 3.0, image_bgr.shape), 0, 255).astype(np.uint8)
+    rgb = np.ascontiguousarray(noisy[:, :, ::-1])
+    return QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy())
+
+
+def _window(image_bgr: np.ndarray, rng: np.random.Generator):  # noqa: ANN202
+    from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QLabel
 
     h, w = image_bgr.shape[:2]
-    rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
-    label = QLabel(None, Qt.FramelessWindowHint)
-    label.setAttribute(Qt.WA_DeleteOnClose)  # close really destroys the X window
+    label = QLabel(None, Qt.WindowType.FramelessWindowHint)
+    label.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # close really destroys the X window
     label.setWindowTitle(TITLE)
-    label.setPixmap(QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()))
+    label.setPixmap(_pixmap(image_bgr, rng))
     label.setGeometry(0, 0, w, h)
     label.show()
     return label
@@ -55,7 +63,9 @@ def main() -> int:
                               jpeg_quality=0)
     commands: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [commands.put(line.strip()) for line in sys.stdin], daemon=True).start()
-    window = _window(gallery.image)
+    rng = np.random.default_rng(0)
+    window = _window(gallery.image, rng)
+    next_frame = time.monotonic() + 0.25
 
     def settle() -> None:
         end = time.monotonic() + 0.3
@@ -68,6 +78,9 @@ def main() -> int:
     print("ok ready", flush=True)
     while True:
         app.processEvents()
+        if window is not None and time.monotonic() >= next_frame:  # the "video" moves on
+            window.setPixmap(_pixmap(gallery.image, rng))
+            next_frame = time.monotonic() + 0.25
         try:
             cmd = commands.get(timeout=0.02)
         except queue.Empty:
@@ -78,7 +91,7 @@ def main() -> int:
             window.close()
             window = None
         elif cmd == "open" and window is None:
-            window = _window(gallery.image)
+            window = _window(gallery.image, rng)
         elif cmd == "hide" and window is not None:
             window.hide()
         elif cmd == "show" and window is not None:

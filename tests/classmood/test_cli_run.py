@@ -53,13 +53,19 @@ def test_run_on_a_video_records_every_participant_with_stable_ids(tmp_path: Path
         rows = s.execute(select(ObservationRow.frame_id, ObservationRow.participant_id, ObservationRow.x,
                                 ObservationRow.y, ObservationRow.w, ObservationRow.h, ObservationRow.label)).all()
     faces_expected = sum(t.has_face for truth in truths for t in truth)
-    assert len(rows) >= 0.99 * faces_expected, "a face was missed"
-    assert participants == len(people_with_faces), "one id per person, kept through the reflow"
+    face_rows = [r for r in rows if r[-1] != "Camera off"]
+    assert len(face_rows) >= 0.99 * faces_expected, "a face was missed"
+    # The camera-off tile shows its owner's name: that person is present too, with the camera off.
+    cameras_off = {t.person_id for truth in truths for t in truth if not t.has_face}
+    assert len(cameras_off) == 1
+    assert participants == len(people_with_faces) + len(cameras_off), "one id per person, kept through the reflow"
     persons_of_id: dict[int, set] = defaultdict(set)
-    for frame_id, pid, x, y, w, h, _label in rows:
+    for frame_id, pid, x, y, w, h, _label in face_rows:
         persons_of_id[pid].add(_person_at(truths[frame_id - 1], (x, y, w, h)))
     assert all(len(p) == 1 and None not in p for p in persons_of_id.values()), persons_of_id
-    assert {lbl for *_, lbl in rows} <= {"Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral", "Uncertain"}
+    assert {lbl for *_, lbl in rows} <= {"Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral", "Uncertain",
+                                         "Unreadable", "Camera off"}
+    assert sum(r[-1] == "Camera off" for r in rows) >= 14  # named, on (nearly) every frame
 
 
 def test_aggregate_privacy_run_keeps_class_numbers_only(tmp_path: Path, gallery_video) -> None:
@@ -103,15 +109,33 @@ def test_analyze_json_lists_every_face(tmp_path: Path, capsys) -> None:
     path = tmp_path / "shot.png"
     cv2.imwrite(str(path), gallery.image)
     assert main(["analyze", str(path), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    text = capsys.readouterr().out
+    assert "NaN" not in text, "strict JSON: an unreadable face has nulls, not NaN"
+    out = json.loads(text)
     assert len(out["faces"]) == int(gallery.face_mask().sum())
+    assert sum(not face["unreadable"] for face in out["faces"]) >= len(out["faces"]) - 2
     for face in out["faces"]:
-        assert set(face) >= {"box", "emotion", "confidence", "probabilities"}
+        assert set(face) >= {"box", "emotion", "confidence", "probabilities", "uncertain", "unreadable"}
+        if face["unreadable"]:
+            assert face["emotion"] is None and face["probabilities"] is None
+            continue
         assert face["emotion"] in face["probabilities"] and len(face["probabilities"]) == 7
         assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
         x, y, w, h = face["box"]
         assert any(t.has_face and t.xyxy[0] <= x + w / 2 < t.xyxy[2] and t.xyxy[1] <= y + h / 2 < t.xyxy[3]
                    for t in gallery.tiles)
+    # Where each face looks (degrees, and the state), its eyes, and the name on its tile.
+    for face in out["faces"]:
+        assert face["attention"] in ("screen", "down", "away", "eyes_closed", "hidden")
+        assert face["head_pose"] is not None and set(face["head_pose"]) == {"yaw", "pitch", "roll"}
+        assert face["eyes"] in ("open", "closed", None)
+        assert face["unreadable"] == (face["attention"] != "screen")
+    drawn = {t.name for t in gallery.tiles}
+    named = [face["name"] for face in out["faces"] if face["name"] is not None]
+    assert len(named) >= len(out["faces"]) - 1 and set(named) <= drawn
+    # Every tile is listed with its name and whether its camera is on; camera-off tiles have no face.
+    assert len(out["tiles"]) == len(gallery.tiles)
+    assert sum(t["camera_on"] for t in out["tiles"]) == len(out["faces"])
 
 
 @pytest.mark.parametrize("image", [np.zeros((720, 1280, 3), np.uint8), np.full((10, 10, 3), 128, np.uint8),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from overlay.alerts import CAMERAS_OFF_HOLD_S, AlertTracker
+from overlay.alerts import CAMERAS_OFF_HOLD_S, AlertTracker, AttentionCount
 from vocab.settings import AlertConfig
 from vocab.types import ClassMood
 
@@ -89,3 +89,51 @@ def test_no_mood_means_no_alert_and_a_fresh_start() -> None:
 def test_zero_hold_fires_on_the_first_frame() -> None:
     tracker = AlertTracker(AlertConfig(no_faces_for_s=0.0))
     assert tracker.update(mood(faces=0, negative=None), 5.0) is not None
+
+
+def counted(attending: int, down: int = 0, away: int = 0, eyes_closed: int = 0) -> AttentionCount:
+    by_state = {k: v for k, v in (("screen", attending), ("down", down), ("away", away),
+                                   ("eyes_closed", eyes_closed)) if v}
+    return AttentionCount(read=attending + down + away + eyes_closed, attending=attending, by_state=by_state)
+
+
+AWAY_CFG = AlertConfig(looking_away_share_above=0.3, looking_away_for_s=120.0)
+
+
+@pytest.mark.parametrize(("count", "text"), [
+    (counted(18, away=12), "12 of 30 looking away for 2 min"),
+    (counted(18, down=12), "12 of 30 looking down for 2 min"),
+    (counted(18, down=7, away=4, eyes_closed=1), "12 of 30 looking away for 2 min: 7 down, 4 away, 1 eyes closed"),
+])
+def test_many_looking_away_for_a_while_says_how_many(count: AttentionCount, text: str) -> None:
+    tracker = AlertTracker(AWAY_CFG)
+    m = mood(faces=30, tiles=30)
+    for t in range(0, 120, 5):
+        assert tracker.update(m, float(t), count) is None
+    assert tracker.update(m, 120.0, count) == text
+    assert tracker.current is not None and tracker.current.kind == "looking_away"
+    assert tracker.update(m, 125.0, counted(25, away=5)) is None  # under 30 %: cleared at once
+
+
+def test_looking_away_without_per_face_rows_uses_the_share() -> None:
+    tracker = AlertTracker(AWAY_CFG)
+    m = ClassMood(faces_seen=30, tiles_seen=30, participants_known=30, distribution=None, mood_index=None,
+                  negative_share=None, attention_share=0.6)  # aggregate privacy: class numbers only
+    assert feed(tracker, m, 0.0, 150.0, step=10.0) == "40% of faces looking away for 2 min"
+
+
+def test_looking_away_is_quiet_below_its_share_or_without_readings() -> None:
+    m = mood(faces=30, tiles=30)
+    assert feed(AlertTracker(AWAY_CFG), m, 0.0, 600.0) is None  # no attention read at all
+    tracker = AlertTracker(AWAY_CFG)
+    for t in range(0, 600, 10):
+        assert tracker.update(m, float(t), counted(21, away=9)) is None  # exactly 30 % is not above it
+        assert tracker.update(m, float(t) + 5, AttentionCount(read=0, attending=0, by_state={})) is None
+
+
+@pytest.mark.parametrize(("key", "value"), [("looking_away_share_above", 1.5), ("looking_away_for_s", -1.0)])
+def test_looking_away_settings_are_checked(key: str, value: float) -> None:
+    from vocab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"alerts.{key}"):
+        AlertConfig(**{key: value})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import UTC
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from overlay.avoid_tiles import best_place, candidate_places, covered_tiles, covering_text, tiles_on_screen
 from overlay.badge_layout import badge_specs, overlaps, place_badge
 from overlay.placement import Placement, load_placement, save_placement
 from overlay.trend import TrendBuffer
@@ -93,3 +95,54 @@ def test_cv2_qt_variables_are_dropped_only_when_they_point_into_cv2(monkeypatch:
     assert dropped == {"QT_QPA_PLATFORM_PLUGIN_PATH": str(cv2_qt / "plugins")}
     assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
     assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts"
+
+
+def test_badges_of_unreadable_faces_say_where_they_look() -> None:
+    from vocab.labels import ATTENTION_STATES, UNREADABLE
+
+    f = frame_with([3, UNREADABLE, UNREADABLE, UNREADABLE, UNREADABLE])
+    codes = [ATTENTION_STATES.index(s) for s in ("screen", "down", "away", "eyes_closed", "hidden")]
+    f = dataclasses.replace(f, faces=dataclasses.replace(f.faces, attention=np.array(codes, np.int8)))
+    assert [s.text for s in badge_specs(f)] == ["Happy", "looking down", "looking away", "eyes closed",
+                                                "face covered"]
+    # No emotion in presence mode either way; where a face looks is allowed there.
+    assert [s.text for s in badge_specs(f, emotions=False)] == ["here", "looking down", "looking away",
+                                                               "eyes closed", "face covered"]
+    # An unreadable face is never shown as an emotion (label -2 once indexed EMOTIONS as "Surprise").
+    nan = dataclasses.replace(f.faces, label=None, attention=None,
+                              smoothed_probs=np.full((5, 7), np.nan, np.float32))
+    assert {s.text for s in badge_specs(dataclasses.replace(f, faces=nan))} == {"unreadable"}
+
+
+SCREEN_XYWH = (0, 0, 1600, 900)
+PANEL_WH = (360, 380)
+
+
+def grid(x0: int, y0: int, cols: int, rows: int, w: int, h: int) -> np.ndarray:
+    return np.array([[x0 + c * w, y0 + r * h, x0 + (c + 1) * w, y0 + (r + 1) * h]
+                     for r in range(rows) for c in range(cols)], np.float64)
+
+
+@pytest.mark.parametrize(("tiles", "expect_xy", "expect_covered"), [
+    (grid(0, 0, 4, 3, 300, 225), (1224, 16), 0),  # gallery on the left: the top-right corner is free
+    (grid(400, 0, 4, 3, 300, 225), (16, 16), 0),  # gallery on the right: top-left
+    (grid(0, 0, 4, 2, 400, 300), (1224, 504), 1),  # only a 300 px strip below: one tile covered, not 2
+    (np.zeros((0, 4)), (1224, 16), 0),  # no tiles known: the usual top-right corner
+])
+def test_the_panel_goes_where_it_covers_the_fewest_tiles(tiles: np.ndarray, expect_xy: tuple[int, int],
+                                                         expect_covered: int) -> None:
+    (x, y), covered = best_place(SCREEN_XYWH, PANEL_WH, tiles)
+    assert ((x, y), covered) == (expect_xy, expect_covered)
+    assert len(covered_tiles((x, y, *PANEL_WH), tiles)) == covered
+    every = [len(covered_tiles((px, py, *PANEL_WH), tiles)) for px, py in candidate_places(SCREEN_XYWH, PANEL_WH)]
+    assert covered == min(every)
+
+
+def test_tiles_are_placed_on_screen_and_slivers_do_not_count() -> None:
+    on_screen = tiles_on_screen(np.array([[0, 0, 100, 100]], np.int32), (200, 50, 800, 600), scale=2.0)
+    assert on_screen.tolist() == [[100.0, 25.0, 150.0, 75.0]]
+    tile = np.array([[0.0, 0.0, 100.0, 100.0]])
+    assert covered_tiles((99, 0, 50, 50), tile) == []  # 1 % of the tile
+    assert covered_tiles((90, 0, 50, 50), tile) == [0]
+    assert covering_text(0) is None and covering_text(1) == "Covering 1 tile \u2014 drag me aside"
+    assert covering_text(3, 2) == "Covering 3 tiles, 2 people hidden \u2014 drag me aside"

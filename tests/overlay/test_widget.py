@@ -68,7 +68,8 @@ def test_frames_update_counts_mood_bar_trend_and_alert(tmp_path: Path) -> None:
         w.show_frame(make_frame(i + 1, float(i)))
     w.flush()
     assert "Participants seen 3" in w.counts_label.text() and "faces now 3 of 4 tiles" in w.counts_label.text()
-    assert w.mood_label.text().startswith("Mood +") and "Happy" in w.mood_label.text()
+    assert w.mood_label.text().startswith("Mood +") and w.mood_label.text().endswith(" from 3 of 3 faces")
+    assert ("Happy", "70%") in w.legend.entries
     assert w.emotion_bar.isVisibleTo(w) and w.emotion_bar.shares is not None
     assert sum(w.emotion_bar.shares) == pytest.approx(1.0)
     assert len(w.trend.points) == 5 and w.trend.points[-1][1] == pytest.approx(make_frame(1, 0).mood.mood_index)

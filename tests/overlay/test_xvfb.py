@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None,
 
 
 def run_scene(display: str, *args: str, timeout_s: float = 90) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}  # ours is offscreen
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}  # ours is offscreen; no theme either
     env.update(DISPLAY=display, XDG_RUNTIME_DIR=tempfile.mkdtemp(prefix="classmood-xdg-"), PYTHONUNBUFFERED="1")
     return subprocess.run([sys.executable, str(SCENE), *args], env=env, capture_output=True, text=True,
                           timeout=timeout_s, cwd=HERE.parents[1])
@@ -113,6 +113,41 @@ def test_badges_over_the_gallery_do_not_feed_into_the_capture(xvfb_display: str)
     finally:
         detector.close()
 
-    # 3. The panel beside it said what it saw.
-    counts = scene["panel_texts"][0]
+    # 3. The panel started over the gallery and moved off every tile by itself; the run was told
+    #    the rectangle it covers (on X11 it is captured), and nothing was left over the gallery.
+    px, py, pw, ph = scene["panel"]
+    sx, sy = scene["panel_start_xy"]
+    assert any(x1 < sx + pw and sx < x2 and y1 < sy + ph and sy < y2 for x1, y1, x2, y2 in scene["tiles_xyxy"]), \
+        "setup: the panel should start over the gallery"
+    for x1, y1, x2, y2 in scene["tiles_xyxy"]:
+        assert not (x1 < px + pw and px < x2 and y1 < py + ph and py < y2), (scene["panel"], (x1, y1, x2, y2))
+    assert scene["occluders_xyxy"] == [[px, py, px + pw, py + ph]]
+    assert scene["frames"][-1]["occluded_xyxy"] == [], "the gallery region's frames are not covered any more"
+
+    # 4. The panel beside it said what it saw, in numbers true of the frame it showed.
+    counts, mood, attention, covering, _status = scene["panel_texts"]
+    shown = next(f for f in scene["frames"] if f["frame_id"] == scene["panel_frame_id"])
     assert f"faces now {len(truth)} of {scene['tiles']} tiles" in counts, scene["panel_texts"]
+    assert covering == ""
+    if scene["privacy"] == "full":
+        assert mood.endswith(f" from {shown['faces_readable']} of {len(truth)} faces"), mood
+    if shown["attention"] is not None and shown["attention"][1] > 0:
+        attending, read = shown["attention"]
+        assert attention.startswith(f"Looking at the lesson: {attending} of {read}"), attention
+
+
+def test_every_overlay_text_reads_at_wcag_aa_without_a_desktop_theme(xvfb_display: str) -> None:
+    """No window manager, no platform theme: the colours are all the overlay's own."""
+    from overlay_contrast import WCAG_AA
+
+    out = ARTIFACTS / "overlay_contrast"
+    shutil.rmtree(out, ignore_errors=True)
+    result = run_scene(xvfb_display, "--contrast", "--out", str(out), timeout_s=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    measured = json.loads((out / "contrast.json").read_text())
+    assert measured["platform"] == "xcb"
+    counts = {k: len(v) for k, v in measured.items() if isinstance(v, list) and k != "panel_xy"}
+    assert counts["settings"] >= 15 and counts["menu"] == 5 and counts["panel_paused_over_white"] >= 8, counts
+    low = [(where, m) for where, ms in measured.items() if where not in ("platform", "panel_xy")
+           for m in ms if m["ratio"] < WCAG_AA]
+    assert not low, low

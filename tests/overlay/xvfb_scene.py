@@ -10,6 +10,9 @@ Modes:
   the badge rectangles and a screenshot (``shot.png``) go to ``--out``.
 - ``--docs PATH``: the overlay fed with a few minutes of synthetic class moods over the real
   detections, captured as a small PNG for the README.
+- ``--contrast --out DIR``: the panel (live and paused), its settings dialog and the tray menu
+  with no desktop theme and no window manager; every text's contrast measured on the rendered
+  pixels goes to ``contrast.json``, the renderings to PNGs (no photos in them).
 
 Runs in its own process because Qt allows one platform per process and the widget tests use
 the offscreen one.
@@ -35,7 +38,8 @@ log = logging.getLogger("xvfb_scene")
 
 GALLERY_TITLE = "Zoom Meeting"
 GALLERY_WH = (1200, 675)
-PANEL_XYWH = (1222, 20, 360, 300)
+PANEL_XYWH = (1222, 20, 360, 380)
+PANEL_START_XY = (700, 100)  # the live run starts with the panel over the gallery; it must move off
 SEED = 0
 
 
@@ -69,10 +73,12 @@ def _grab_screen() -> np.ndarray:
         return np.ascontiguousarray(np.asarray(sct.grab(sct.monitors[1]))[:, :, :3])
 
 
-def _write_placement(path: Path) -> None:
+def _write_placement(path: Path, xy: tuple[int, int] | None = None) -> None:
     from overlay.placement import Placement, save_placement
 
     x, y, w, h = PANEL_XYWH
+    if xy is not None:
+        x, y = xy
     save_placement(Placement(x=x, y=y, width=w, height=h, badges=True), path)
 
 
@@ -95,8 +101,15 @@ def live_run(app, out: Path, gallery) -> dict:  # noqa: ANN001
     state: dict = {"badges_from": None, "badges": [], "panel": None}
 
     def on_frame(frame) -> None:  # noqa: ANN001  (worker thread: plain data only)
+        from overlay.alerts import attention_count
+
+        count = attention_count(frame)
+        mood = frame.mood
         frames.append({"frame_id": frame.frame_id, "region_xywh": list(frame.region_xywh),
-                       "faces_xyxy": frame.faces.xyxy.round(1).tolist(), "tiles": len(frame.tiles_xyxy)})
+                       "faces_xyxy": frame.faces.xyxy.round(1).tolist(), "tiles": len(frame.tiles_xyxy),
+                       "attention": None if count is None else [count.attending, count.read],
+                       "faces_readable": None if mood is None else mood.faces_readable,
+                       "occluded_xyxy": frame.occluded_xyxy.tolist()})
 
     def tick() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, OverlayWindow) and w.isVisible()]
@@ -111,9 +124,13 @@ def live_run(app, out: Path, gallery) -> dict:  # noqa: ANN001
             ox, oy = layer.x(), layer.y()
             state["badges"] = [[ox + r.left(), oy + r.top(), ox + r.right(), oy + r.bottom(), s.text]
                                for r, s in layer.placed]
-            g = w.geometry()
+            g = w.frameGeometry()
             state["panel"] = [g.x(), g.y(), g.width(), g.height()]
-            state["panel_texts"] = [w.counts_label.text(), w.mood_label.text(), w.status_label.text()]
+            state["occluders_xyxy"] = control.occluders_in((0, 0, 1600, 900)).tolist()
+            state["panel_frame_id"] = w._frame.frame_id if w._frame is not None else None
+            state["panel_texts"] = [w.counts_label.text(), w.mood_label.text(), w.attention_label.text(),
+                                    w.covering_label.text() if w.covering_label.isVisible() else "",
+                                    w.status_label.text()]
             w.close()
 
     timer = QTimer()
@@ -181,12 +198,76 @@ def docs_shot(app, gallery, path: Path, out: Path) -> None:  # noqa: ANN001
     window.close()
 
 
+def contrast_check(app, out: Path) -> int:  # noqa: ANN001
+    """The overlay's windows on a bare X server: measure every text's contrast as rendered."""
+    from datetime import UTC, datetime
+
+    from overlay_contrast import grab_rgb, text_contrast, text_widgets_contrast
+    from PyQt5.QtCore import QPoint
+
+    from bot.mood import with_mood
+    from bot.pipeline import RunControl
+    from overlay.settings_dialog import SettingsDialog
+    from overlay.tray import tray_menu
+    from overlay.window import OverlayWindow
+    from vocab.settings import Config
+    from vocab.types import Faces, FrameResult
+
+    tiles = np.array([[0, 0, 300, 225], [300, 0, 600, 225], [0, 225, 300, 450], [300, 225, 600, 450]], np.int32)
+    probs = np.tile(np.array([0.02, 0.01, 0.03, 0.6, 0.04, 0.05, 0.25], np.float32), (4, 1))
+    probs[3] = np.nan
+    faces = Faces(xyxy=(tiles + np.array([100, 50, -100, -50])).astype(np.float32), score=np.ones(4, np.float32),
+                  tile_xyxy=tiles, emotion_probs=probs, track_id=np.arange(1, 5, dtype=np.int64),
+                  smoothed_probs=probs, label=np.array([3, 3, 3, -2]), attention=np.array([0, 0, 4, 1], np.int8))
+    window = OverlayWindow(Config(source="region:0,0,600,450"), RunControl(), placement_path=out / "overlay.json",
+                           repaint_ms=10_000)
+    window.show()
+    for k in range(30):
+        frame = FrameResult(k + 1, 2.0 * k, datetime.now(UTC), (0, 0, 600, 450), tiles_xyxy=tiles, faces=faces)
+        window.show_frame(with_mood(frame, participants_known=4))
+    window.flush()
+    _process_for(app, 0.5)
+    results: dict = {"platform": app.platformName(), "panel_xy": [window.x(), window.y()]}
+    for state in ("live", "paused"):
+        if state == "paused":
+            window.set_paused(True)
+            window.flush()
+            _process_for(app, 0.3)
+        for name, over in (("white", (255, 255, 255)), ("black", (0, 0, 0))):
+            results[f"panel_{state}_over_{name}"] = text_widgets_contrast(window, over)
+        cv2.imwrite(str(out / f"panel_{state}.png"), grab_rgb(window, (255, 255, 255))[:, :, ::-1])
+    dialog = SettingsDialog(window.config, window)  # as the panel opens it
+    dialog.show()
+    _process_for(app, 0.5)
+    results["settings"] = text_widgets_contrast(dialog)
+    cv2.imwrite(str(out / "settings.png"), grab_rgb(dialog)[:, :, ::-1])
+    dialog.close()
+    menu = tray_menu(window)
+    menu.popup(QPoint(900, 300))
+    _process_for(app, 0.5)
+    image = grab_rgb(menu)
+    cv2.imwrite(str(out / "menu.png"), image[:, :, ::-1])
+    results["menu"] = []
+    for action in menu.actions():
+        if action.isSeparator() or not action.isVisible():
+            continue
+        r = menu.actionGeometry(action)
+        ratio, bg, fg = text_contrast(image[r.top():r.bottom(), r.left():r.right()])
+        results["menu"].append({"widget": "QMenu item", "text": action.text(), "ratio": round(ratio, 2),
+                                "bg": bg, "fg": fg})
+    menu.close()
+    window.close()
+    (out / "contrast.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--out", type=Path)
     p.add_argument("--qt-only", action="store_true")
     p.add_argument("--no-qt-fix", action="store_true")
     p.add_argument("--docs", type=Path)
+    p.add_argument("--contrast", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.no_qt_fix:
@@ -200,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"platform={app.platformName()}", flush=True)
     if args.qt_only:
         return 0
+    if args.contrast:  # needs no photos: the panel is fed made-up frames
+        args.out.mkdir(parents=True, exist_ok=True)
+        return contrast_check(app, args.out)
 
     from tools.compose_gallery import compose_gallery, load_face_photos
 
@@ -207,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out / "gallery.png"), gallery.image)
-    _write_placement(out / "overlay.json")
+    _write_placement(out / "overlay.json", None if args.docs else PANEL_START_XY)
     label = _show_gallery(gallery.image)
     _process_for(app, 0.5)
     if args.docs:
@@ -218,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     result["gallery_xywh"] = [0, 0, *GALLERY_WH]
     result["truth_faces_xyxy"] = [list(t.face_xyxy) for t in gallery.tiles if t.face_xyxy is not None]
     result["tiles"] = len(gallery.tiles)
+    result["tiles_xyxy"] = gallery.tiles_xyxy().tolist()
+    result["panel_start_xy"] = list(PANEL_START_XY)
     (out / "scene.json").write_text(json.dumps(result, indent=1))
     return 0
 

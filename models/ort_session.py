@@ -1,0 +1,46 @@
+"""The one way ClassMood opens an ONNX Runtime session: CPU only, with ONNX Runtime's telemetry off.
+
+Why this module exists: official ONNX Runtime wheels collect telemetry. On Windows it goes through
+the system's event tracing (ETW), which ``disable_telemetry_events()`` turns off for the sessions
+created after it. On Linux (and macOS, by ONNX Runtime's notes; not tried here) ONNX Runtime 1.32
+starts Microsoft's 1DS client *when the library is imported*: it
+writes a persistent device id (``~/.cache/Microsoft/DeveloperTools/.onnxruntime/deviceid``, or under
+``$XDG_CACHE_HOME``), an offline event queue beside it (``onnxruntime.db``, a SQLite file with a
+``ProcessInfo`` event: OS, CPU, executable path, container/VM) and tries to upload it to
+``mobile.events.data.microsoft.com``. The only switch that stops all of that is the environment
+variable ``ORT_DISABLE_TELEMETRY=1`` set *before* ``onnxruntime`` is first imported (read once per
+process). So this module sets it, then imports ``onnxruntime``, and every model wrapper imports
+``ort`` from here instead of importing ``onnxruntime`` itself.
+
+A user who sets ``ORT_DISABLE_TELEMETRY`` themselves keeps their value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+
+_loaded_before = "onnxruntime" in sys.modules
+os.environ.setdefault(TELEMETRY_ENV, "1")
+
+import onnxruntime as ort  # noqa: E402  (must come after the environment variable above)
+
+__all__ = ["TELEMETRY_ENV", "inference_session", "ort"]
+
+log = logging.getLogger(__name__)
+
+# Windows (ETW) events; on other systems this only quiets events of a client that already started.
+ort.disable_telemetry_events()
+if _loaded_before:  # someone imported onnxruntime before this module: too late for the env switch
+    log.debug("onnxruntime was imported before models.ort_session; its telemetry may have started")
+
+
+def inference_session(model: bytes, options: ort.SessionOptions) -> ort.InferenceSession:
+    """An ONNX Runtime CPU session for the model ``model`` (the file's bytes, so what was hashed runs).
+
+    Raises whatever ONNX Runtime raises for a bad model; callers turn that into ``ModelError``.
+    """
+    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
