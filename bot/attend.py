@@ -43,6 +43,10 @@ class AttentionStage:
         self._hold = AttentionHold()
         self._readings: dict[int, _Reading] = {}
 
+    def fresh(self) -> AttentionStage:
+        """The same models with no readings yet (for an unrelated image or stream)."""
+        return AttentionStage(self._landmarker, self._eyes, self.every_s)
+
     def __call__(self, frame: FrameResult, t_s: float) -> FrameResult:
         faces = frame.faces
         n = len(faces)

@@ -21,6 +21,11 @@ class NamesStage:
     def __init__(self, reader: NameReader) -> None:
         self._reader = reader
 
+    def fresh(self) -> NamesStage:
+        """The same reader with nothing cached (for an unrelated image or stream)."""
+        self._reader.clear()
+        return self
+
     def __call__(self, frame: FrameResult) -> FrameResult:
         if frame.image is None or len(frame.tiles_xyxy) == 0:
             names: tuple[str | None, ...] = ()

@@ -61,7 +61,9 @@ def analyze_images(config: Config, path: Path) -> Iterator[dict[str, Any]]:
                 continue
             fresh = dataclasses.replace(pipeline, tracker=ParticipantTracker(forget_after_s=config.forget_after_s),
                                         smoother=EmotionSmoother(tau_s=config.smoothing_s,
-                                                                 uncertain_below=config.uncertain_below))
+                                                                 uncertain_below=config.uncertain_below),
+                                        attention=pipeline.attention.fresh() if pipeline.attention else None,
+                                        names=pipeline.names.fresh() if pipeline.names else None)
             yield _analyze(fresh, image_path, image)
     finally:
         pipeline.close()
