@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bot.attention import POSE_POINTS, attention_state, head_pose_deg
+from bot.attention import POSE_POINTS, attention_state, head_pose_deg, pose_rotation
 from models.face_detector import MediaPipeFaceDetector
 from models.face_landmarks import EyeStateClassifier, FaceLandmarker, eye_patches, eye_width_px, lower_face_contrast
 
@@ -146,33 +146,16 @@ def fit_reference(run: PoseRun) -> np.ndarray:
     fitting half: each face's pose points rotated back by its fitted pose, then averaged."""
     sel = run.fit & run.in_range & run.found
     acc = []
-    for pts, (yaw, pitch, roll) in zip(run.points_px[sel], np.radians(run.truth_deg[sel]), strict=True):
+    for pts, (yaw, pitch, roll) in zip(run.points_px[sel], run.truth_deg[sel], strict=True):
         p = pts[POSE_POINTS].astype(np.float64)
         p[:, 1:] *= -1.0
-        # the face frame turns opposite to AFLW's signs (see bot.attention.head_pose_deg)
-        rot = _rx(-pitch) @ _ry(-yaw) @ _rz(-roll)
-        acc.append(_unit(p @ rot))
+        acc.append(_unit(p @ pose_rotation(yaw, pitch, roll)))
     return _unit(np.mean(acc, axis=0))
 
 
 def _unit(p: np.ndarray) -> np.ndarray:
     p = p - p.mean(axis=0)
     return p / np.sqrt((p ** 2).sum(axis=1).mean())
-
-
-def _rx(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-
-
-def _ry(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
-def _rz(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
 def screens(folder: Path) -> None:

@@ -56,6 +56,23 @@ POSE_POINTS = np.array(list(_REFERENCE), np.int64)
 POSE_REFERENCE = np.array(list(_REFERENCE.values()), np.float64)  # (36, 3)
 
 
+def pose_rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """``(3, 3)``: the rotation that takes the reference face (``POSE_REFERENCE``, x right, y up)
+    to a head at these AFLW angles (the face frame turns opposite to AFLW's signs)."""
+    y, p, r = np.radians([yaw_deg, pitch_deg, roll_deg])
+
+    def rx(a: float) -> np.ndarray:
+        return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+
+    def ry(a: float) -> np.ndarray:
+        return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+
+    def rz(a: float) -> np.ndarray:
+        return np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+
+    return rx(-p) @ ry(-y) @ rz(-r)
+
+
 def head_pose_deg(points_px: np.ndarray) -> np.ndarray:
     """Yaw, pitch, roll in degrees for each face (convention in the module docstring).
 

@@ -11,7 +11,6 @@ model windows sized so faces land in its range.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +18,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
+from models.model_file import read_model
 from vocab.errors import ModelError, one_line
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,7 @@ class MediaPipeFaceDetector:
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be in 0..1, got {min_score}")
         path = Path(model_path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"face detector model not readable: {path} ({exc.strerror})") from None
-        digest = hashlib.sha256(data).hexdigest()
-        self.model_sha256 = digest
-        if digest not in _SHIPPED:
-            log.warning("face detector model %s has sha256 %s, not a shipped one (%s); using it anyway",
-                        path, digest[:12], ", ".join(sorted(h[:12] for h in _SHIPPED)))
+        data, self.model_sha256 = read_model(path, "face detector", _SHIPPED)
         self.min_score = float(min_score)
         self._mp, self._detector = _create(data, self.min_score, path)
 

@@ -24,7 +24,6 @@ landmarks (``previous_px``) and it is read in one pass, as MediaPipe tracks face
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from models.model_file import read_model
 from models.ort_session import inference_session, ort
 from vocab.errors import ModelError, one_line
 
@@ -107,14 +107,7 @@ class FaceLandmarker:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         path = Path(model_path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"face landmark model not readable: {path} ({exc.strerror})") from None
-        self.model_sha256 = hashlib.sha256(data).hexdigest()
-        if self.model_sha256 != SHIPPED_MODEL_SHA256:
-            log.warning("face landmark model %s has sha256 %s, not the shipped %s; using it anyway",
-                        path, self.model_sha256[:12], SHIPPED_MODEL_SHA256[:12])
+        data, self.model_sha256 = read_model(path, "face landmark", {SHIPPED_MODEL_SHA256})
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -260,14 +253,7 @@ class EyeStateClassifier:
 
     def __init__(self, model_path: str | Path = DEFAULT_EYE_MODEL_PATH, threads: int = 1) -> None:
         path = Path(model_path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"eye state model not readable: {path} ({exc.strerror})") from None
-        self.model_sha256 = hashlib.sha256(data).hexdigest()
-        if self.model_sha256 != SHIPPED_EYE_MODEL_SHA256:
-            log.warning("eye state model %s has sha256 %s, not the shipped %s; using it anyway",
-                        path, self.model_sha256[:12], SHIPPED_EYE_MODEL_SHA256[:12])
+        data, self.model_sha256 = read_model(path, "eye state", {SHIPPED_EYE_MODEL_SHA256})
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1

@@ -25,6 +25,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
+from models.model_file import read_model
 from models.ort_session import inference_session, ort
 from vocab.errors import ModelError, one_line
 
@@ -52,15 +53,8 @@ _DET_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255.0
 
 
 def _session(path: Path, threads: int | None, what: str) -> tuple[ort.InferenceSession, str]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"{what} model not readable: {path} ({exc.strerror}); reinstall ClassMood") from None
-    digest = hashlib.sha256(data).hexdigest()
     expected = SHIPPED_SHA256.get(path.name)
-    if expected is not None and digest != expected:
-        log.warning("%s model %s has sha256 %s, not the shipped %s; using it anyway",
-                    what, path, digest[:12], expected[:12])
+    data, digest = read_model(path, what, {expected} if expected is not None else set())
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or 0
     opts.inter_op_num_threads = 1

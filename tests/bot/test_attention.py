@@ -21,30 +21,16 @@ from bot.attention import (
     attention_state,
     head_pose_deg,
     looking_at_screen,
+    pose_rotation,
     readable,
 )
-
-
-def _rx(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-
-
-def _ry(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
-def _rz(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+from vocab.labels import ATTENTION_STATES
 
 
 def _face(yaw: float, pitch: float, roll: float, scale: float = 40.0,
           at: tuple[float, float] = (200, 150)) -> np.ndarray:
     """Landmarks (1, 468, 3) in image pixels of the reference face turned by AFLW angles (degrees)."""
-    y, p, r = np.radians([yaw, pitch, roll])
-    rot = _rx(-p) @ _ry(-y) @ _rz(-r)  # the face frame turns opposite to AFLW's signs
+    rot = pose_rotation(yaw, pitch, roll)
     face = POSE_REFERENCE @ rot.T * scale
     points = np.zeros((1, 468, 3))
     points[0, POSE_POINTS, 0] = at[0] + face[:, 0]
@@ -189,3 +175,7 @@ def test_unknown_state_and_incomplete_holds_are_refused() -> None:
     with pytest.raises(ValueError, match="lacks"):
         AttentionHold(enter_after_s={"screen": 1.0})  # type: ignore[dict-item]
     assert set(STATES) == {"screen", "down", "away", "eyes_closed", "hidden"}
+
+
+def test_the_attention_states_are_the_vocabulary_the_rest_of_the_product_stores() -> None:
+    assert STATES == ATTENTION_STATES
