@@ -90,6 +90,12 @@ def test_presence_privacy_runs_no_emotion_inference(tmp_path: Path, gallery_vide
         assert labels == {"Present"}
         with_probs = select(func.count()).select_from(ObservationRow).where(ObservationRow.p_happy.is_not(None))
         assert s.scalar(with_probs) == 0
+        # Attention without any emotion: where each face looks is stored, and the class's share.
+        readings = s.execute(select(ObservationRow.attention, ObservationRow.yaw_deg)).all()
+        assert readings and all(a in ("screen", "down", "away", "eyes_closed", "hidden") for a, _ in readings)
+        assert sum(yaw is not None for _, yaw in readings) >= 0.9 * len(readings)
+        snaps = s.execute(select(SnapshotRow.attention_share, SnapshotRow.mood_index)).all()
+        assert all(share is not None and mood is None for share, mood in snaps)
 
 
 def test_no_frames_are_written_unless_asked(tmp_path: Path, gallery_video, monkeypatch) -> None:
