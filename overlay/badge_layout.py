@@ -42,8 +42,26 @@ class BadgeSpec:
     rgb: tuple[int, int, int]
 
 
-def badge_specs(frame: FrameResult, emotions: bool = True) -> list[BadgeSpec]:
+def first_name(name: object, max_chars: int = 16) -> str | None:
+    """The first word of a display name, leading tags like "[TA]" or "(host)" skipped; None for none.
+
+    Display names are chosen by participants: the result is plain text (badges draw it with
+    ``QPainter.drawText``, which never interprets markup) and short.
+    """
+    if not isinstance(name, str):
+        return None
+    words = [w for w in name.split() if not (w[:1] in "[(" and w[-1:] in "])")]
+    if not words:
+        return None
+    word = words[0]
+    return word if len(word) <= max_chars else word[: max_chars - 1] + "\u2026"
+
+
+def badge_specs(frame: FrameResult, emotions: bool = True, first_names: bool = False) -> list[BadgeSpec]:
     """One badge per face of ``frame``: its emotion (or "?" when uncertain), else "here".
+
+    With ``first_names`` (a setting, off by default) a face whose tile name was read is badged
+    "Ana · Happy".
 
     A face whose expression cannot be read (``UNREADABLE``: looking down or away, eyes closed,
     covered) says where it is looking instead ("looking down"); so does any face not looking at
@@ -64,6 +82,9 @@ def badge_specs(frame: FrameResult, emotions: bool = True) -> list[BadgeSpec]:
             text, rgb = "?", UNCERTAIN_RGB
         elif label is not None:
             text, rgb = EMOTIONS[label], EMOTION_RGB[EMOTIONS[label]]
+        first = first_name(faces.name[i]) if first_names and faces.name is not None else None
+        if first is not None:
+            text = f"{first} \u00b7 {text}"
         specs.append(BadgeSpec(face, tile, text, rgb))  # type: ignore[arg-type]
     return specs
 

@@ -38,6 +38,7 @@ class BadgeLayer(QWidget):
         font.setBold(True)
         self.setFont(font)
         self.emotions = emotions
+        self.first_names = False  # the badge_names setting: first names beside the faces
         self._frame: FrameResult | None = None
         self._placed: list[tuple[QRectF, BadgeSpec]] = []
         self._dirty = False
@@ -69,7 +70,7 @@ class BadgeLayer(QWidget):
         self._scale = scale
         metrics = QFontMetrics(self.font())
         placed = []
-        for spec in badge_specs(frame, emotions=self.emotions):
+        for spec in badge_specs(frame, emotions=self.emotions, first_names=self.first_names):
             bw = (DOT_PX + 3 * PAD_PX + metrics.horizontalAdvance(spec.text)) * scale
             bh = (max(DOT_PX, metrics.height()) + PAD_PX) * scale
             bx, by = place_badge(spec.face_xyxy, spec.tile_xyxy, (bw, bh), (w, h), gap_px=3 * scale)

@@ -137,6 +137,8 @@ class OverlayWindow(QWidget):
         self._build()
         self.badge_layer: BadgeLayer | None = BadgeLayer(emotions=config.privacy is Privacy.FULL) \
             if self._badges_possible(config) else None
+        if self.badge_layer is not None:
+            self.badge_layer.first_names = config.badge_names and config.privacy is Privacy.FULL
         self._apply_privacy()
         self._restore_placement()
         self.excluded_from_capture = exclude_from_capture(self)

@@ -176,6 +176,7 @@ class Config:
     threads: int = 0  # inference threads; 0 = all cores
     attention: bool = True  # head pose, eyes and where each face looks (landmarks every few seconds)
     names: bool = True  # read display names from the tiles (full privacy mode only; personal data)
+    badge_names: bool = False  # the overlay's badges show participants' first names beside their faces
     max_frames: int | None = None  # stop after this many frames
     duration_s: float | None = None  # stop after this long
     verbose: bool = False

@@ -146,3 +146,26 @@ def test_tiles_are_placed_on_screen_and_slivers_do_not_count() -> None:
     assert covered_tiles((90, 0, 50, 50), tile) == [0]
     assert covering_text(0) is None and covering_text(1) == "Covering 1 tile \u2014 drag me aside"
     assert covering_text(3, 2) == "Covering 3 tiles, 2 people hidden \u2014 drag me aside"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Ana M. Souza", "Ana"),
+    ("[TA] Omar", "Omar"),
+    ("(host) Li Wei", "Li"),
+    ("20231047_Ana M. Souza Ferr…", "20231047_Ana"),
+    ("<script>alert(1)</script>", "<script>alert(1\u2026"),  # shown as these characters, cut at 16
+    ("[TA]", None),
+    (None, None),
+])
+def test_first_names_for_badges(name: str | None, expected: str | None) -> None:
+    from overlay.badge_layout import first_name
+
+    assert first_name(name) == expected
+
+
+def test_badges_show_first_names_only_when_asked() -> None:
+    frame = frame_with([3, 3])
+    named = dataclasses.replace(frame, faces=dataclasses.replace(
+        frame.faces, name=np.array(["Ana Souza", None], dtype=object)))
+    assert [s.text for s in badge_specs(named)] == ["Happy", "Happy"]  # the setting is off by default
+    assert [s.text for s in badge_specs(named, first_names=True)] == ["Ana \u00b7 Happy", "Happy"]
