@@ -93,3 +93,8 @@ def test_no_import_cycle_between_packages() -> None:
 def test_the_ground_floor_imports_nothing_of_the_project() -> None:
     assert "vocab" in project_packages()
     assert dict(package_graph().get("vocab", {})) == {}
+
+
+if __name__ == "__main__":  # python tests/test_floors.py: which package imports which
+    for package, targets in sorted(package_graph().items()):
+        print(f"{package:<10} -> {', '.join(sorted(targets))}")
