@@ -1,9 +1,15 @@
 """Per-stage milliseconds of the whole live pipeline: ``python -m bench.pipeline [repeats]``.
 
 Capture (mss on the real display, or on a private Xvfb when there is none), tile finding and
-face detection, emotion classification, tracking, smoothing, aggregation and storage (a real
-SQLite file through the background writer) for 1, 9, 25 and 49 tiles at 1080p. Prints the
-median of each stage; not a test.
+face detection, name reading, tracking, attention, emotion classification, smoothing,
+aggregation and storage (a real SQLite file through the background writer) for 1, 9, 25 and
+49 tiles at 1080p, each frame with fresh camera noise and 1 s after the last (as a live class
+at the default 1 fps). Two pipelines in the same run: ``full-cost`` (every tile detected and
+every face classified on every frame, the float emotion model: what ran before change-based
+re-detection) and ``live`` (what ``classmood run`` builds for a screen: unchanged tiles keep
+their boxes, unchanged faces their expression, the int8 model). Prints the median of each
+stage, the median end to end (capture -> store) and the CPU milliseconds per frame
+(``time.process_time``, all threads); not a test.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
+from bench.class_window import with_noise
 from bot.pipeline import build_pipeline
 from db.engine import open_engine
 from db.recorder import Recorder, SessionInfo
@@ -26,6 +35,7 @@ from vocab.protocols import CapturedFrame
 from vocab.settings import Config, Privacy
 
 GRIDS = {1: (1, 1), 9: (3, 3), 25: (5, 5), 49: (7, 7)}
+WARM_UP = 3  # frames: models' first calls, the first full look of the live pipeline
 
 
 def _capture_ms(repeats: int) -> float | None:
@@ -63,38 +73,47 @@ def main(argv: list[str] | None = None) -> int:
     repeats = int(args[0]) if args else 10
     capture = _capture_ms(repeats)
     photos = load_face_photos()
-    config = Config(threads=0)
-    pipeline = build_pipeline(config)
-    print(f"ClassMood pipeline benchmark, 1920x1080, median of {repeats} frames, {os.cpu_count()} cores")
+    config = Config()
+    pipelines = {"full-cost": build_pipeline(config, full_cost=True), "live": build_pipeline(config)}
+    print(f"ClassMood pipeline benchmark, 1920x1080, median of {repeats} frames 1 s apart "
+          f"(after {WARM_UP} warm-up frames), {os.cpu_count()} cores")
     print(f"capture (mss 1920x1080 grab): {'n/a (no display)' if capture is None else f'{capture:.1f} ms'}")
-    header = ("tiles", "faces", "detect", "classify", "track", "smooth", "aggregate", "store", "total")
+    stage_names = ("detect", "names", "track", "attention", "classify", "smooth", "aggregate", "store")
+    header = ("path", "tiles", "faces", *stage_names, "total", "cpu")
     print(" ".join(f"{h:>9}" for h in header))
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         for n, grid in GRIDS.items():
             gallery = compose_gallery(photos, grid=grid, size_wh=(1920, 1080), seed=n, camera_off_frac=0.0)
-            info = SessionInfo(source="bench", live=True, privacy=Privacy.FULL, settings={}, model_sha256=None)
-            recorder = Recorder(engine, info, commit_interval_s=3600)
-            stages: dict[str, list[float]] = {}
-            faces = 0
-            for i in range(repeats + 1):
-                frame = pipeline.process(CapturedFrame(gallery.image, (0, 0, 1920, 1080)), i + 1, float(i),
-                                         datetime.now(UTC))
-                recorder.submit(frame)
-                t = time.perf_counter()
-                recorder._commit_pending()  # measured inline: one frame's rows in one transaction
-                store_ms = (time.perf_counter() - t) * 1000
-                if i == 0:
-                    continue  # warm-up
-                faces = len(frame.faces)
-                for k, v in {**frame.timings_ms, "store": store_ms}.items():
-                    stages.setdefault(k, []).append(v)
-            recorder.close()
-            med = {k: statistics.median(v) for k, v in stages.items()}
-            total = sum(med.values()) + (capture or 0.0)
-            cells = [n, faces, *(med.get(k, 0.0) for k in header[2:-1]), total]
-            print(" ".join(f"{c:>9}" if isinstance(c, int) else f"{c:>9.1f}" for c in cells))
-    pipeline.close()
+            for name, pipeline in pipelines.items():
+                rng = np.random.default_rng(n)
+                info = SessionInfo(source="bench", live=True, privacy=Privacy.FULL, settings={}, model_sha256=None)
+                recorder = Recorder(engine, info, commit_interval_s=3600)
+                stages: dict[str, list[float]] = {}
+                faces = 0
+                t0 = 1000.0 * n  # each gallery starts afresh for the trackers and the kept results
+                for i in range(repeats + WARM_UP):
+                    image = with_noise(gallery.image, rng)
+                    cpu = time.process_time()
+                    frame = pipeline.process(CapturedFrame(image, (0, 0, 1920, 1080)), i + 1, t0 + i,
+                                             datetime.now(UTC))
+                    recorder.submit(frame)
+                    t = time.perf_counter()
+                    recorder._commit_pending()  # measured inline: one frame's rows in one transaction
+                    store_ms = (time.perf_counter() - t) * 1000
+                    cpu_ms = (time.process_time() - cpu) * 1000
+                    if i < WARM_UP:
+                        continue
+                    faces = len(frame.faces)
+                    total = sum(frame.timings_ms.values()) + store_ms + (capture or 0.0)
+                    for k, v in {**frame.timings_ms, "store": store_ms, "total": total, "cpu": cpu_ms}.items():
+                        stages.setdefault(k, []).append(v)
+                recorder.close()
+                med = {k: statistics.median(v) for k, v in stages.items()}
+                cells = [name, n, faces, *(med.get(k, 0.0) for k in header[3:])]
+                print(" ".join(f"{c:>9}" if isinstance(c, (int, str)) else f"{c:>9.1f}" for c in cells))
+    for pipeline in pipelines.values():
+        pipeline.close()
     return 0
 
 

@@ -6,6 +6,11 @@ then every ``every_s`` seconds (new faces at once, later readings spread over ti
 between readings the frame carries that participant's held state and last head pose. A reading
 starts from the participant's previous landmarks when the face is still where they were (one
 pass instead of two).
+
+A reading that falls due while the face has not changed since the last one (no 8x8 cell of its
+48x48 grey crop moved by ``change_max_diff`` grey levels: the same test as the expression's) is
+put off by another ``every_s``, up to ``unchanged_max_s``: a head that turns, drops or looks away
+changes the crop by tens of levels and is read on time; a still face need not be re-measured.
 """
 
 from __future__ import annotations
@@ -16,11 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.attention import EYES_CLOSED_ABOVE, MIN_EYE_WIDTH_PX, AttentionHold, attention_state, head_pose_deg
+from bot.classify import FACE_CHANGE_MAX_DIFF, face_cells, face_changed, face_crops
 from models import face_landmarks as fl
+from models.preprocessing import face_gray_48
 from vocab.labels import ATTENTION_STATES, NOT_READ
 from vocab.types import FrameResult
 
 EVERY_S = 3.0
+UNCHANGED_MAX_S = 12.0  # an unchanged face is still re-read this often
 FORGET_AFTER_S = 60.0  # readings of a participant unseen this long are dropped (memory stays flat)
 
 
@@ -31,21 +39,29 @@ class _Reading:
     pose_deg: np.ndarray  # (3,)
     eyes_closed: int  # 1, 0, -1
     points_px: np.ndarray  # (468, 3)
+    cells: np.ndarray | None = None  # (6, 6) float32 face cells when read (see bot.classify.face_cells)
+    raw: str = ""  # the state this reading said
 
 
 class AttentionStage:
     """Writes ``faces.attention``, ``faces.head_pose_deg`` and ``faces.eyes_closed`` (needs ``track_id``)."""
 
-    def __init__(self, landmarker: fl.FaceLandmarker, eyes: fl.EyeStateClassifier, every_s: float = EVERY_S) -> None:
+    def __init__(self, landmarker: fl.FaceLandmarker, eyes: fl.EyeStateClassifier, every_s: float = EVERY_S,
+                 unchanged_max_s: float = UNCHANGED_MAX_S, change_max_diff: float = FACE_CHANGE_MAX_DIFF) -> None:
+        """``unchanged_max_s`` <= ``every_s`` reads every face every ``every_s`` whatever it shows."""
         self._landmarker = landmarker
         self._eyes = eyes
         self.every_s = every_s
+        self.unchanged_max_s = unchanged_max_s
+        self.change_max_diff = change_max_diff
+        self.readings_done = 0
+        self.readings_put_off = 0
         self._hold = AttentionHold()
         self._readings: dict[int, _Reading] = {}
 
     def fresh(self) -> AttentionStage:
         """The same models with no readings yet (for an unrelated image or stream)."""
-        return AttentionStage(self._landmarker, self._eyes, self.every_s)
+        return AttentionStage(self._landmarker, self._eyes, self.every_s, self.unchanged_max_s, self.change_max_diff)
 
     def __call__(self, frame: FrameResult, t_s: float) -> FrameResult:
         faces = frame.faces
@@ -59,7 +75,23 @@ class AttentionStage:
         due = [i for i, tid in enumerate(ids)
                if tid not in self._readings or t_s >= self._readings[tid].next_s or t_s < self._readings[tid].t_s]
         if due and frame.image is not None:
-            self._read(frame.image, faces.xyxy[due], [ids[i] for i in due], t_s)
+            cells = [face_cells(face_gray_48(c)) for c in face_crops(frame.image, faces.xyxy[due])]
+            read: list[int] = []
+            for k, i in enumerate(due):
+                r = self._readings.get(ids[i])
+                # Only a settled face is put off: a new state waiting to be confirmed by the
+                # hold's next readings is read on time.
+                if r is not None and r.cells is not None and r.t_s <= t_s < r.t_s + self.unchanged_max_s \
+                        and r.raw == self._hold.held(ids[i]) \
+                        and not face_changed(r.cells, cells[k], self.change_max_diff):
+                    r.next_s = t_s + self.every_s  # the same face: put the reading off
+                    self.readings_put_off += 1
+                else:
+                    read.append(k)
+            if read:
+                self._read(frame.image, faces.xyxy[[due[k] for k in read]], [ids[due[k]] for k in read], t_s,
+                           [cells[k] for k in read])
+                self.readings_done += len(read)
         attention = np.full(n, NOT_READ, np.int8)
         pose = np.full((n, 3), np.nan, np.float32)
         eyes = np.full(n, -1, np.int8)
@@ -73,7 +105,8 @@ class AttentionStage:
         return dataclasses.replace(frame, faces=dataclasses.replace(
             faces, attention=attention, head_pose_deg=pose, eyes_closed=eyes))
 
-    def _read(self, image: np.ndarray, xyxy: np.ndarray, ids: list[int], t_s: float) -> None:
+    def _read(self, image: np.ndarray, xyxy: np.ndarray, ids: list[int], t_s: float,
+              cells: list[np.ndarray]) -> None:
         previous = np.full((len(ids), fl.N_LANDMARKS, 3), np.nan, np.float32)
         for k, tid in enumerate(ids):
             if tid in self._readings:
@@ -91,4 +124,4 @@ class AttentionStage:
             # Spread the next readings of faces first seen together over one period.
             wait = self.every_s * (1.0 + (tid % 5) / 5.0) if first else self.every_s
             self._readings[tid] = _Reading(t_s, t_s + wait, pose[k].astype(np.float32), closed,
-                                           marks.points_px[k])
+                                           marks.points_px[k], cells[k], str(raw[k]))

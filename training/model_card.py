@@ -183,7 +183,9 @@ def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: st
             "private_test_accuracy": round(private.accuracy, 4),
             "confusion_matrix_png": str(confusion_png),
         },
-        "onnx": {"path": str(onnx_path), "sha256": onnx_sha, "size_bytes": onnx_path.stat().st_size, "opset": OPSET},
+        "onnx": {"path": str(onnx_path), "sha256": onnx_sha, "size_bytes": onnx_path.stat().st_size, "opset": OPSET,
+                 # How the temperature the runtime applies was chosen (training.calibrate), if any.
+                 "calibration": json.loads(meta["temperature_fit"]) if "temperature_fit" in meta else None},
         "speed": {
             "ms_per_49_faces_median": round(timing[GALLERY_FACES].median_ms, 2),
             "ms_per_49_faces_p90": round(timing[GALLERY_FACES].p90_ms, 2),

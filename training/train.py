@@ -24,9 +24,10 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from training.augment import augment
+from training.augment import augment, webcam
 from training.config import TrainConfig, load_train_config
-from training.data import load_splits, sha256_of_file
+from training.data import Split, contempt_label_distribution, ferplus_targets, load_splits, sha256_of_file
+from training.metrics import ferplus_majority
 from training.model import EmotionNet
 from vocab.errors import ClassMoodError, exit_code
 
@@ -76,6 +77,18 @@ def _load_initial_weights(net: torch.nn.Module, cfg: TrainConfig) -> dict:
             "config": ck.get("config"), "history": ck.get("history")}
 
 
+def training_targets(train: Split, cfg: TrainConfig) -> np.ndarray:
+    """``(n, 7)`` float32 soft targets: FER2013 one-hot and FER+ votes mixed by ``ferplus_weight``,
+    the FER+ part built as ``ferplus_unknown``/``ferplus_contempt`` say, then label smoothing."""
+    if train.votes is None:
+        raise ValueError("training targets need the FER+ votes of the training split")
+    contempt_dist = contempt_label_distribution(train.votes, train.labels)
+    soft = ferplus_targets(train.votes, train.labels, cfg.ferplus_unknown, cfg.ferplus_contempt, contempt_dist)
+    onehot = np.eye(7, dtype=np.float32)[train.labels]
+    target = (1 - cfg.ferplus_weight) * onehot + cfg.ferplus_weight * soft
+    return ((1 - cfg.label_smoothing) * target + cfg.label_smoothing / 7).astype(np.float32)
+
+
 def train(cfg: TrainConfig) -> Path:
     """Run the whole training; returns the path of the best checkpoint."""
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
@@ -85,15 +98,17 @@ def train(cfg: TrainConfig) -> Path:
     dev = _device(cfg)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
 
-    splits, cleaning = load_splits(cfg.data, cfg.max_per_split)
+    splits, cleaning = load_splits(cfg.data, cfg.max_per_split, drop_not_face=cfg.drop_not_face)
     train_x = torch.from_numpy(splits["train"].tensor()).to(dev)
     train_y = torch.from_numpy(splits["train"].labels).to(dev)
-    onehot = F.one_hot(train_y, 7).float()
-    soft = torch.from_numpy(splits["train"].ferplus).to(dev)
-    target = (1 - cfg.ferplus_weight) * onehot + cfg.ferplus_weight * soft
-    target = (1 - cfg.label_smoothing) * target + cfg.label_smoothing / 7
+    target = torch.from_numpy(training_targets(splits["train"], cfg)).to(dev)
     val_x = torch.from_numpy(splits["public"].tensor()).to(dev)
     val_y = torch.from_numpy(splits["public"].labels).to(dev)
+    # FER+ majority of PublicTest, recorded each epoch (selection stays on the FER2013 labels).
+    val_maj = ferplus_majority(splits["public"].votes) if splits["public"].votes is not None \
+        else np.full(len(val_y), -1)
+    maj_rows = torch.from_numpy(np.flatnonzero(val_maj >= 0)).to(dev)
+    maj_y = torch.from_numpy(val_maj[val_maj >= 0]).to(dev)
 
     net = EmotionNet(cfg.model).to(dev)
     init_info = None
@@ -136,6 +151,8 @@ def train(cfg: TrainConfig) -> Path:
         for step in bar:
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             xb = augment(train_x[idx], gen)
+            if cfg.augment == "webcam":
+                xb = webcam(xb, gen, cfg.webcam_p)
             loss = torch.sum(-target[idx] * F.log_softmax(net(xb), dim=1), dim=1).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -150,6 +167,9 @@ def train(cfg: TrainConfig) -> Path:
         kind, (acc, chosen) = max(candidates.items(), key=lambda kv: kv[1][0])
         record = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch, "public_raw": acc_raw,
                   "public_ema": acc_ema, "elapsed_s": time.time() - t0}
+        if len(maj_y):
+            record["public_ferplus_raw"] = public_accuracy(net, val_x[maj_rows], maj_y)
+            record["public_ferplus_ema"] = public_accuracy(ema.module, val_x[maj_rows], maj_y)
         history.append(record)
         log.info("epoch %d: loss %.4f PublicTest raw %.4f/%.4f (flip) ema %.4f/%.4f",
                  epoch + 1, record["loss"], *acc_raw, *acc_ema)

@@ -97,7 +97,11 @@ def test_truncated_model_is_model_error(tmp_path: Path) -> None:
     (("N", 1, 48, 48), 7, {**GOOD_METADATA, "labels": '["a","b","c","d","e","f","g"]'}, "has labels"),
     (("N", 1, 48, 48), 7, {**GOOD_METADATA, "labels": "not json"}, "unreadable metadata"),
     (("N", 1, 48, 48), 7, {**GOOD_METADATA, "flip_average": "maybe"}, "flip_average"),
-], ids=["3-channel", "64px", "fixed-batch", "8-classes", "no-metadata", "wrong-labels", "bad-json", "bad-flag"])
+    (("N", 1, 48, 48), 7, {**GOOD_METADATA, "temperature": "warm"}, "temperature"),
+    (("N", 1, 48, 48), 7, {**GOOD_METADATA, "temperature": "0"}, "temperature"),
+    (("N", 1, 48, 48), 7, {**GOOD_METADATA, "temperature": "nan"}, "temperature"),
+], ids=["3-channel", "64px", "fixed-batch", "8-classes", "no-metadata", "wrong-labels", "bad-json", "bad-flag",
+        "temperature-text", "temperature-zero", "temperature-nan"])
 def test_wrong_contract_is_model_error(tmp_path: Path, in_shape: tuple, n_out: int,
                                        metadata: dict | None, expected: str) -> None:
     path = _toy_model(tmp_path / "emotion.onnx", in_shape, n_out, metadata)
@@ -119,3 +123,22 @@ def test_toy_model_predicts_any_batch_and_closes(tmp_path: Path) -> None:
     clf.close()
     with pytest.raises(ModelError, match="closed"):
         clf.predict(np.zeros((1, 1, 48, 48), dtype=np.float32))
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.07, 2.0])
+def test_stored_temperature_is_applied(tmp_path: Path, temperature: float) -> None:
+    """A file with ``temperature`` metadata returns softmax(log p / T) of the graph's output:
+    rows still sum to 1, the top class is unchanged, and a file without it is untouched."""
+    from models.emotion_classifier import apply_temperature
+
+    plain = _toy_model(tmp_path / "plain.onnx")
+    tempered = _toy_model(tmp_path / "tempered.onnx", metadata={**GOOD_METADATA, "temperature": str(temperature)})
+    faces = np.random.default_rng(4).random((32, 1, 48, 48), dtype=np.float32) * 40  # spread-out logits
+    with OnnxEmotionClassifier(plain, threads=1) as a, OnnxEmotionClassifier(tempered, threads=1) as b:
+        assert a.temperature == 1.0 and b.temperature == temperature
+        raw, got = a.predict(faces), b.predict(faces)
+    np.testing.assert_allclose(got, apply_temperature(raw, temperature), atol=1e-6)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
+    assert (got.argmax(axis=1) == raw.argmax(axis=1)).all()
+    assert np.abs(got - raw).max() > 1e-3  # the temperature did something
+    assert (got.max(axis=1) < raw.max(axis=1)).all() == (temperature > 1)

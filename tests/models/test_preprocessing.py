@@ -89,3 +89,31 @@ def test_colour_uses_bgr_luma_weights(bgr: tuple[int, int, int], grey: int) -> N
 
 def test_empty_batch() -> None:
     assert face_tensor([]).shape == (0, 1, FACE_SIZE_PX, FACE_SIZE_PX)
+
+
+@pytest.mark.parametrize(("eye_gap_px", "roll_deg", "channels"), [
+    (17.6, 0.0, 0), (40.0, 20.0, 3), (120.0, -35.0, 3), (9.0, 10.0, 0), (300.0, 5.0, 4),
+], ids=["fer-size", "tilted", "large-tilted", "small", "huge-bgra"])
+def test_eye_alignment_puts_the_eyes_where_fer2013_has_them(eye_gap_px: float, roll_deg: float,
+                                                           channels: int) -> None:
+    """Two bright dots at the eye centres of a rolled, scaled face land on FER_EYES_48."""
+    from models.preprocessing import FER_EYES_48, eye_aligned_gray_48
+
+    size = int(eye_gap_px * 4 + 40)
+    img = np.zeros((size, size), np.uint8)
+    centre = np.array([size / 2, size / 2])
+    a = np.deg2rad(roll_deg)
+    half = eye_gap_px / 2 * np.array([np.cos(a), np.sin(a)])
+    eyes = np.stack([centre - half, centre + half])
+    r = max(1.0, eye_gap_px / 8)
+    for x, y in eyes:
+        cv2.circle(img, (int(round(x * 16)), int(round(y * 16))), int(round(r * 16)), 255, -1, cv2.LINE_AA, shift=4)
+    if channels:
+        img = np.dstack([img] * channels)
+    out = eye_aligned_gray_48(img, eyes)
+    assert out.shape == (FACE_SIZE_PX, FACE_SIZE_PX) and out.dtype == np.uint8
+    for (ex, ey), half_side in zip(FER_EYES_48, (slice(0, 24), slice(24, 48)), strict=True):
+        patch = out[:, half_side].astype(np.float64)
+        ys, xs = np.mgrid[0:48, half_side]
+        cx, cy = (patch * xs).sum() / patch.sum(), (patch * ys).sum() / patch.sum()
+        assert abs(cx - ex) < 1.0 and abs(cy - ey) < 1.0, (cx, cy, ex, ey)

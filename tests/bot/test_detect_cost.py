@@ -1,0 +1,130 @@
+"""Re-detection only where the picture changed (``FaceFinder(redetect_after_s=...)``), with the
+real MediaPipe models on a composed 3x3 class that has fresh camera noise in every frame.
+
+Counts of detector and tile-finder calls, never times: the targets live in ``bench/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from bench.class_window import class_states, with_noise
+from bot.detect import FaceFinder
+from bot.tiles import find_tiles
+from models.face_detector import FULL_RANGE_MODEL_PATH, SHORT_RANGE_MODEL_PATH, MediaPipeFaceDetector
+from tools.compose_gallery import Gallery
+from vocab.types import FrameResult
+
+GRID, SIZE = (3, 3), (960, 540)
+
+
+class CountingTiles:
+    """``find_tiles`` that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return find_tiles(image)
+
+
+@pytest.fixture(scope="module")
+def detectors() -> Iterator[tuple[MediaPipeFaceDetector, MediaPipeFaceDetector]]:
+    with MediaPipeFaceDetector(SHORT_RANGE_MODEL_PATH) as tiles, MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH) as scan:
+        yield tiles, scan
+
+
+@pytest.fixture(scope="module")
+def states() -> dict[str, Gallery]:
+    return class_states(seed=3, grid=GRID, size_wh=SIZE)
+
+
+def frame(image: np.ndarray, t: float) -> FrameResult:
+    return FrameResult(frame_id=int(t) + 1, t_mono=t, t_utc=datetime.now(UTC), region_xywh=(0, 0, *SIZE), image=image)
+
+
+def in_tile(result: FrameResult, tile: tuple[int, int, int, int]) -> int:
+    c = (result.faces.xyxy[:, :2] + result.faces.xyxy[:, 2:]) / 2
+    x0, y0, x1, y1 = tile
+    return int(((c[:, 0] >= x0) & (c[:, 0] < x1) & (c[:, 1] >= y0) & (c[:, 1] < y1)).sum())
+
+
+def test_unchanged_tiles_keep_their_boxes_and_a_changed_tile_is_detected_again(detectors, states) -> None:
+    tiles_finder = CountingTiles()
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1], tile_finder=tiles_finder, redetect_after_s=10.0)
+    rng = np.random.default_rng(0)
+    first = finder(frame(with_noise(states["leave"].image, rng), 0.0))
+    calls_first, tiles_first = finder.detector_calls, tiles_finder.calls
+    assert calls_first >= 9 and len(first.faces) == int(states["leave"].face_mask().sum())
+
+    # Fresh noise, nothing else: no detector call, no tile finding, the very same boxes.
+    second = finder(frame(with_noise(states["leave"].image, rng), 1.0))
+    assert finder.detector_calls == calls_first and tiles_finder.calls == tiles_first
+    np.testing.assert_array_equal(second.faces.xyxy, first.faces.xyxy)
+
+    # The centre tile shows another person: that tile's window is detected again (and at most
+    # a neighbour's, whose padded window reaches into it), the others are kept.
+    swapped = finder(frame(with_noise(states["swap"].image, rng), 2.0))
+    redone = finder.detector_calls - calls_first
+    assert 1 <= redone <= 3
+    centre = states["swap"].tiles[4].xyxy
+    assert in_tile(swapped, centre) == 1
+    others = [k for k in range(9) if k != 4]
+    assert [in_tile(swapped, states["swap"].tiles[k].xyxy) for k in others] == \
+        [in_tile(first, states["leave"].tiles[k].xyxy) for k in others]
+
+    # After redetect_after_s (x1.25 at most) every window has been asked again.
+    before = finder.detector_calls
+    for t in (3.0, 8.0, 13.0):
+        finder(frame(with_noise(states["swap"].image, rng), t))
+    assert finder.detector_calls - before >= calls_first - 1
+
+
+def test_full_cost_finder_detects_every_window_every_frame(detectors, states) -> None:
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1], redetect_after_s=0.0)
+    rng = np.random.default_rng(1)
+    finder(frame(with_noise(states["join"].image, rng), 0.0))
+    once = finder.detector_calls
+    finder(frame(with_noise(states["join"].image, rng), 1.0))
+    assert finder.detector_calls == 2 * once and finder.detector_calls_kept == 0
+
+
+def test_a_face_that_turns_into_a_still_photo_is_dropped_although_its_boxes_are_kept(detectors, states) -> None:
+    """The still-picture test runs on every frame against fresh pixels, kept boxes or not."""
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1], redetect_after_s=30.0)
+    rng = np.random.default_rng(2)
+    image = states["join"].image
+    tile = states["join"].tiles[1].xyxy
+    x0, y0, x1, y1 = tile
+    counts = []
+    for t in range(8):
+        noisy = with_noise(image, rng)
+        if t >= 1:  # from t = 1 s this tile's pixels never change again: a profile photo
+            noisy[y0:y1, x0:x1] = image[y0:y1, x0:x1]
+        counts.append(in_tile(finder(frame(noisy, float(t))), tile))
+    assert counts[0] == 1 and counts[1] == 1  # live, then not yet still for long
+    assert counts[-1] == 0, f"still face kept: {counts}"
+
+
+def test_a_reflowed_grid_is_found_again(detectors) -> None:
+    tiles_finder = CountingTiles()
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1], tile_finder=tiles_finder)
+    rng = np.random.default_rng(3)
+    nine = class_states(seed=3, grid=(3, 3), size_wh=SIZE)["join"]
+    four = class_states(seed=3, grid=(2, 2), size_wh=SIZE)["join"]
+    finder(frame(with_noise(nine.image, rng), 0.0))
+    finder(frame(with_noise(nine.image, rng), 1.0))
+    assert tiles_finder.calls == 1
+    result = finder(frame(with_noise(four.image, rng), 2.0))
+    assert tiles_finder.calls == 2 and len(result.tiles_xyxy) == 4
+
+
+@pytest.mark.parametrize("kwargs", [{"redetect_after_s": -1.0}, {"change_max_diff": 0.0}])
+def test_bad_settings_are_refused(detectors, kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        FaceFinder(detectors[0], **kwargs)

@@ -1,0 +1,192 @@
+"""Measure an emotion ONNX file beyond FER2013 top-1: ``python -m training.measure [MODEL.onnx]``.
+
+Prints, for the direct 48x48 path (full splits, no cleaning of test rows):
+
+- FER2013 accuracy on PublicTest and PrivateTest (original labels);
+- FER+ majority accuracy and per-class recall (``training.metrics.ferplus_majority``: faces
+  whose crowd majority is one of the 7 classes);
+- calibration (ECE, 15 bins; NLL; accuracy above/below the 0.4 "Uncertain" gate) of the raw
+  output and after the temperature fitted by NLL on PublicTest;
+
+and the end-to-end proxy (``training.proxy``): a seeded sample of PublicTest and PrivateTest
+faces in simulated gallery tiles through the detector -> crop -> model path, against the same
+faces through the direct path. Temperatures are chosen on PublicTest only; PrivateTest numbers
+are reported, never used to choose. The file's own ``temperature`` metadata is ignored here
+(raw output), so a calibrated file is measured from its raw probabilities.
+
+One thread for everything (ONNX Runtime, OpenCV, MediaPipe's own pool aside): about 1.5 min.
+``--json PATH`` also writes every number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier
+from training.data import DEFAULT_DATA, SPLITS
+from training.metrics import (
+    apply_temperature,
+    calibration,
+    expected_calibration_error,
+    ferplus_majority,
+    fit_temperature,
+    recall_by_class,
+)
+from training.proxy import box_framing, read_proxy
+from vocab.labels import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+UNCERTAIN_BELOW = 0.4
+
+
+def predict_probs(clf: OnnxEmotionClassifier, faces: np.ndarray, batch: int = 256) -> np.ndarray:
+    """``(n, 7)`` raw probabilities for ``(n, 1, 48, 48)`` faces, in batches."""
+    out = np.empty((len(faces), len(EMOTIONS)), np.float32)
+    for i in range(0, len(faces), batch):
+        out[i:i + batch] = clf.predict(faces[i:i + batch])
+    return out
+
+
+def load_test_split(data: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every row of a test split: images ``(n, 48, 48)``, FER2013 labels, FER+ votes ``(n, 10)``."""
+    d = np.load(data)
+    rows = np.flatnonzero(d["usage"] == SPLITS[split])
+    return d["images"][rows], d["labels"][rows].astype(np.int64), d["ferplus_votes"][rows]
+
+
+def _recall_line(recall: np.ndarray) -> str:
+    return ", ".join(f"{name} {r:.3f}" for name, r in zip(EMOTIONS, recall, strict=True))
+
+
+def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
+    """All the numbers of the module notes, printed as they come; returned as a dict."""
+    from bot.detect import FaceFinder
+    from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
+
+    report: dict = {"model": str(model), "proxy_faces_per_split": proxy_faces, "seed": seed}
+    t0 = time.time()
+    with OnnxEmotionClassifier(model, threads=1) as clf:
+        report["model_sha256"], report["file_temperature"] = clf.sha256, clf.temperature
+        clf.temperature = 1.0  # measure the raw output; the fitted T is applied below
+        split_data = {s: load_test_split(data, s) for s in ("public", "private")}
+        from models.preprocessing import face_tensor
+
+        probs = {s: predict_probs(clf, face_tensor(v[0])) for s, v in split_data.items()}
+        print(f"model {model} (sha256 {clf.sha256[:12]}..., temperature in file {report['file_temperature']:g})")
+        for s in ("public", "private"):
+            _, y, votes = split_data[s]
+            pred = probs[s].argmax(1)
+            maj = ferplus_majority(votes)
+            ok = maj >= 0
+            rec = recall_by_class(maj, pred)
+            report[s] = {"n": len(y), "fer2013_accuracy": float((pred == y).mean()),
+                         "fer2013_recall": dict(zip(EMOTIONS, recall_by_class(y, pred).tolist(), strict=True)),
+                         "ferplus_n": int(ok.sum()), "ferplus_accuracy": float((pred[ok] == maj[ok]).mean()),
+                         "ferplus_recall": dict(zip(EMOTIONS, rec.tolist(), strict=True)),
+                         "ferplus_support": dict(zip(EMOTIONS, np.bincount(maj[ok], minlength=7).tolist(),
+                                                     strict=True))}
+            print(f"{s}: FER2013 accuracy {report[s]['fer2013_accuracy']:.4f} ({len(y)} faces); FER+ majority "
+                  f"accuracy {report[s]['ferplus_accuracy']:.4f} ({int(ok.sum())} faces with a 7-class majority)")
+            print(f"  FER+ majority recall: {_recall_line(rec)}")
+        t_direct = fit_temperature(probs["public"], split_data["public"][1])
+        report["temperature_direct_public"] = t_direct
+        print(f"temperature fitted by NLL on PublicTest (direct, FER2013 labels): T = {t_direct:.4f}")
+        for s in ("public", "private"):
+            y = split_data[s][1]
+            maj = ferplus_majority(split_data[s][2])
+            ok = maj >= 0
+            for name, t in (("raw", 1.0), ("T", t_direct)):
+                p = apply_temperature(probs[s], t)
+                cal = calibration(p, y, UNCERTAIN_BELOW)
+                report[s][f"calibration_{name}"] = cal.__dict__
+                report[s][f"ece_ferplus_{name}"] = expected_calibration_error(p[ok], maj[ok])
+                print(f"  {s} direct {name:>3}: {cal.line()}; ECE vs FER+ majority "
+                      f"{report[s][f'ece_ferplus_{name}']:.4f}")
+        print(f"[direct path done in {time.time() - t0:.0f} s]")
+
+        # ---- end-to-end proxy
+        rng = np.random.default_rng(seed)
+        with MediaPipeFaceDetector() as short, MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH) as full:
+            finder = FaceFinder(short, scan_detector=full, redetect_after_s=0.0, still_after_s=0.0)
+
+            def find(image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                faces = finder.find_faces(image, tiles)
+                return faces.xyxy, faces.score
+
+            proxy_probs: dict[str, np.ndarray] = {}
+            for s in ("public", "private"):
+                images, y, _ = split_data[s]
+                sample = np.sort(rng.choice(len(y), size=min(proxy_faces, len(y)), replace=False))
+                reading = read_proxy(images[sample], find, seed=seed + SPLITS[s])
+                f = reading.found
+                pp = predict_probs(clf, reading.tensor[f])
+                proxy_probs[s] = pp
+                yd = y[sample][f]
+                direct = probs[s][sample][f]
+                acc_proxy, acc_direct = float((pp.argmax(1) == yd).mean()), float((direct.argmax(1) == yd).mean())
+                agree = float((pp.argmax(1) == direct.argmax(1)).mean())
+                framing = box_framing(reading)
+                report[f"proxy_{s}"] = {"sampled": len(sample), "found": int(f.sum()),
+                                        "detection_rate": float(f.mean()), "accuracy_proxy": acc_proxy,
+                                        "accuracy_direct_same_faces": acc_direct, "gap": acc_direct - acc_proxy,
+                                        "agreement_with_direct": agree, "framing": framing,
+                                        "_labels": yd, "_sample": sample}
+                print(f"proxy {s}: {len(sample)} faces sampled, {int(f.sum())} found ({f.mean():.1%}); "
+                      f"accuracy proxy {acc_proxy:.4f} vs direct {acc_direct:.4f} on the same faces "
+                      f"(gap {acc_direct - acc_proxy:+.4f}); same top class as direct {agree:.1%}")
+                print("  pipeline crop vs FER2013 framing: scale {crop_scale_mean:.3f}±{crop_scale_std:.3f}, "
+                      "centre dx {dx_mean:+.3f}±{dx_std:.3f}, dy {dy_mean:+.3f}±{dy_std:.3f} (crop sides)"
+                      .format(**framing))
+        t_proxy = fit_temperature(proxy_probs["public"], report["proxy_public"]["_labels"])
+        report["temperature_proxy_public"] = t_proxy
+        print(f"temperature fitted by NLL on the PublicTest proxy: T = {t_proxy:.4f}")
+        for s in ("public", "private"):
+            yd = report[f"proxy_{s}"]["_labels"]
+            temps = [("raw", 1.0), ("T_direct", t_direct), ("T_proxy", t_proxy)]
+            if report["file_temperature"] != 1.0:  # what the app applies
+                temps.append(("T_file", report["file_temperature"]))
+            for name, t in temps:
+                cal = calibration(apply_temperature(proxy_probs[s], t), yd, UNCERTAIN_BELOW)
+                report[f"proxy_{s}"][f"calibration_{name}"] = cal.__dict__
+                print(f"  {s} proxy {name:>8}: {cal.line()}")
+            for name, t in temps[2:]:
+                cal = calibration(apply_temperature(probs[s], t), split_data[s][1], UNCERTAIN_BELOW)
+                report[s][f"calibration_{name}"] = cal.__dict__
+                print(f"  {s} direct {name:>8}: {cal.line()}")
+    for s in ("public", "private"):
+        del report[f"proxy_{s}"]["_labels"], report[f"proxy_{s}"]["_sample"]
+    report["wall_s"] = time.time() - t0
+    print(f"[done in {report['wall_s']:.0f} s]")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.measure", description=__doc__.split("\n\n")[0])
+    p.add_argument("model", type=Path, nargs="?", default=DEFAULT_MODEL_PATH, metavar="MODEL.onnx")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fer2013.npz")
+    p.add_argument("--proxy-faces", type=int, default=2000, help="faces sampled per test split for the proxy")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None, help="also write every number here")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    cv2.setNumThreads(1)
+    report = measure(args.model, args.data, args.proxy_faces, args.seed)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""Scores beyond FER2013 top-1: FER+ majority labels, calibration error and temperature fitting.
+
+Pure numpy (no torch), so the measurement scripts run in the app's environment too.
+
+- ``ferplus_majority``: the FER+ crowd's answer per face in FER2013 class order, or ``-1`` where
+  the crowd gives none the model could be scored on (no clear majority, majority "unknown",
+  "not a face" or contempt, which the 7-class model cannot output).
+- ``expected_calibration_error``: how far the top probability is from the share of faces that
+  are right, averaged over equal-width confidence bins (15, the usual choice).
+- ``fit_temperature``: the one scalar ``T`` that minimises the negative log-likelihood of
+  ``softmax(log p / T)`` on a held-out split (Guo et al., 2017). It never changes the argmax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.emotion_classifier import apply_temperature
+
+__all__ = ["FERPLUS_COLUMN_OF_CLASS", "FERPLUS_COLUMNS", "Calibration", "apply_temperature", "calibration",
+           "expected_calibration_error", "ferplus_majority", "fit_temperature", "nll", "recall_by_class"]
+
+# FER+ vote columns, in the file's order.
+FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",
+                   "unknown", "not_a_face")
+# Index of each FER2013 class (Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral) among them.
+FERPLUS_COLUMN_OF_CLASS = (4, 5, 6, 1, 3, 2, 0)
+_CONTEMPT, _UNKNOWN, _NOT_FACE = 7, 8, 9
+# FER2013 class of each of the first 7 FER+ columns (inverse of FERPLUS_COLUMN_OF_CLASS).
+_CLASS_OF_COLUMN = np.argsort(FERPLUS_COLUMN_OF_CLASS)
+
+
+def ferplus_majority(votes: np.ndarray) -> np.ndarray:
+    """FER+ majority label in FER2013 class order for each row of ``votes`` ``(n, 10)``.
+
+    The majority is the column with the most votes among all ten; ``-1`` when it is tied with
+    another column, or is contempt, unknown or not-a-face, or the row has no votes. Ties are
+    left out rather than broken by column order, which would favour neutral.
+    """
+    votes = np.asarray(votes, dtype=np.int64)
+    if votes.ndim != 2 or votes.shape[1] != len(FERPLUS_COLUMNS):
+        raise ValueError(f"votes must be (n, {len(FERPLUS_COLUMNS)}), got {votes.shape}")
+    top = votes.argmax(axis=1)
+    best = votes.max(axis=1)
+    tied = (votes == best[:, None]).sum(axis=1) > 1
+    out = np.full(len(votes), -1, dtype=np.int64)
+    ok = (best > 0) & ~tied & (top < _CONTEMPT)
+    out[ok] = _CLASS_OF_COLUMN[top[ok]]
+    return out
+
+
+def recall_by_class(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 7) -> np.ndarray:
+    """``(n_classes,)`` recall; NaN for a class with no faces. Rows with ``y_true < 0`` are ignored."""
+    keep = y_true >= 0
+    t, p = y_true[keep], y_pred[keep]
+    out = np.full(n_classes, np.nan)
+    for c in range(n_classes):
+        m = t == c
+        if m.any():
+            out[c] = float((p[m] == c).mean())
+    return out
+
+
+def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 15) -> float:
+    """ECE of the top-class confidence: sum over bins of ``|accuracy - mean confidence| * share``.
+
+    ``probs`` ``(n, k)`` rows summing to 1, ``y_true`` ``(n,)``. Bins are equal-width on 0..1,
+    right-closed (a confidence of exactly 1 falls in the last bin).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if len(probs) == 0:
+        raise ValueError("expected_calibration_error needs at least one row")
+    conf = probs.max(axis=1)
+    right = (probs.argmax(axis=1) == y_true).astype(np.float64)
+    bins = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            ece += m.mean() * abs(right[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def nll(probs: np.ndarray, y_true: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true class."""
+    p = np.asarray(probs, dtype=np.float64)[np.arange(len(y_true)), y_true]
+    return float(-np.log(np.maximum(p, 1e-12)).mean())
+
+
+def fit_temperature(probs: np.ndarray, y_true: np.ndarray, lo: float = 0.25, hi: float = 4.0) -> float:
+    """The temperature in ``[lo, hi]`` that minimises NLL of ``apply_temperature(probs, T)``.
+
+    NLL is convex in ``1/T`` for fixed logits, so a golden-section search on ``log T`` finds the
+    optimum to ~1e-4 in 40 steps.
+    """
+    log_p = np.log(np.maximum(np.asarray(probs, dtype=np.float64), 1e-30))
+    idx = np.arange(len(y_true))
+
+    def loss(log_t: float) -> float:
+        z = log_p / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[idx, y_true] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    a, b = np.log(lo), np.log(hi)
+    g = (np.sqrt(5) - 1) / 2
+    c, d = b - g * (b - a), a + g * (b - a)
+    fc, fd = loss(c), loss(d)
+    for _ in range(60):
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - g * (b - a)
+            fc = loss(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + g * (b - a)
+            fd = loss(d)
+    return float(np.exp((a + b) / 2))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Calibration of one set of predictions, and what the "Uncertain" gate means for it.
+
+    ``acc_above``/``acc_below``: accuracy of faces whose top probability is at least / under
+    ``threshold``; ``share_below``: the share of faces under it.
+    """
+
+    n: int
+    accuracy: float
+    mean_confidence: float
+    ece: float
+    nll: float
+    threshold: float
+    share_below: float
+    acc_above: float
+    acc_below: float
+
+    def line(self) -> str:
+        return (f"n={self.n} acc {self.accuracy:.4f} mean conf {self.mean_confidence:.4f} ECE {self.ece:.4f} "
+                f"NLL {self.nll:.4f} | conf<{self.threshold:g}: {self.share_below:.1%} of faces, acc "
+                f"{self.acc_below:.3f}; conf>={self.threshold:g}: acc {self.acc_above:.3f}")
+
+
+def calibration(probs: np.ndarray, y_true: np.ndarray, threshold: float = 0.4, n_bins: int = 15) -> Calibration:
+    """Accuracy, mean confidence, ECE, NLL and accuracy above/below ``threshold`` for ``probs`` ``(n, k)``."""
+    probs = np.asarray(probs, dtype=np.float64)
+    conf = probs.max(axis=1)
+    right = probs.argmax(axis=1) == y_true
+    below = conf < threshold
+    return Calibration(n=len(y_true), accuracy=float(right.mean()), mean_confidence=float(conf.mean()),
+                       ece=expected_calibration_error(probs, y_true, n_bins), nll=nll(probs, y_true),
+                       threshold=threshold, share_below=float(below.mean()),
+                       acc_above=float(right[~below].mean()) if (~below).any() else float("nan"),
+                       acc_below=float(right[below].mean()) if below.any() else float("nan"))
