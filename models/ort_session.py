@@ -41,6 +41,11 @@ if _loaded_before:  # someone imported onnxruntime before this module: too late 
 def inference_session(model: bytes, options: ort.SessionOptions) -> ort.InferenceSession:
     """An ONNX Runtime CPU session for the model ``model`` (the file's bytes, so what was hashed runs).
 
+    The CPU memory arena is off: the product's inputs change shape all the time (a batch per
+    frame's faces, a text line's width) and the arena keeps every size it has seen, so memory
+    would creep up over a class; without it allocation costs a few percent of speed.
+
     Raises whatever ONNX Runtime raises for a bad model; callers turn that into ``ModelError``.
     """
+    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
