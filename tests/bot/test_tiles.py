@@ -7,16 +7,7 @@ import pytest
 
 from bot.tiles import find_tiles
 from tools.compose_gallery import compose_gallery, load_face_photos
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(len(a), len(b))`` IoU of xyxy boxes."""
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+from vocab.geometry import box_overlap  # checked against hand-worked overlaps in tests/vocab/test_geometry.py
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +44,7 @@ def test_tiles_match_composed(photos, portraits, grid, size_wh, layout, n_tiles,
     found = find_tiles(g.image)
     truth = g.tiles_xyxy()
     assert found.dtype == np.int32 and found.shape == truth.shape
-    iou = iou_matrix(truth, found)
+    iou = box_overlap(truth, found)
     assert (iou.max(axis=1) > 0.9).all(), f"worst tile IoU {iou.max(axis=1).min():.2f}"
     for t in g.tiles:  # each face lies whole inside one found tile
         if t.face_xyxy is not None:
@@ -65,7 +56,7 @@ def test_tiles_match_composed(photos, portraits, grid, size_wh, layout, n_tiles,
 
 def test_all_cameras_off(photos):
     g = compose_gallery(photos, grid=(3, 3), size_wh=(1280, 720), camera_off_frac=1.0, seed=3)
-    iou = iou_matrix(g.tiles_xyxy(), find_tiles(g.image))
+    iou = box_overlap(g.tiles_xyxy(), find_tiles(g.image))
     assert (iou.max(axis=1) > 0.9).all()
 
 
