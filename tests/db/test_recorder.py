@@ -254,3 +254,21 @@ def test_a_version_1_database_is_upgraded_in_place_and_stays_readable(db_url: st
         assert conn.execute(text("SELECT COUNT(*) FROM class_snapshots WHERE session_id = :sid"),
                             {"sid": live_rec.session_id}).scalar() == 1
     assert count_rows(upgraded, live_rec.session_id) == (2, 1, 2)
+
+
+def test_an_upgrade_interrupted_half_way_can_run_again(sqlite_url: str) -> None:
+    """SQLite commits each ALTER TABLE on its own: a 2 -> 3 upgrade that died after some of its
+    columns leaves them behind with the version still 2, and the next open must finish the job."""
+    engine = open_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE pauses"))
+        for table, column in (("class_snapshots", "cameras_off"), ("class_snapshots", "hidden_by_overlay")):
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(text("UPDATE schema_info SET version = 2"))  # participants.name etc. stay: done before the crash
+    engine.dispose()
+    upgraded = open_engine(sqlite_url)
+    with upgraded.connect() as conn:
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION
+        columns = {r[1] for r in conn.execute(text("PRAGMA table_info(class_snapshots)"))}
+        assert {"cameras_off", "hidden_by_overlay", "faces_readable"} <= columns
+        assert conn.execute(text("SELECT COUNT(*) FROM pauses")).scalar() == 0
