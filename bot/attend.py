@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.attention import EYES_CLOSED_ABOVE, MIN_EYE_WIDTH_PX, AttentionHold, attention_state, head_pose_deg
+from bot.attention import AttentionHold, attention_state, eyes_closed, eyes_judged, head_pose_deg
 from bot.classify import FACE_CHANGE_MAX_DIFF, face_cells, face_changed, face_crops
 from models import face_landmarks as fl
 from models.preprocessing import face_gray_48
@@ -119,8 +119,8 @@ class AttentionStage:
         for k, tid in enumerate(ids):
             first = tid not in self._readings
             self._hold.update(tid, t_s, raw[k])
-            judged = raw[k] != "down" and width[k] >= MIN_EYE_WIDTH_PX
-            closed = int(bool(np.all(p_closed[k] > EYES_CLOSED_ABOVE))) if judged else -1
+            judged = eyes_judged(float(pose[k, 0]), float(pose[k, 1]), float(marks.presence[k]), float(width[k]))
+            closed = int(eyes_closed(p_closed[k])) if judged else -1
             # Spread the next readings of faces first seen together over one period.
             wait = self.every_s * (1.0 + (tid % 5) / 5.0) if first else self.every_s
             self._readings[tid] = _Reading(t_s, t_s + wait, pose[k].astype(np.float32), closed,

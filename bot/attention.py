@@ -169,9 +169,8 @@ def attention_state(pose_deg: np.ndarray, p_eyes_closed: np.ndarray | None = Non
             states.append("down")
         elif presence is not None and presence[i] < MIN_PRESENCE:
             states.append("hidden")
-        elif (p_eyes_closed is not None and bool(np.all(p_eyes_closed[i] > EYES_CLOSED_ABOVE))
-              and pitch > EYES_JUDGED_ABOVE_PITCH_DEG
-              and (eye_width_px is None or eye_width_px[i] >= MIN_EYE_WIDTH_PX)):
+        elif (p_eyes_closed is not None and eyes_closed(p_eyes_closed[i])
+              and eyes_judged(yaw, pitch, None, None if eye_width_px is None else eye_width_px[i])):
             states.append("eyes_closed")
         elif lower_face_contrast is not None and lower_face_contrast[i] > HIDDEN_CONTRAST_ABOVE:
             states.append("hidden")
@@ -180,20 +179,20 @@ def attention_state(pose_deg: np.ndarray, p_eyes_closed: np.ndarray | None = Non
     return states
 
 
-def readable(state: AttentionState | None) -> bool:
-    """Whether an emotion may be read from a face in this state.
+def eyes_judged(yaw_deg: float, pitch_deg: float, presence: float | None, eye_width_px: float | None) -> bool:
+    """Whether a face's eyes can be called open or closed at all: facing the screen, head not
+    tipped down (a face looking at notes shows its lids), landmarks trusted, eyes wide enough.
 
-    Only a face looking at the screen with its eyes open and its lower face visible: a face
-    looking down reads as "sad" to an expression model, a masked one as "neutral", closed
-    eyes as "sad" or "neutral". ``None`` (no landmarks yet for this face) is readable, so
-    a face keeps its label until its first attention reading says otherwise.
+    The one rule for the attention state and for the stored open/closed reading.
     """
-    return state is None or state == "screen"
+    return (abs(yaw_deg) <= AWAY_YAW_DEG and EYES_JUDGED_ABOVE_PITCH_DEG < pitch_deg <= UP_PITCH_DEG
+            and (presence is None or presence >= MIN_PRESENCE)
+            and (eye_width_px is None or eye_width_px >= MIN_EYE_WIDTH_PX))
 
 
-def looking_at_screen(state: AttentionState) -> bool:
-    """Whether a face counts as attending: looking at the screen, lower face covered or not."""
-    return state in ("screen", "hidden")
+def eyes_closed(p_closed_pair: np.ndarray) -> bool:
+    """Both eyes' P(closed) over ``EYES_CLOSED_ABOVE``."""
+    return bool(np.all(np.asarray(p_closed_pair) > EYES_CLOSED_ABOVE))
 
 
 # --- hysteresis ---------------------------------------------------------------------------

@@ -19,12 +19,11 @@ from bot.attention import (
     UP_PITCH_DEG,
     AttentionHold,
     attention_state,
+    eyes_judged,
     head_pose_deg,
-    looking_at_screen,
     pose_rotation,
-    readable,
 )
-from vocab.labels import ATTENTION_STATES
+from vocab.labels import ATTENTION_STATES, NOT_READ, is_attending, is_readable
 
 
 def _face(yaw: float, pitch: float, roll: float, scale: float = 40.0,
@@ -113,13 +112,30 @@ def test_pose_alone_is_enough() -> None:
 @pytest.mark.parametrize(("state", "expected"), [("screen", True), ("down", False), ("away", False),
                                                  ("eyes_closed", False), ("hidden", False), (None, True)])
 def test_readable(state: str | None, expected: bool) -> None:
-    assert readable(state) is expected  # type: ignore[arg-type]
+    code = NOT_READ if state is None else ATTENTION_STATES.index(state)
+    assert is_readable(code) is expected
 
 
 @pytest.mark.parametrize(("state", "expected"), [("screen", True), ("hidden", True), ("down", False),
                                                  ("away", False), ("eyes_closed", False)])
 def test_looking_at_screen(state: str, expected: bool) -> None:
-    assert looking_at_screen(state) is expected  # type: ignore[arg-type]
+    assert is_attending(ATTENTION_STATES.index(state)) is expected
+
+
+@pytest.mark.parametrize(("yaw", "pitch", "presence", "width", "judged"), [
+    (0, 0, 0.9, 20, True),
+    (40, 0, 0.9, 20, False),   # turned away: "away" wins, the eyes are not read
+    (0, -20, 0.9, 20, False),  # head tipped down: the lids show, not the eyes
+    (0, 35, 0.9, 20, False),   # looking over the screen
+    (0, 0, 0.3, 20, False),    # landmarks not trusted
+    (0, 0, 0.9, 4, False),     # eyes too small to tell
+])
+def test_the_stored_eye_reading_follows_the_attention_rule(yaw: float, pitch: float, presence: float,
+                                                           width: float, judged: bool) -> None:
+    assert eyes_judged(yaw, pitch, presence, width) is judged
+    state = attention_state(np.array([[yaw, pitch, 0.0]]), np.array([[0.95, 0.95]]), presence=np.array([presence]),
+                            eye_width_px=np.array([width]))[0]
+    assert (state == "eyes_closed") is judged
 
 
 def _feed(hold: AttentionHold, readings: list[tuple[float, str]], track: int = 1) -> list[str]:
