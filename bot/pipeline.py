@@ -216,6 +216,11 @@ def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
     period_s = 1.0 / config.fps if config.fps > 0 else 0.0
     started_mono, started_utc = time.monotonic(), datetime.now(UTC)
     frame_id, state = 0, ""
+    media_t: float | None = None  # a file's position: its frames' clock, which statuses must share
+
+    def now() -> float:
+        """The frames' clock: seconds since the start when live, the media position for files."""
+        return media_t if media_t is not None else time.monotonic() - started_mono
 
     def status(new_state: str, message: str) -> RunStatus | None:
         nonlocal state
@@ -223,7 +228,7 @@ def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
             return None
         state = new_state
         (log.warning if new_state in ("waiting", "error") else log.info)("%s", message)
-        return RunStatus(new_state, message, time.monotonic() - started_mono)
+        return RunStatus(new_state, message, now())
 
     next_due = time.monotonic()
     while not control.stop.is_set():
@@ -251,9 +256,11 @@ def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
             if source.is_live:
                 control.stop.wait(1.0)
             continue
+        if captured.media_time_s is not None:
+            media_t = captured.media_time_s
         if (ev := status("running", f"capturing {source.describe()}")) is not None:
             yield ev
-        t_mono = captured.media_time_s if captured.media_time_s is not None else time.monotonic() - started_mono
+        t_mono = now()
         t_utc = started_utc + timedelta(seconds=t_mono)
         frame_id += 1
         try:
@@ -267,8 +274,7 @@ def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,
         if config.save_frames is not None:
             _save_frame(config.save_frames, result)
         yield dataclasses.replace(result, image=None)
-    yield RunStatus("ended", f"stopped after {frame_id} frame{'' if frame_id == 1 else 's'}",
-                    time.monotonic() - started_mono)
+    yield RunStatus("ended", f"stopped after {frame_id} frame{'' if frame_id == 1 else 's'}", now())
 
 
 def _save_frame(folder: Path, frame: FrameResult) -> None:
