@@ -20,7 +20,7 @@ from bot.smoothing import EmotionSmoother
 from bot.sources import folder_images, read_image
 from bot.tracking import ParticipantTracker
 from vocab.errors import CaptureError
-from vocab.labels import EMOTIONS, UNCERTAIN, attention_text
+from vocab.labels import EMOTIONS, UNCERTAIN, attention_text, eyes_text
 from vocab.protocols import CapturedFrame
 from vocab.settings import Config
 from vocab.types import FrameResult
@@ -107,7 +107,7 @@ def faces_json(frame: FrameResult) -> list[dict[str, Any]]:
             # roll > 0: the head tilts clockwise as seen on the screen.
             item["head_pose"] = ({"yaw": round(float(pose[0]), 1), "pitch": round(float(pose[1]), 1),
                                   "roll": round(float(pose[2]), 1)} if np.isfinite(pose).all() else None)
-            item["eyes"] = {1: "closed", 0: "open"}.get(int(f.eyes_closed[i]))
+            item["eyes"] = eyes_text(int(f.eyes_closed[i]))
             item["attention"] = attention_text(int(f.attention[i]))
         probs = f.smoothed_probs if f.smoothed_probs is not None else f.emotion_probs
         if probs is not None and not np.isfinite(probs[i]).all():

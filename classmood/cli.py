@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from classmood.words import count
-from vocab.errors import ClassMoodError, ConfigError, exit_code
+from report import FORMATS
+from vocab.errors import ClassMoodError, ConfigError, UnknownSession, exit_code
 from vocab.settings import PRIVACY_MODES, Config, load_config, user_settings_path
 from vocab.timefmt import hms, local_time
 
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("session", nargs="?", type=int)
     rep.add_argument("--db", help="SQLAlchemy URL")
     rep.add_argument("--out", type=Path, help="output file (default: classmood-report-<id>.<ext>)")
-    rep.add_argument("--format", choices=("html", "csv", "json"), default="html")
+    rep.add_argument("--format", choices=FORMATS, default="html")
 
     pu = sub.add_parser("purge", help="delete old sessions (shows them and asks first)")
     pu.add_argument("--older-than", required=True, help="age like 30d, 12h or 90m")
@@ -210,11 +211,7 @@ def _report(args: argparse.Namespace) -> int:
             return 0
         try:
             outcome = build_report(engine, sid, args.format, args.out)
-        except ClassMoodError as e:
-            from vocab.errors import UnknownSession
-
-            if not isinstance(e, UnknownSession):
-                raise
+        except UnknownSession:
             latest = latest_session_id(engine)
             hint = f"the latest is {latest}; " if latest is not None else ""
             raise UnknownSession(sid, f"no session {sid} in {redact_url(url)} ({hint}see `classmood sessions`)") \

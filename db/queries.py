@@ -176,7 +176,7 @@ def purge_sessions(engine: Engine, ids: Sequence[int]) -> int:
         # In chunks: SQLite and PostgreSQL cap the parameters of one statement.
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
-            for table in (ObservationRow, SnapshotRow, ParticipantRow):
+            for table in (ObservationRow, SnapshotRow, ParticipantRow, PauseRow):
                 s.execute(delete(table).where(table.session_id.in_(chunk)))
             s.execute(delete(SessionRow).where(SessionRow.id.in_(chunk)))
     return len(ids)

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import session_scope
 from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, PauseRow, SessionRow, SnapshotRow
 from vocab.errors import StorageError, one_line
-from vocab.labels import attention_text, label_text
+from vocab.labels import attention_text, eyes_text, label_text
 from vocab.settings import Privacy
 from vocab.timefmt import aware_utc
 from vocab.types import FrameResult
@@ -351,7 +351,7 @@ def _observation_rows(session_id: int, fr: FrameResult, t_s: float, pids: dict[i
                      "confidence": float(probs.max()) if probs is not None else None, **_probs(probs),
                      "attention": attention_text(int(f.attention[i])) if f.attention is not None else None,
                      "yaw_deg": _finite(pose[0]), "pitch_deg": _finite(pose[1]), "roll_deg": _finite(pose[2]),
-                     "eyes": {1: "closed", 0: "open"}.get(eyes)})
+                     "eyes": eyes_text(eyes)})
     for label, ids, boxes in (("Hidden", fr.hidden_track_ids, fr.hidden_xyxy),
                               ("Camera off", fr.camera_off_track_ids, fr.camera_off_xyxy)):
         for tid, box in zip(ids.tolist(), boxes, strict=True):

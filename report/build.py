@@ -25,7 +25,6 @@ from report.json_sink import JsonSink
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("html", "csv", "json")
 
 
 class ReportSink(Protocol):
@@ -62,16 +61,20 @@ def build_report(engine: Engine, session_id: int, fmt: str = "html", out: Path |
     """
     sink = make_sink(fmt, engine)
     started = time.perf_counter()
-    session_summary(engine, session_id)  # UnknownSession before any work
-    with _progress(engine, session_id) as progress:
-        data = load_report_data(engine, session_id, progress.step)
+    meta = session_summary(engine, session_id)  # UnknownSession before any work
+    with _progress(session_id, meta.frames) as progress:
+        data = load_report_data(engine, session_id, progress.step, meta)
         path = Path(out) if out is not None else Path(f"classmood-report-{session_id}.{sink.extension}")
         if path.is_dir():
             path = path / f"classmood-report-{session_id}.{sink.extension}"
         path.parent.mkdir(parents=True, exist_ok=True)
         progress.step("writing")
         tmp = path.with_name(path.name + ".part")
-        sink.write(data, tmp, progress)
+        try:
+            sink.write(data, tmp, progress)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never leave half a report behind
+            raise
         tmp.replace(path)
     log.debug("report of session %d took %.2f s", session_id, time.perf_counter() - started)
     return ReportOutcome(path=path, session_id=session_id, frames=data.frames,
@@ -84,13 +87,12 @@ class _progress:  # noqa: N801  (reads as a function at its one call site)
     STEPS = 7
     LONG_FRAMES = 1800  # half an hour at 1 fps
 
-    def __init__(self, engine: Engine, session_id: int) -> None:
-        self._engine, self._sid = engine, session_id
+    def __init__(self, session_id: int, frames: int) -> None:
+        self._sid, self._frames = session_id, frames
         self._bar: Any = None
 
     def __enter__(self) -> _progress:
-        frames = session_summary(self._engine, self._sid).frames
-        if frames >= self.LONG_FRAMES and sys.stderr.isatty():
+        if self._frames >= self.LONG_FRAMES and sys.stderr.isatty():
             from tqdm import tqdm
 
             self._bar = tqdm(total=self.STEPS, desc=f"report of session {self._sid}", file=sys.stderr,

@@ -12,14 +12,15 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from db import queries
 from db.schema import PROB_COLUMNS
 from report.data import ReportData
-from report.json_sink import report_json
+from report.json_sink import participants_json
+from vocab.timefmt import aware_utc
 
 _CHUNK = 5000
 
@@ -38,7 +39,7 @@ class CsvZipSink:
 
 
 def _iso(t: datetime) -> str:
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
+    return aware_utc(t).isoformat()
 
 
 def _counted(rows: Iterator[Any], tick: Callable[[int], None], every: int = _CHUNK) -> Iterator[Any]:
@@ -67,7 +68,7 @@ def _write_csv_zip(engine: Any, data: ReportData, path: Path, tick: Callable[[in
                                          "faces_readable", "attention_share", "hidden_by_overlay", "cameras_off"],
                     ((r[0], _iso(r[1]), round(r[2], 3), *r[3:6], *map(_r6, r[6:]))
                      for r in _counted(queries.snapshot_rows(engine, sid, _CHUNK), tick)))
-        people = report_json(data)["participants"]
+        people = participants_json(data)
         header = ["participant", "name", "first_seen_s", "last_seen_s", "frames_seen", "frames_hidden_by_overlay",
                   "frames_camera_off", "presence", "top_label", "top_label_share", "uncertain_share",
                   "unreadable_share", "happy_share", "negative_share", "mood_index", "attention_readings",

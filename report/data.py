@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from db.engine import session_scope
 from db.queries import SessionSummary, attention_readings, pause_rows, session_summary
 from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SnapshotRow
-from vocab.labels import EMOTIONS, NEGATIVE_MASK, UNCERTAIN, VALENCE, mood_index
+from vocab.labels import ATTENDING_STATES, AWAY_STATES, EMOTIONS, NEGATIVE_MASK, UNCERTAIN, VALENCE_VEC, mood_index
 from vocab.settings import Privacy
 
 NICE_BINS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -48,8 +48,6 @@ CAMERAS_OFF_MIN_S = 20.0  # at least CAMERAS_OFF_SHARE of the tiles without a fa
 CAMERAS_OFF_SHARE = 0.5
 AWAY_MIN_S = 60.0  # at least AWAY_SHARE of the faces not looking at the screen for this long
 AWAY_SHARE = 1 / 3
-AWAY_STATES = ("down", "away", "eyes_closed")  # not following; "hidden" (a mask) still looks at the screen
-ATTENDING_STATES = ("screen", "hidden")
 # Heat-map codes besides the emotion indices (0..6); a bin where most of a person's faces were
 # uncertain has the same code as an uncertain face.
 PAUSED, NO_DATA, ABSENT, UNCERTAIN_CODE, PRESENT = -4, -3, -2, UNCERTAIN, len(EMOTIONS)
@@ -176,7 +174,6 @@ class ReportData:
     pauses: list[tuple[float, float]] = field(default_factory=list)  # (t_from_s, t_to_s)
     unreadable_share: float | None = None  # faces seen whose expression could not be read
     attention_share: float | None = None  # the whole session; None: not measured
-    hidden_frames: int = 0  # participant-frames covered by the host's overlay
     frame_interval_s: float = 1.0
     mood_threshold: float | None = None  # the smallest mood change this session counts as a moment
 
@@ -220,21 +217,22 @@ def _weight() -> ColumnElement[int]:
     return func.coalesce(SnapshotRow.faces_readable, SnapshotRow.faces_seen)
 
 
-def load_report_data(engine: Engine, session_id: int, progress: Progress | None = None) -> ReportData:
-    """Everything the report needs about one session; ``UnknownSession`` if there is none."""
+def load_report_data(engine: Engine, session_id: int, progress: Progress | None = None,
+                     meta: SessionSummary | None = None) -> ReportData:
+    """Everything the report needs about one session; ``UnknownSession`` if there is none.
+
+    ``meta``: the session's summary when the caller has already read it.
+    """
     step = progress or (lambda _msg: None)
     dialect = engine.dialect.name
-    meta = session_summary(engine, session_id)
+    meta = meta if meta is not None else session_summary(engine, session_id)
     step("session totals")
     Snap, Obs = SnapshotRow, ObservationRow  # noqa: N806
     with session_scope(engine) as s:
-        frames, faces, faces_max, t_min, t_max, att_sum, att_n, hidden = s.execute(
+        frames, faces, faces_max, t_min, t_max, att_sum, att_n = s.execute(
             select(func.count(), func.sum(Snap.faces_seen), func.max(Snap.faces_seen), func.min(Snap.t_s),
-                   func.max(Snap.t_s), func.sum(Snap.attention_share), func.count(Snap.attention_share),
-                   func.sum(Snap.hidden_by_overlay))
+                   func.max(Snap.t_s), func.sum(Snap.attention_share), func.count(Snap.attention_share))
             .where(Snap.session_id == session_id)).one()
-        participants = s.scalar(select(func.count()).select_from(ParticipantRow)
-                                .where(ParticipantRow.session_id == session_id)) or 0
         classified = func.sum(case((Snap.p_neutral.is_not(None), _weight()), else_=0))
         dist_row = s.execute(select(classified, *[func.sum(getattr(Snap, c) * _weight()) for c in PROB_COLUMNS])
                              .where(Snap.session_id == session_id)).one()
@@ -257,9 +255,9 @@ def load_report_data(engine: Engine, session_id: int, progress: Progress | None 
     interval = _frame_interval_s(engine, session_id) if frames > 1 else 1.0
     data = ReportData(meta=meta, frames=frames, faces_seen=faces,
                       faces_per_frame_mean=faces / frames if frames else 0.0, faces_per_frame_max=int(faces_max or 0),
-                      participants=int(participants), distribution=distribution, label_shares=label_shares,
+                      participants=meta.participants, distribution=distribution, label_shares=label_shares,
                       timeline=None, observations=n_obs, pauses=pauses, unreadable_share=unreadable_share,
-                      attention_share=float(att_sum or 0.0) / att_n if att_n else None, hidden_frames=int(hidden or 0),
+                      attention_share=float(att_sum or 0.0) / att_n if att_n else None,
                       frame_interval_s=max(interval, 1e-3))
     if not frames:
         return data
@@ -269,7 +267,7 @@ def load_report_data(engine: Engine, session_id: int, progress: Progress | None 
     threshold = mood_threshold(timeline, span_s) if distribution is not None else None
     people: list[ParticipantStats] = []
     heatmap = None
-    if data.has_participants and participants:
+    if data.has_participants and meta.participants:
         step("participants")
         people, heatmap = _participants(engine, session_id, data, nice_bin_s(span_s, HEATMAP_MAX_BINS), span_s,
                                         dialect)
@@ -442,7 +440,6 @@ def _mood_moments(tl: Timeline, span_s: float, count: int) -> list[Moment]:
             groups[-1].append(k)
         else:
             groups.append([k])
-    vals = np.array(list(VALENCE.values()))
     out = []
     for g in groups:
         first, last = g[0], g[-1]
@@ -458,7 +455,7 @@ def _mood_moments(tl: Timeline, span_s: float, count: int) -> list[Moment]:
         d = np.nanmean(dist[splits[last]:splits[last] + w], axis=0) - np.nanmean(dist[splits[first] - w:splits[first]],
                                                                                    axis=0)
         d = np.nan_to_num(d)
-        moved = np.flatnonzero(d * vals * sign > 0)
+        moved = np.flatnonzero(d * VALENCE_VEC * sign > 0)
         e = int(moved[np.argmax(np.abs(d[moved]))]) if len(moved) else None
         out.append(Moment("rise" if sign > 0 else "drop", float(t[i0 - 1]), float(t[i1] + tl.bin_s),
                           float(before[first]), float(after[last]), EMOTIONS[e] if e is not None else None,

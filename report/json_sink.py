@@ -32,6 +32,20 @@ def _floats(a: np.ndarray, digits: int = 4) -> list[float | None]:
     return [None if not math.isfinite(v) else round(float(v), digits) for v in a]
 
 
+def participants_json(data: ReportData) -> list[dict[str, Any]]:
+    """One dict per participant (the JSON document's and the CSV export's participant rows)."""
+    return [{"participant": p.key, "name": p.name, "first_seen_s": p.first_seen_s,
+             "last_seen_s": p.last_seen_s, "frames_seen": p.frames_seen,
+             "frames_hidden_by_overlay": p.frames_hidden, "frames_camera_off": p.frames_camera_off,
+             "presence": round(p.presence, 6), "top_label": p.top_label,
+             "top_label_share": p.top_label_share, "uncertain_share": p.uncertain_share,
+             "unreadable_share": p.unreadable_share, "happy_share": p.happy_share,
+             "negative_share": p.negative_share, "mood_index": p.mood_index,
+             "attention_readings": p.attention_readings, "attention_share": p.attention_share,
+             "longest_away_s": _round(p.longest_away_s, 3), "eyes_closed_s": _round(p.eyes_closed_s, 3)}
+            for p in data.people]
+
+
 def report_json(data: ReportData) -> dict[str, Any]:
     """The report's numbers as one JSON-able dict (NaN becomes null; times in UTC with their offset)."""
     m = data.meta
@@ -69,16 +83,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
                        "change": round(x.change, 3) if x.mood_from is not None else None, "driver": x.driver,
                        "driver_change": _round(x.driver_change, 4), "share": _round(x.share, 4)}
                       for x in data.moments]
-    doc["participants"] = [{"participant": p.key, "name": p.name, "first_seen_s": p.first_seen_s,
-                            "last_seen_s": p.last_seen_s, "frames_seen": p.frames_seen,
-                            "frames_hidden_by_overlay": p.frames_hidden, "frames_camera_off": p.frames_camera_off,
-                            "presence": round(p.presence, 6), "top_label": p.top_label,
-                            "top_label_share": p.top_label_share, "uncertain_share": p.uncertain_share,
-                            "unreadable_share": p.unreadable_share, "happy_share": p.happy_share,
-                            "negative_share": p.negative_share, "mood_index": p.mood_index,
-                            "attention_readings": p.attention_readings, "attention_share": p.attention_share,
-                            "longest_away_s": _round(p.longest_away_s, 3), "eyes_closed_s": _round(p.eyes_closed_s, 3)}
-                           for p in data.people]
+    doc["participants"] = participants_json(data)
     hm = data.heatmap
     if hm is not None:
         doc["heatmap"] = {"bin_s": hm.bin_s, "participants": hm.names, "omitted": hm.omitted,

@@ -17,6 +17,9 @@ UNREADABLE = -2  # label index of a face whose expression cannot be read (lookin
 # -1 = not read yet. "hidden": the lower face is covered (mask, hand) or the face is not clear.
 ATTENTION_STATES: tuple[str, ...] = ("screen", "down", "away", "eyes_closed", "hidden")
 NOT_READ = -1
+# Following the lesson: looking at the screen, lower face covered or not; the rest is not.
+ATTENDING_STATES: tuple[str, ...] = ("screen", "hidden")
+AWAY_STATES: tuple[str, ...] = tuple(s for s in ATTENTION_STATES if s not in ATTENDING_STATES)
 
 VALENCE: dict[str, float] = {"Angry": -0.8, "Disgust": -0.7, "Fear": -0.6, "Happy": 1.0,
                              "Sad": -0.7, "Surprise": 0.2, "Neutral": 0.0}
@@ -59,4 +62,9 @@ def is_readable(attention_code: int) -> bool:
 
 def is_attending(attention_code: int) -> bool:
     """Whether a face counts as following the lesson: looking at the screen (mask or not)."""
-    return attention_text(attention_code) in ("screen", "hidden")
+    return attention_text(attention_code) in ATTENDING_STATES
+
+
+def eyes_text(eyes_closed: int) -> str | None:
+    """An eye reading (1 closed, 0 open, -1 not judged) as stored and shown: "closed", "open" or None."""
+    return {1: "closed", 0: "open"}.get(eyes_closed)
