@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.attention import AttentionHold, attention_state, eyes_closed, eyes_judged, head_pose_deg
-from bot.classify import FACE_CHANGE_MAX_DIFF, face_cells, face_changed, face_crops
+from bot.classify import FACE_CHANGE_MAX_DIFF, face_cells, face_crops
+from bot.detect import cells_changed
 from models import face_landmarks as fl
 from models.preprocessing import face_gray_48
 from vocab.labels import ATTENTION_STATES, NOT_READ
@@ -83,7 +84,7 @@ class AttentionStage:
                 # hold's next readings is read on time.
                 if r is not None and r.cells is not None and r.t_s <= t_s < r.t_s + self.unchanged_max_s \
                         and r.raw == self._hold.held(ids[i]) \
-                        and not face_changed(r.cells, cells[k], self.change_max_diff):
+                        and not cells_changed(r.cells, cells[k], self.change_max_diff):
                     r.next_s = t_s + self.every_s  # the same face: put the reading off
                     self.readings_put_off += 1
                 else:

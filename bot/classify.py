@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from bot.detect import cells_changed
 from models.preprocessing import face_gray_48, face_tensor
 from vocab.labels import EMOTIONS, is_readable
 from vocab.protocols import EmotionClassifier
@@ -56,11 +57,6 @@ def face_cells(gray_48: np.ndarray) -> np.ndarray:
     """``(6, 6)`` float32: mean grey of each 8x8 cell of a ``(48, 48)`` uint8 face crop."""
     n = gray_48.shape[0] // FACE_CELL_PX
     return cv2.resize(gray_48, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
-
-
-def face_changed(a: np.ndarray, b: np.ndarray, max_diff: float = FACE_CHANGE_MAX_DIFF) -> bool:
-    """Whether two ``face_cells`` differ by ``max_diff`` grey levels in any cell."""
-    return a.shape != b.shape or float(np.abs(a - b).max()) >= max_diff
 
 
 @dataclass
@@ -102,6 +98,10 @@ class EmotionStage:
         self.faces_classified = 0
         self.faces_kept = 0
 
+    def fresh(self) -> EmotionStage:
+        """The same model and settings with no kept readings (for an unrelated image or stream)."""
+        return EmotionStage(self._classifier, self.reclassify_after_s, self.change_max_diff, self.hold_min_confidence)
+
     def __call__(self, frame: FrameResult) -> FrameResult:
         faces = frame.faces
         probs = np.full((len(faces), len(EMOTIONS)), np.nan, np.float32)
@@ -123,7 +123,7 @@ class EmotionStage:
                 old = self._kept.get(tid)
                 if old is not None and old.t_s <= t < old.due_s \
                         and float(old.probs.max()) >= self.hold_min_confidence \
-                        and not face_changed(old.cells, cells, self.change_max_diff):
+                        and not cells_changed(old.cells, cells, self.change_max_diff):
                     probs[i], kept[tid] = old.probs, old
                     self.faces_kept += 1
                     continue

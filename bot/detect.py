@@ -35,6 +35,7 @@ test keeps seeing fresh frames and a face that freezes into a photo is still dro
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections import deque
 from collections.abc import Callable
@@ -194,6 +195,14 @@ class FaceFinder:
         self.detector_calls = 0
         self.detector_calls_kept = 0
 
+    def fresh(self) -> FaceFinder:
+        """The same detectors and settings with no memory of earlier frames (for an unrelated image or stream)."""
+        new = copy.copy(self)
+        new._history = deque(maxlen=self._history.maxlen)
+        new._kept, new._tiles_kept = {}, None
+        new.detector_calls = new.detector_calls_kept = 0
+        return new
+
     def __call__(self, frame: FrameResult) -> FrameResult:
         image = frame.image
         if image is None or image.ndim != 3 or image.shape[0] < 2 or image.shape[1] < 2:
@@ -269,6 +278,10 @@ class FaceFinder:
         if t_mono is not None and self.still_after_s > 0 and \
                 (not self._history or t_mono - self._history[-1][0] >= HISTORY_STEP_S or t_mono < self._history[-1][0]):
             self._history.append((t_mono, gray_half))
+            # Keep only what the still test reads: the newest frame at least still_after_s old
+            # and those after it (a 1080p half-scale grey frame is ~0.5 MB).
+            while len(self._history) >= 2 and self._history[1][0] <= t_mono - self.still_after_s:
+                self._history.popleft()
         if not boxes:
             return Faces.empty()
         xyxy = np.concatenate(boxes).astype(np.float32)
@@ -490,11 +503,8 @@ def _tile_of(xyxy: np.ndarray, tiles: np.ndarray, shape: tuple[int, ...]) -> np.
     half = (xyxy[:, 2:] - xyxy[:, :2])
     fallback = np.concatenate((centre - half, centre + half), axis=1)
     out[:] = np.clip(np.round(fallback), 0, [w, h, w, h]).astype(np.int32)
-    if len(tiles):
-        inside = ((centre[:, None, 0] >= tiles[None, :, 0]) & (centre[:, None, 0] < tiles[None, :, 2])
-                  & (centre[:, None, 1] >= tiles[None, :, 1]) & (centre[:, None, 1] < tiles[None, :, 3]))
-        has = inside.any(axis=1)
-        out[has] = tiles[inside[has].argmax(axis=1)]
+    k = _containing(xyxy, tiles)
+    out[k >= 0] = tiles[k[k >= 0]]
     return out
 
 

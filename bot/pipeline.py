@@ -131,6 +131,16 @@ class Pipeline:
                                         camera_off_xyxy=np.zeros((0, 4), np.float32))
         return dataclasses.replace(frame, timings_ms=timings)
 
+    def fresh(self) -> Pipeline:
+        """The same loaded models with none of the per-stream memory (boxes kept, tracks, smoothing,
+        attention readings, cached names): for images that have nothing to do with each other."""
+        return dataclasses.replace(
+            self, finder=self.finder.fresh(), emotion=self.emotion.fresh() if self.emotion else None,
+            tracker=ParticipantTracker(forget_after_s=self.tracker.forget_after_s),
+            smoother=EmotionSmoother(tau_s=self.smoother.tau_s, uncertain_below=self.smoother.uncertain_below),
+            attention=self.attention.fresh() if self.attention else None,
+            names=self.names.fresh() if self.names else None)
+
     def close(self) -> None:
         self.detector.close()
         if self.classifier is not None:
@@ -183,8 +193,10 @@ def build_pipeline(config: Config, *, full_cost: bool = False) -> Pipeline:
         if config.attention:
             from models.face_landmarks import EyeStateClassifier, FaceLandmarker
 
-            landmarker, eyes = FaceLandmarker(threads=1), EyeStateClassifier(threads=1)
+            landmarker = FaceLandmarker(threads=1)
             closers.append(landmarker.close)
+            eyes = EyeStateClassifier(threads=1)
+            closers.append(eyes.close)
             attention = AttentionStage(landmarker, eyes, unchanged_max_s=0.0) if full_cost \
                 else AttentionStage(landmarker, eyes)
     except ClassMoodError:

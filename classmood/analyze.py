@@ -7,7 +7,6 @@ face is "Uncertain (best guess Happy 37%)" in the text, never a plain "Happy 37%
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +15,7 @@ from typing import Any
 import numpy as np
 
 from bot.pipeline import Pipeline, build_pipeline
-from bot.smoothing import EmotionSmoother
 from bot.sources import folder_images, read_image
-from bot.tracking import ParticipantTracker
 from vocab.errors import CaptureError
 from vocab.labels import EMOTIONS, UNCERTAIN, attention_text, eyes_text
 from vocab.protocols import CapturedFrame
@@ -59,12 +56,7 @@ def analyze_images(config: Config, path: Path) -> Iterator[dict[str, Any]]:
             except CaptureError as e:
                 yield {"image": str(image_path), "error": str(e)}
                 continue
-            fresh = dataclasses.replace(pipeline, tracker=ParticipantTracker(forget_after_s=config.forget_after_s),
-                                        smoother=EmotionSmoother(tau_s=config.smoothing_s,
-                                                                 uncertain_below=config.uncertain_below),
-                                        attention=pipeline.attention.fresh() if pipeline.attention else None,
-                                        names=pipeline.names.fresh() if pipeline.names else None)
-            yield _analyze(fresh, image_path, image)
+            yield _analyze(pipeline.fresh(), image_path, image)
     finally:
         pipeline.close()
 

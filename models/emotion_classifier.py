@@ -99,9 +99,6 @@ class OnnxEmotionClassifier:
         # Worker threads sleep between calls instead of spinning: at 1 frame a second a spinning
         # pool burns a core's worth of waiting for nothing (the default spins after each run).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # No memory arena: it keeps the largest batch's buffers for good (~23 MB more resident
-        # after a 49-face batch); a small model's allocations cost ~5 % without it.
-        opts.enable_cpu_mem_arena = False
         try:
             # From bytes, so the file hashed above is exactly the one that runs.
             self._session: ort.InferenceSession | None = inference_session(model_bytes, opts)

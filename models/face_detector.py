@@ -38,8 +38,8 @@ class MediaPipeFaceDetector:
     """Find faces in one BGR image with MediaPipe's BlazeFace.
 
     Args:
-        model_path: a BlazeFace ``.tflite``; default the shipped full-range model
-            (``SHORT_RANGE_MODEL_PATH`` is the other shipped one). Another file is used if
+        model_path: a BlazeFace ``.tflite``; default the shipped short-range model
+            (``FULL_RANGE_MODEL_PATH`` is the other shipped one). Another file is used if
             MediaPipe accepts it, with a warning that its checksum is not a shipped one's.
         min_score: detections below this confidence are dropped (0..1). Lower finds more
             small or turned faces and more false faces.

@@ -259,7 +259,7 @@ class EyeStateClassifier:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
-            self._session = inference_session(data, opts)
+            self._session: ort.InferenceSession | None = inference_session(data, opts)
         except Exception as exc:  # ORT raises its own types
             raise ModelError(f"eye state model {path} is not a valid ONNX file ({one_line(exc)})") from None
         inp = self._session.get_inputs()
@@ -277,8 +277,14 @@ class EyeStateClassifier:
         flat = patches.reshape(-1, 1, EYE_PATCH_PX, EYE_PATCH_PX).astype(np.float32) / 255.0
         if len(flat) == 0:
             return np.zeros(lead, np.float32)
+        if self._session is None:
+            raise ModelError("eye state model used after close()")
         (p,) = self._session.run(None, {self._input_name: flat})
         return np.asarray(p, np.float32).reshape(lead)
+
+    def close(self) -> None:
+        """Release the ONNX Runtime session; safe to call twice."""
+        self._session = None
 
 
 def eye_patches(image_bgr: np.ndarray, points_px: np.ndarray) -> np.ndarray:
@@ -335,8 +341,7 @@ def lower_face_contrast(image_bgr: np.ndarray, points_px: np.ndarray) -> np.ndar
     Returns:
         ``(n,)`` float32, 0 for the same colour; 0 for a face whose windows fall outside the image.
     """
-    lab = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2LAB)
-    h, w = lab.shape[:2]
+    h, w = image_bgr.shape[:2]
     xy = np.asarray(points_px, np.float32)[..., :2].reshape(-1, N_LANDMARKS, 2)
     out = np.zeros(len(xy), np.float32)
     for i, face in enumerate(xy):
@@ -346,8 +351,13 @@ def lower_face_contrast(image_bgr: np.ndarray, points_px: np.ndarray) -> np.ndar
             windows = []
             for k in ids:
                 x, y = int(round(float(face[k, 0]))), int(round(float(face[k, 1])))
-                win = lab[max(y - r, 0):min(y + r + 1, h), max(x - r, 0):min(x + r + 1, w), 1:]
-                windows.append(win.reshape(-1, 2))
+                # Only the small windows are converted (per pixel, so the same values): a whole
+                # 1080p frame to Lab costs 3-6 ms on every frame that reads attention.
+                win = image_bgr[max(y - r, 0):min(y + r + 1, h), max(x - r, 0):min(x + r + 1, w)]
+                if win.size:
+                    windows.append(cv2.cvtColor(np.ascontiguousarray(win), cv2.COLOR_BGR2LAB)[..., 1:].reshape(-1, 2))
+            if not windows:
+                return None
             pixels = np.concatenate(windows)
             return np.median(pixels, axis=0) if len(pixels) else None
 
