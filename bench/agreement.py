@@ -35,7 +35,7 @@ import numpy as np
 
 from bench.class_window import class_states, with_noise
 from bot.pipeline import Pipeline, build_pipeline
-from vocab.geometry import Overlap, box_overlap
+from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import CapturedFrame
 from vocab.settings import Config
 from vocab.types import FrameResult
@@ -108,10 +108,10 @@ class Agreement:
 
 def _found(frame: FrameResult, tiles: np.ndarray) -> np.ndarray:
     """``(n_tiles,)`` bool: tiles holding the centre of one of the frame's faces."""
-    c = (frame.faces.xyxy[:, :2] + frame.faces.xyxy[:, 2:]) / 2
-    inside = ((c[None, :, 0] >= tiles[:, None, 0]) & (c[None, :, 0] < tiles[:, None, 2])
-              & (c[None, :, 1] >= tiles[:, None, 1]) & (c[None, :, 1] < tiles[:, None, 3]))
-    return inside.any(axis=1)
+    held = containing_box(frame.faces.xyxy, tiles)
+    found = np.zeros(len(tiles), bool)
+    found[held[held >= 0]] = True
+    return found
 
 
 def compare(frames: Iterator[tuple[np.ndarray, np.ndarray | None]], cheap: Pipeline, full: Pipeline,

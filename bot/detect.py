@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 
 from bot.tiles import find_tiles
-from vocab.geometry import Overlap, box_overlap
+from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import FaceDetector
 from vocab.types import Faces, FrameResult
 
@@ -291,7 +291,7 @@ class FaceFinder:
         xyxy, score = xyxy[ok], score[ok]
         keep = merge_duplicates(xyxy, score, self.merge_iou)
         xyxy, score = xyxy[keep], score[keep]
-        in_grid = _containing(xyxy, grid)
+        in_grid = containing_box(xyxy, grid)
         real = np.array([not _flat(image_bgr, b, s) and not self._still(gray_half, older, b)
                          and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
                          for b, s, k in zip(xyxy, score, in_grid, strict=True)], bool).reshape(-1)
@@ -481,16 +481,6 @@ def _camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, i
     return float(np.convolve(hist, np.ones(3), mode="same").max() / g.size) >= OFF_TILE_MIN_EXACT
 
 
-def _containing(xyxy: np.ndarray, tiles: np.ndarray) -> np.ndarray:
-    """``(n,)`` int: the index of the tile holding each box's centre, -1 where none does."""
-    if len(xyxy) == 0 or len(tiles) == 0:
-        return np.full(len(xyxy), -1, np.int64)
-    c = (xyxy[:, :2] + xyxy[:, 2:]) / 2
-    inside = ((c[:, None, 0] >= tiles[None, :, 0]) & (c[:, None, 0] < tiles[None, :, 2])
-              & (c[:, None, 1] >= tiles[None, :, 1]) & (c[:, None, 1] < tiles[None, :, 3]))
-    return np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
-
-
 def _tile_of(xyxy: np.ndarray, tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``(n, 4)`` int32: the tile holding each face's centre; outside every tile, a box twice
     the face's size (clipped to the frame) stands for its tile."""
@@ -503,7 +493,7 @@ def _tile_of(xyxy: np.ndarray, tiles: np.ndarray, shape: tuple[int, ...]) -> np.
     half = (xyxy[:, 2:] - xyxy[:, :2])
     fallback = np.concatenate((centre - half, centre + half), axis=1)
     out[:] = np.clip(np.round(fallback), 0, [w, h, w, h]).astype(np.int32)
-    k = _containing(xyxy, tiles)
+    k = containing_box(xyxy, tiles)
     out[k >= 0] = tiles[k[k >= 0]]
     return out
 

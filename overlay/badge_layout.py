@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vocab.labels import EMOTIONS, UNREADABLE, attention_text
+from vocab.labels import AWAY_STATES, EMOTIONS, UNREADABLE, attention_text
 from vocab.types import UNCERTAIN, FrameResult
 
 # One colour per FER2013 class, (r, g, b): warm for negative, green for happy, grey neutral.
@@ -77,7 +77,7 @@ def badge_specs(frame: FrameResult, emotions: bool = True, first_names: bool = F
         label = _label(faces.label, faces.smoothed_probs, faces.emotion_probs, i) if emotions else None
         if label == UNREADABLE or (not emotions and state not in (None, "screen")):
             text = ATTENTION_WORDS.get(state or "", "unreadable")
-            rgb = AWAY_RGB if state in ("down", "away", "eyes_closed") else UNCERTAIN_RGB
+            rgb = AWAY_RGB if state in AWAY_STATES else UNCERTAIN_RGB
         elif label == UNCERTAIN:
             text, rgb = "?", UNCERTAIN_RGB
         elif label is not None:

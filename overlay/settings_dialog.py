@@ -24,7 +24,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from overlay.theme import ERROR_RGB, apply_theme
+from overlay.theme import ERROR_RGB, apply_theme, css_color
 from vocab.errors import ConfigError
 from vocab.settings import PRIVACY_MODES, Config, Privacy, SourceKind, SourceSpec
 
@@ -108,7 +108,7 @@ class SettingsDialog(QDialog):
 
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #{:02x}{:02x}{:02x};".format(*ERROR_RGB))
+        self.error.setStyleSheet(f"color: {css_color(ERROR_RGB)};")
         self.error.hide()
         self.note = QLabel("Source, rate and privacy apply to the next run; alerts apply now.")
         self.note.setWordWrap(True)

@@ -27,7 +27,8 @@ HIGHLIGHT_RGB = (58, 110, 165)
 DISABLED_TEXT_RGB = (140, 140, 140)
 
 
-def _hex(rgb: tuple[int, int, int]) -> str:
+def css_color(rgb: tuple[int, int, int]) -> str:
+    """``(r, g, b)`` as a style sheet colour, ``#rrggbb``."""
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
@@ -58,28 +59,28 @@ def overlay_palette() -> QPalette:
 # Shared by every overlay window. Each rule gives text and background together: a rule with
 # only a text colour is what made the settings dialog unreadable.
 STYLE_SHEET = f"""
-QDialog, QMessageBox, QMenu {{ background: {_hex(BG_RGB)}; color: {_hex(TEXT_RGB)}; }}
-QLabel {{ color: {_hex(TEXT_RGB)}; background: transparent; }}
+QDialog, QMessageBox, QMenu {{ background: {css_color(BG_RGB)}; color: {css_color(TEXT_RGB)}; }}
+QLabel {{ color: {css_color(TEXT_RGB)}; background: transparent; }}
 QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
-    background: {_hex(BASE_RGB)}; color: {_hex(TEXT_RGB)}; border: 1px solid #5a5d66;
-    border-radius: 3px; padding: 2px 4px; selection-background-color: {_hex(HIGHLIGHT_RGB)}; }}
-QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ background: {_hex(BUTTON_RGB)}; width: 14px;
+    background: {css_color(BASE_RGB)}; color: {css_color(TEXT_RGB)}; border: 1px solid #5a5d66;
+    border-radius: 3px; padding: 2px 4px; selection-background-color: {css_color(HIGHLIGHT_RGB)}; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ background: {css_color(BUTTON_RGB)}; width: 14px;
     border-left: 1px solid #5a5d66; }}
 QAbstractSpinBox::up-arrow {{ width: 0; height: 0; border-left: 4px solid transparent;
-    border-right: 4px solid transparent; border-bottom: 5px solid {_hex(TEXT_RGB)}; }}
+    border-right: 4px solid transparent; border-bottom: 5px solid {css_color(TEXT_RGB)}; }}
 QAbstractSpinBox::down-arrow {{ width: 0; height: 0; border-left: 4px solid transparent;
-    border-right: 4px solid transparent; border-top: 5px solid {_hex(TEXT_RGB)}; }}
-QComboBox QAbstractItemView {{ background: {_hex(BASE_RGB)}; color: {_hex(TEXT_RGB)};
-    selection-background-color: {_hex(HIGHLIGHT_RGB)}; }}
-QPushButton {{ background: {_hex(BUTTON_RGB)}; color: {_hex(TEXT_RGB)}; border: 1px solid #6a6d77;
+    border-right: 4px solid transparent; border-top: 5px solid {css_color(TEXT_RGB)}; }}
+QComboBox QAbstractItemView {{ background: {css_color(BASE_RGB)}; color: {css_color(TEXT_RGB)};
+    selection-background-color: {css_color(HIGHLIGHT_RGB)}; }}
+QPushButton {{ background: {css_color(BUTTON_RGB)}; color: {css_color(TEXT_RGB)}; border: 1px solid #6a6d77;
     border-radius: 4px; padding: 3px 12px; }}
 QPushButton:hover {{ background: #454852; }}
-QPushButton:default {{ border: 1px solid {_hex(ACCENT_RGB)}; }}
+QPushButton:default {{ border: 1px solid {css_color(ACCENT_RGB)}; }}
 QMenu {{ border: 1px solid #5a5d66; }}
-QMenu::item {{ padding: 4px 18px; color: {_hex(TEXT_RGB)}; background: transparent; }}
-QMenu::item:selected {{ background: {_hex(HIGHLIGHT_RGB)}; color: #ffffff; }}
-QMenu::item:disabled {{ color: {_hex(DISABLED_TEXT_RGB)}; }}
-QToolTip {{ background: {_hex(BASE_RGB)}; color: {_hex(TEXT_RGB)}; border: 1px solid #5a5d66; padding: 3px; }}
+QMenu::item {{ padding: 4px 18px; color: {css_color(TEXT_RGB)}; background: transparent; }}
+QMenu::item:selected {{ background: {css_color(HIGHLIGHT_RGB)}; color: #ffffff; }}
+QMenu::item:disabled {{ color: {css_color(DISABLED_TEXT_RGB)}; }}
+QToolTip {{ background: {css_color(BASE_RGB)}; color: {css_color(TEXT_RGB)}; border: 1px solid #5a5d66; padding: 3px; }}
 """
 
 

@@ -234,9 +234,11 @@ class TrendLine(QWidget):
         return r.bottom() - (min(max(v, lo), hi) - lo) / span * r.height()
 
     def x_of(self, t_s: float) -> float:
-        r = self.plot_rect()
-        left, _ = self.x_span()
-        return r.left() + (t_s - left) / self.window_s * r.width()
+        return self._x_of(t_s, self.plot_rect(), self.x_span()[0])
+
+    def _x_of(self, t_s: float, r: QRectF, left_s: float) -> float:
+        # The plot rectangle measures fonts: worked out once a paint, not once a point.
+        return r.left() + (t_s - left_s) / self.window_s * r.width()
 
     def time_ticks_s(self) -> list[float]:
         """Labelled times: every 5 minutes of the run (every minute for windows under 4 min)."""
@@ -268,12 +270,13 @@ class TrendLine(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = self.plot_rect()
+        left_s = self.x_span()[0]
         p.fillRect(r, QColor(255, 255, 255, 14))
         p.setPen(QPen(QColor(255, 255, 255, 70), 1))
         p.drawLine(QPointF(r.left(), r.top()), QPointF(r.left(), r.bottom()))
         p.drawLine(QPointF(r.left(), r.bottom()), QPointF(r.right(), r.bottom()))
         for t in self.time_ticks_s():
-            x = self.x_of(t)
+            x = self._x_of(t, r, left_s)
             p.drawLine(QPointF(x, r.bottom()), QPointF(x, r.bottom() + 2))
         if self._baseline is not None:
             p.setPen(QPen(QColor(255, 255, 255, 90), 1, Qt.PenStyle.DashLine))
@@ -292,7 +295,7 @@ class TrendLine(QWidget):
                 if v is None:
                     pen_down = False
                     continue
-                pt = QPointF(self.x_of(t), self._y_of(v, r))
+                pt = QPointF(self._x_of(t, r, left_s), self._y_of(v, r))
                 if pen_down:
                     path.lineTo(pt)
                 else:
@@ -302,7 +305,7 @@ class TrendLine(QWidget):
             last = next(((t, v) for t, v in reversed(self._points) if v is not None), None)
             if last is not None:
                 p.setBrush(QColor(*line_rgb))
-                p.drawEllipse(QPointF(self.x_of(last[0]), self._y_of(last[1], r)), 2.5, 2.5)
+                p.drawEllipse(QPointF(self._x_of(last[0], r, left_s), self._y_of(last[1], r)), 2.5, 2.5)
         p.end()
 
 

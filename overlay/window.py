@@ -50,9 +50,10 @@ from overlay.avoid_tiles import best_place, covered_tiles, covering_text, tiles_
 from overlay.badges import BadgeLayer
 from overlay.capture_exclusion import exclude_from_capture
 from overlay.placement import Placement, load_placement, save_placement
-from overlay.theme import ACCENT_RGB, ERROR_RGB, MUTED_RGB, STALE_RGB, TEXT_RGB, apply_theme
+from overlay.theme import ACCENT_RGB, ERROR_RGB, MUTED_RGB, STALE_RGB, TEXT_RGB, apply_theme, css_color
 from overlay.trend import TrendBuffer
 from overlay.widgets import EmotionBar, EmotionLegend, TrendLine, presence_ticks
+from vocab.geometry import containing_box
 from vocab.protocols import StorageHealth
 from vocab.settings import Config, Privacy
 from vocab.timefmt import local_time
@@ -68,21 +69,17 @@ CONFIRM_STOP_TEXT = "Stop recording this class?"
 PANEL_RGBA = (24, 24, 28, 240)  # nearly opaque: text keeps its contrast over a white page too
 
 
-def _css(rgb: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*rgb)
-
-
 # The panel's own rules, on top of overlay.theme's (which every overlay window shares).
 _PANEL_STYLE = f"""
 QWidget {{ font-size: 9pt; }}
 QLabel#title {{ font-weight: bold; }}
 QLabel#mood {{ font-size: 11pt; font-weight: bold; }}
-QLabel#alert, QLabel#covering {{ color: {_css(ACCENT_RGB)}; font-weight: bold; }}
-QLabel#status {{ color: {_css(MUTED_RGB)}; }}
-QLabel#status[level="error"] {{ color: {_css(ERROR_RGB)}; }}
-QLabel[stale="true"] {{ color: {_css(STALE_RGB)}; }}
-QLabel#stale {{ color: {_css(TEXT_RGB)}; font-style: italic; }}
-QToolButton {{ color: {_css(TEXT_RGB)}; background: rgba(255,255,255,28); border: 1px solid rgba(255,255,255,40);
+QLabel#alert, QLabel#covering {{ color: {css_color(ACCENT_RGB)}; font-weight: bold; }}
+QLabel#status {{ color: {css_color(MUTED_RGB)}; }}
+QLabel#status[level="error"] {{ color: {css_color(ERROR_RGB)}; }}
+QLabel[stale="true"] {{ color: {css_color(STALE_RGB)}; }}
+QLabel#stale {{ color: {css_color(TEXT_RGB)}; font-style: italic; }}
+QToolButton {{ color: {css_color(TEXT_RGB)}; background: rgba(255,255,255,28); border: 1px solid rgba(255,255,255,40);
               border-radius: 4px; padding: 1px 6px; }}
 QToolButton:checked {{ background: rgba(255,183,77,90); }}
 QToolButton:hover {{ background: rgba(255,255,255,55); }}
@@ -320,6 +317,9 @@ class OverlayWindow(QWidget):
 
     def _geometry_changed(self) -> None:
         self.control.set_occluders(self.occluder_xywh())
+        self._recount()
+
+    def _recount(self) -> None:
         covered = self._count_covered()
         if covered != self._covered:
             self._covered = covered
@@ -341,16 +341,15 @@ class OverlayWindow(QWidget):
         scale = self._scale()
         tiles = tiles_on_screen(frame.tiles_xyxy, frame.region_xywh, scale)
         hidden = tiles_on_screen(frame.hidden_xyxy, frame.region_xywh, scale)
-        if len(hidden) and len(tiles):  # a hidden person in no known tile (its tile was not found under the panel)
-            cx, cy = (hidden[:, 0] + hidden[:, 2]) / 2, (hidden[:, 1] + hidden[:, 3]) / 2
-            inside = ((tiles[None, :, 0] <= cx[:, None]) & (cx[:, None] <= tiles[None, :, 2])
-                      & (tiles[None, :, 1] <= cy[:, None]) & (cy[:, None] <= tiles[None, :, 3])).any(axis=1)
-            hidden = hidden[~inside]
+        # A hidden person in no known tile (its tile was not found under the panel) counts as one.
+        hidden = hidden[containing_box(hidden, tiles) < 0]
         self._tiles_screen = np.vstack([tiles, hidden]) if len(hidden) else tiles
         covered = self._count_covered()
         if covered and not self._host_placed and self.isVisible():
             self._move_off_tiles(covered)
-        self._geometry_changed()
+            self._geometry_changed()
+        else:  # the panel did not move: its occluders are as they were, only the count may change
+            self._recount()
 
     def _move_off_tiles(self, covered_now: int) -> None:
         """Go to the screen place that covers no tile (the gallery's screen first), else the fewest."""
@@ -509,6 +508,7 @@ class OverlayWindow(QWidget):
             self.confirm_box.raise_()
             return
         box = QMessageBox(self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one box per question, not one kept per click
         apply_theme(box)
         box.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
         box.setIcon(QMessageBox.Icon.Question)
@@ -528,7 +528,12 @@ class OverlayWindow(QWidget):
                 log.info("the host stopped the recording from the panel")
                 self.close_panel()
 
+        def gone() -> None:  # closed without an answer: deleted with it (WA_DeleteOnClose)
+            if self.confirm_box is box:
+                self.confirm_box = None
+
         box.buttonClicked.connect(answered)
+        box.finished.connect(gone)
         self.confirm_box = box
         box.open()
 

@@ -37,3 +37,16 @@ def box_overlap(a: np.ndarray, b: np.ndarray, metric: Overlap = Overlap.IOU) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(denom > 0, inter / np.where(denom > 0, denom, 1.0), 0.0)
     return out
+
+
+def containing_box(xyxy: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``(n,)`` int64: for each box of ``xyxy`` ``(n, 4)``, the index of the first of ``boxes``
+    ``(m, 4)`` holding its centre (left/top edges inside, right/bottom outside), -1 where none does."""
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if len(xyxy) == 0 or len(boxes) == 0:
+        return np.full(len(xyxy), -1, np.int64)
+    c = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    inside = ((c[:, None, 0] >= boxes[None, :, 0]) & (c[:, None, 0] < boxes[None, :, 2])
+              & (c[:, None, 1] >= boxes[None, :, 1]) & (c[:, None, 1] < boxes[None, :, 3]))
+    return np.where(inside.any(axis=1), inside.argmax(axis=1), -1).astype(np.int64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vocab.geometry import Overlap, box_overlap
+from vocab.geometry import Overlap, box_overlap, containing_box
 
 A = [0, 0, 10, 10]  # area 100
 
@@ -29,3 +29,13 @@ def test_shapes_and_empty_inputs() -> None:
     assert box_overlap(a, b).shape == (2, 3)
     assert box_overlap(np.zeros((0, 4)), b).shape == (0, 3)
     assert box_overlap(a, np.zeros((0, 4))).shape == (2, 0)
+
+
+def test_containing_box_takes_the_centre_and_half_open_edges() -> None:
+    tiles = np.array([[0, 0, 10, 10], [10, 0, 20, 10]])
+    faces = np.array([[2, 2, 6, 6],      # centre (4, 4): the first tile
+                      [8, 2, 12, 6],     # centre (10, 4): on the shared edge, the right tile's
+                      [25, 2, 29, 6]])   # centre outside both
+    assert containing_box(faces, tiles).tolist() == [0, 1, -1]
+    assert containing_box(np.zeros((0, 4)), tiles).tolist() == []
+    assert containing_box(faces, np.zeros((0, 4))).tolist() == [-1, -1, -1]
