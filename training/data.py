@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from models.preprocessing import face_tensor
+from training.metrics import CONTEMPT_COLUMN, FERPLUS_COLUMN_OF_CLASS, NOT_FACE_COLUMN, UNKNOWN_COLUMN
 from vocab.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -24,21 +25,17 @@ log = logging.getLogger(__name__)
 SHARED_DIR = Path(os.environ.get("CLASSMOOD_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 DEFAULT_DATA = SHARED_DIR / "data" / "fer2013" / "fer2013.npz"
 SPLITS = {"train": 0, "public": 1, "private": 2}
-# FER+ vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt,
-# unknown, not-a-face. Index of each FER2013 class (Angry..Neutral) in that order:
-_FERPLUS_COLUMN_OF_CLASS = (4, 5, 6, 1, 3, 2, 0)
 BLANK_STD_GREY = 2.0
 
 
 @dataclass(frozen=True)
 class Split:
-    """One split: images ``(n, 48, 48)`` uint8, FER2013 labels ``(n,)``, soft targets ``(n, 7)``
-    (``ferplus_distribution``) and the raw FER+ votes ``(n, 10)`` (None for hand-built splits)."""
+    """One split: images ``(n, 48, 48)`` uint8, FER2013 labels ``(n,)`` and the raw FER+ votes
+    ``(n, 10)`` (training targets are built from them by ``ferplus_targets``)."""
 
     images: np.ndarray
     labels: np.ndarray
-    ferplus: np.ndarray
-    votes: np.ndarray | None = None
+    votes: np.ndarray
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -63,25 +60,12 @@ def sha256_of_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def ferplus_distribution(votes: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """FER+ votes as a ``(n, 7)`` distribution over the FER2013 classes.
-
-    Contempt, unknown and not-a-face votes have no FER2013 class and are left out; a row with
-    no usable vote falls back to its FER2013 one-hot label.
-    """
-    mapped = votes[:, list(_FERPLUS_COLUMN_OF_CLASS)].astype(np.float32)
-    total = mapped.sum(axis=1, keepdims=True)
-    onehot = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
-    return np.where(total > 0, mapped / np.maximum(total, 1), onehot)
-
-
-_CONTEMPT, _UNKNOWN, _NOT_FACE = 7, 8, 9
 
 
 def not_face_rows(votes: np.ndarray) -> np.ndarray:
     """``(n,)`` bool: rows whose FER+ majority (more than any other column) is "not a face"."""
-    others = np.delete(votes, _NOT_FACE, axis=1).max(axis=1)
-    return votes[:, _NOT_FACE].astype(np.int64) > others
+    others = np.delete(votes, NOT_FACE_COLUMN, axis=1).max(axis=1)
+    return votes[:, NOT_FACE_COLUMN].astype(np.int64) > others
 
 
 def contempt_label_distribution(votes: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -90,8 +74,8 @@ def contempt_label_distribution(votes: np.ndarray, labels: np.ndarray) -> np.nda
     FER2013 has no contempt class; this is how its own labellers filed such faces, so contempt
     votes can be turned into FER2013 classes without guessing. Uniform when no row qualifies.
     """
-    others = np.delete(votes, _CONTEMPT, axis=1).max(axis=1)
-    rows = votes[:, _CONTEMPT].astype(np.int64) > others
+    others = np.delete(votes, CONTEMPT_COLUMN, axis=1).max(axis=1)
+    rows = votes[:, CONTEMPT_COLUMN].astype(np.int64) > others
     counts = np.bincount(labels[rows], minlength=len(EMOTIONS)).astype(np.float32)
     return counts / counts.sum() if counts.sum() > 0 else np.full(len(EMOTIONS), 1 / len(EMOTIONS), np.float32)
 
@@ -108,17 +92,17 @@ def ferplus_targets(votes: np.ndarray, labels: np.ndarray, unknown: str = "drop"
             (``contempt_label_distribution`` of the training rows).
 
     Not-a-face votes are always left out. A row with no usable vote falls back to its FER2013
-    one-hot label. With both "drop" this is ``ferplus_distribution``.
+    one-hot label.
     """
-    mass = votes[:, list(_FERPLUS_COLUMN_OF_CLASS)].astype(np.float32)
+    mass = votes[:, list(FERPLUS_COLUMN_OF_CLASS)].astype(np.float32)
     if unknown == "uniform":
-        mass += votes[:, [_UNKNOWN]].astype(np.float32) / len(EMOTIONS)
+        mass += votes[:, [UNKNOWN_COLUMN]].astype(np.float32) / len(EMOTIONS)
     elif unknown != "drop":
         raise ValueError(f"unknown must be 'drop' or 'uniform', got {unknown!r}")
     if contempt == "fer2013":
         if contempt_dist is None:
             raise ValueError("contempt='fer2013' needs contempt_dist")
-        mass += votes[:, [_CONTEMPT]].astype(np.float32) * np.asarray(contempt_dist, np.float32)[None, :]
+        mass += votes[:, [CONTEMPT_COLUMN]].astype(np.float32) * np.asarray(contempt_dist, np.float32)[None, :]
     elif contempt != "drop":
         raise ValueError(f"contempt must be 'drop' or 'fer2013', got {contempt!r}")
     total = mass.sum(axis=1, keepdims=True)
@@ -137,7 +121,6 @@ def load_splits(npz_path: Path, max_per_split: int | None = None,
         raise FileNotFoundError(f"FER2013 data not found at {npz_path} (see training/README.md)")
     d = np.load(npz_path)
     images, labels, usage, votes = d["images"], d["labels"].astype(np.int64), d["usage"], d["ferplus_votes"]
-    soft = ferplus_distribution(votes, labels)
 
     test_hashes = {hashlib.blake2b(images[i].tobytes(), digest_size=16).digest()
                    for i in np.flatnonzero(usage != SPLITS["train"])}
@@ -160,7 +143,7 @@ def load_splits(npz_path: Path, max_per_split: int | None = None,
         rows = np.flatnonzero((usage == code) & keep)
         if max_per_split is not None:
             rows = rows[:max_per_split]
-        splits[name] = Split(images[rows], labels[rows], soft[rows], votes[rows])
+        splits[name] = Split(images[rows], labels[rows], votes[rows])
     log.info("FER2013: %s; dropped from Training: %d blank, %d copies of test images, %d not faces (FER+)",
              {k: len(v) for k, v in splits.items()}, report.blank_dropped, report.test_duplicates_dropped,
              report.not_face_dropped)

@@ -19,15 +19,16 @@ import numpy as np
 
 from models.emotion_classifier import apply_temperature
 
-__all__ = ["FERPLUS_COLUMN_OF_CLASS", "FERPLUS_COLUMNS", "Calibration", "apply_temperature", "calibration",
-           "expected_calibration_error", "ferplus_majority", "fit_temperature", "nll", "recall_by_class"]
+__all__ = ["CONTEMPT_COLUMN", "FERPLUS_COLUMN_OF_CLASS", "FERPLUS_COLUMNS", "NOT_FACE_COLUMN", "UNKNOWN_COLUMN",
+           "Calibration", "apply_temperature", "calibration", "expected_calibration_error", "ferplus_majority",
+           "fit_temperature", "nll", "recall_by_class"]
 
 # FER+ vote columns, in the file's order.
 FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",
                    "unknown", "not_a_face")
 # Index of each FER2013 class (Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral) among them.
 FERPLUS_COLUMN_OF_CLASS = (4, 5, 6, 1, 3, 2, 0)
-_CONTEMPT, _UNKNOWN, _NOT_FACE = 7, 8, 9
+CONTEMPT_COLUMN, UNKNOWN_COLUMN, NOT_FACE_COLUMN = 7, 8, 9  # the votes FER2013 has no class for
 # FER2013 class of each of the first 7 FER+ columns (inverse of FERPLUS_COLUMN_OF_CLASS).
 _CLASS_OF_COLUMN = np.argsort(FERPLUS_COLUMN_OF_CLASS)
 
@@ -46,7 +47,7 @@ def ferplus_majority(votes: np.ndarray) -> np.ndarray:
     best = votes.max(axis=1)
     tied = (votes == best[:, None]).sum(axis=1) > 1
     out = np.full(len(votes), -1, dtype=np.int64)
-    ok = (best > 0) & ~tied & (top < _CONTEMPT)
+    ok = (best > 0) & ~tied & (top < CONTEMPT_COLUMN)
     out[ok] = _CLASS_OF_COLUMN[top[ok]]
     return out
 

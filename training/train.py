@@ -80,8 +80,6 @@ def _load_initial_weights(net: torch.nn.Module, cfg: TrainConfig) -> dict:
 def training_targets(train: Split, cfg: TrainConfig) -> np.ndarray:
     """``(n, 7)`` float32 soft targets: FER2013 one-hot and FER+ votes mixed by ``ferplus_weight``,
     the FER+ part built as ``ferplus_unknown``/``ferplus_contempt`` say, then label smoothing."""
-    if train.votes is None:
-        raise ValueError("training targets need the FER+ votes of the training split")
     contempt_dist = contempt_label_distribution(train.votes, train.labels)
     soft = ferplus_targets(train.votes, train.labels, cfg.ferplus_unknown, cfg.ferplus_contempt, contempt_dist)
     onehot = np.eye(7, dtype=np.float32)[train.labels]
@@ -105,8 +103,7 @@ def train(cfg: TrainConfig) -> Path:
     val_x = torch.from_numpy(splits["public"].tensor()).to(dev)
     val_y = torch.from_numpy(splits["public"].labels).to(dev)
     # FER+ majority of PublicTest, recorded each epoch (selection stays on the FER2013 labels).
-    val_maj = ferplus_majority(splits["public"].votes) if splits["public"].votes is not None \
-        else np.full(len(val_y), -1)
+    val_maj = ferplus_majority(splits["public"].votes)
     maj_rows = torch.from_numpy(np.flatnonzero(val_maj >= 0)).to(dev)
     maj_y = torch.from_numpy(val_maj[val_maj >= 0]).to(dev)
 

@@ -98,4 +98,4 @@ def test_tiny_v3_run_records_recipe_and_ferplus_accuracy(fer2013_npz: Path, tmp_
     assert ck["config"]["recipe"] == "v3" and ck["config"]["augment"] == "webcam"
     (record,) = ck["history"]
     assert np.isfinite(record["loss"]) and 0 <= record["public_ferplus_raw"][0] <= 1
-    assert "not_face_dropped" in ck["cleaning"]
+    assert ck["cleaning"]["not_face_dropped"] > 0  # v3 drops Training rows whose FER+ majority is "not a face"
