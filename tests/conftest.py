@@ -6,7 +6,6 @@ Tests that need data or the shipped model skip with a reason when those are abse
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -14,15 +13,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from shared_data import shared_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The real database servers (a PostgreSQL for the session) and engine clean-up, for every folder.
 pytest_plugins = ["database_servers"]
 SHIPPED_MODEL = REPO_ROOT / "models" / "emotion.onnx"
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("CLASSMOOD_SHARED") or REPO_ROOT.parent / "shared")
 
 
 @pytest.fixture(scope="session")

@@ -8,22 +8,20 @@ turned away get no expression ("Unreadable"), never "Sad"; people facing the cam
 from __future__ import annotations
 
 import csv
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from shared_data import shared_dir
 
 from bot.pipeline import Pipeline, build_pipeline
 from vocab.labels import ATTENTION_STATES, UNREADABLE
 from vocab.protocols import CapturedFrame
 from vocab.settings import Config
 
-# ../shared beside the repository root, or $CLASSMOOD_SHARED
-SHARED = Path(os.environ.get("CLASSMOOD_SHARED") or Path(__file__).resolve().parents[3] / "shared")
-HEADPOSE = SHARED / "data" / "headpose"
+HEADPOSE = shared_dir() / "data" / "headpose"
 
 
 def _poses() -> list[tuple[Path, float, float]]:
@@ -48,7 +46,7 @@ def _run(pipeline: Pipeline, path: Path) -> tuple[int, int, int]:
 def _each(paths: list[tuple[Path, float, float]]) -> list[tuple[int, int, int]]:
     out = []
     for path, _yaw, _pitch in paths:
-        pipeline = build_pipeline(Config(threads=1))  # each photo is a different person
+        pipeline = build_pipeline(Config(threads=1, names=False))  # each photo is a different person
         try:
             out.append(_run(pipeline, path))
         finally:

@@ -11,10 +11,10 @@ import hashlib
 import cv2
 import numpy as np
 import pytest
+from shared_data import shared_dir
 
 from bot.names import DEFAULT_MIN_CONFIDENCE, MAX_NAME_CHARS, NameReader, TileNames, name_key, sanitize_name
 from models.text_reader import OnnxTextReader
-from tests.conftest import shared_dir
 from tools.name_labels import STYLES, render_gallery, render_tile, sample_names
 
 

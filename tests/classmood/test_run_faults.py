@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from storage_helpers import wait_for
 
 from classmood.cli import main
 
@@ -42,14 +43,6 @@ def _env(display: str, home: Path) -> dict[str, str]:
     env.update(DISPLAY=display, PYTHONUNBUFFERED="1", HOME=str(home), XDG_CONFIG_HOME=str(home / "config"),
                XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=tempfile.mkdtemp(prefix="classmood-xdg-"))
     return env
-
-
-def _wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    end = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def _holds(predicate: Callable[[], bool], for_s: float, what: str) -> None:
@@ -204,14 +197,14 @@ def test_closed_or_minimised_window_pauses_the_run_until_it_is_back(window: Gall
                                                                      tmp_path: Path) -> None:
     run = run_factory(tmp_path / "class.sqlite3")
     run.wait_for(f"capturing window:{TITLE}")
-    _wait_until(lambda: run.stored() >= 3, 15, "the first frames to be stored")
+    wait_for(lambda: run.stored() >= 3, 15, "the first frames to be stored")
     mark = 0
     # "hide" unmaps the window, as minimising does (Xvfb has no window manager to iconify it).
     for fault, back in (("close", "open"), ("hide", "show")):
         window.send(fault)
         mark = run.wait_for("is not visible (closed or minimised); retrying", after=mark, timeout_s=5)
         assert "WARNING" in run.lines[mark]
-        _wait_until(lambda: run.stored() == run.frames_queued(), 5, "frames grabbed before the fault to be stored")
+        wait_for(lambda: run.stored() == run.frames_queued(), 5, "frames grabbed before the fault to be stored")
         stored, queued = run.stored(), run.frames_queued()
         _holds(lambda: run.proc.poll() is None and (run.stored(), run.frames_queued()) == (stored, queued),  # noqa: B023
                2.0, "the run keeps going and captures nothing while the window is gone")
@@ -219,7 +212,7 @@ def test_closed_or_minimised_window_pauses_the_run_until_it_is_back(window: Gall
 
         window.send(back)
         mark = run.wait_for(f"capturing window:{TITLE}", after=mark, timeout_s=5)
-        _wait_until(lambda: run.stored() >= stored + 3, 15, f"capture to resume after {back!r}")  # noqa: B023
+        wait_for(lambda: run.stored() >= stored + 3, 15, f"capture to resume after {back!r}")  # noqa: B023
         newest = _query(run.db_path, "SELECT faces_seen FROM class_snapshots ORDER BY id DESC LIMIT 2")
         assert [n for (n,) in newest] == [window.faces, window.faces], "every face is found again"
 
@@ -239,13 +232,13 @@ def test_monitor_gone_pauses_a_screen_run_until_it_is_back(window: GalleryWindow
         pytest.skip("xrandr is not installed (apt-get install x11-xserver-utils)")
     run = run_factory(tmp_path / "class.sqlite3", source="screen")
     mark = run.wait_for("capturing screen:1 1600x900")
-    _wait_until(lambda: run.stored() >= 3, 15, "the first frames to be stored")
+    wait_for(lambda: run.stored() >= 3, 15, "the first frames to be stored")
     try:
         _xrandr(env, "--output", "screen", "--off")
         _xrandr(env, "--fb", "800x600")
         mark = run.wait_for("screen capture failed (screen:1 1600x900; monitor", after=mark, timeout_s=5)
         assert "retrying" in run.lines[mark] and "\n" not in run.lines[mark]
-        _wait_until(lambda: run.stored() == run.frames_queued(), 5, "frames grabbed before the fault to be stored")
+        wait_for(lambda: run.stored() == run.frames_queued(), 5, "frames grabbed before the fault to be stored")
         stored, queued = run.stored(), run.frames_queued()
         _holds(lambda: run.proc.poll() is None and (run.stored(), run.frames_queued()) == (stored, queued),
                1.5, "the run keeps going and captures nothing while the monitor is gone")
@@ -253,7 +246,7 @@ def test_monitor_gone_pauses_a_screen_run_until_it_is_back(window: GalleryWindow
         _xrandr(env, "--fb", "1600x900")
         _xrandr(env, "--output", "screen", "--auto")
     run.wait_for("capturing screen:1 1600x900", after=mark, timeout_s=5)
-    _wait_until(lambda: run.stored() >= stored + 3, 15, "capture to resume on the monitor")
+    wait_for(lambda: run.stored() >= stored + 3, 15, "capture to resume on the monitor")
     newest = _query(run.db_path, "SELECT faces_seen FROM class_snapshots ORDER BY id DESC LIMIT 2")
     assert [n for (n,) in newest] == [window.faces, window.faces]
     run.proc.send_signal(signal.SIGTERM)
@@ -264,9 +257,9 @@ def test_monitor_gone_pauses_a_screen_run_until_it_is_back(window: GalleryWindow
 def test_interrupt_or_terminate_flushes_and_completes_the_session(window: GalleryWindow, run_factory,
                                                                   tmp_path: Path, sig: signal.Signals) -> None:
     run = run_factory(tmp_path / "class.sqlite3")
-    _wait_until(lambda: run.stored() >= 3, 20, "the first frames to be stored")
+    wait_for(lambda: run.stored() >= 3, 20, "the first frames to be stored")
     # Between two commits: some processed frames are still only in memory.
-    _wait_until(lambda: run.frames_queued() > run.stored(), 5, "a frame not yet committed")
+    wait_for(lambda: run.frames_queued() > run.stored(), 5, "a frame not yet committed")
     run.proc.send_signal(sig)
     _assert_flushed_and_complete(run, sig.name)
 
@@ -275,8 +268,8 @@ def test_sigkill_loses_at_most_about_a_second_and_the_next_start_says_interrupte
         window: GalleryWindow, run_factory, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db_path = tmp_path / "class.sqlite3"
     run = run_factory(db_path)
-    _wait_until(lambda: run.stored() >= 6, 20, "the first frames to be stored")
-    _wait_until(lambda: run.frames_queued() > run.stored(), 5, "a frame not yet committed")
+    wait_for(lambda: run.stored() >= 6, 20, "the first frames to be stored")
+    wait_for(lambda: run.frames_queued() > run.stored(), 5, "a frame not yet committed")
     run.kill()
     assert run.proc.returncode == -signal.SIGKILL
     processed, stored = run.frames_queued(), run.stored()

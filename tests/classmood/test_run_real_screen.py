@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from shared_data import shared_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).resolve().parent / "screen_window.py"
@@ -25,8 +26,7 @@ SEED = 21
 
 @pytest.fixture(scope="module")
 def desktop(xvfb_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, dict[str, str]]]:
-    shared = Path(os.environ.get("CLASSMOOD_SHARED") or REPO_ROOT.parent / "shared")
-    if not (shared / "data" / "faces").is_dir():
+    if not (shared_dir() / "data" / "faces").is_dir():
         pytest.skip("the shared face photos are absent (../shared/data/faces): the simulated class needs them")
     home = tmp_path_factory.mktemp("home")
     env = {**os.environ, "DISPLAY": xvfb_display, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),

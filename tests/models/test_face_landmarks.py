@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from shared_data import shared_dir
 
 from bench.eyes import load_patches
 from bench.headpose import load_labels, pose_errors, run_images
@@ -30,7 +31,6 @@ from models.face_landmarks import (
     eye_width_px,
     lower_face_contrast,
 )
-from tests.conftest import shared_dir
 from vocab.errors import ModelError
 
 CARD = Path(__file__).resolve().parents[2] / "models" / "face_landmarks.md"

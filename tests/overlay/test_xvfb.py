@@ -129,8 +129,8 @@ def test_badges_over_the_gallery_do_not_feed_into_the_capture(xvfb_display: str)
     shown = next(f for f in scene["frames"] if f["frame_id"] == scene["panel_frame_id"])
     assert f"faces now {len(truth)} of {scene['tiles']} tiles" in counts, scene["panel_texts"]
     assert covering == ""
-    if scene["privacy"] == "full":
-        assert mood.endswith(f" from {shown['faces_readable']} of {len(truth)} faces"), mood
+    assert scene["privacy"] == "full"
+    assert mood.endswith(f" from {shown['faces_readable']} of {len(truth)} faces"), mood
     if shown["attention"] is not None and shown["attention"][1] > 0:
         attending, read = shown["attention"]
         assert attention.startswith(f"Looking at the lesson: {attending} of {read}"), attention

@@ -93,8 +93,7 @@ def live_run(app, out: Path, gallery) -> dict:  # noqa: ANN001
     from overlay.window import OverlayWindow
     from vocab.settings import Config
 
-    privacy = "full" if (REPO_ROOT / "models" / "emotion.onnx").is_file() else "presence"
-    config = Config(source=f"window:{GALLERY_TITLE}", fps=4.0, privacy=privacy)  # type: ignore[arg-type]
+    config = Config(source=f"window:{GALLERY_TITLE}", fps=4.0, privacy="full")  # type: ignore[arg-type]
     pipeline = build_pipeline(config)
     source = open_source(config.source)
     frames: list[dict] = []
@@ -145,7 +144,7 @@ def live_run(app, out: Path, gallery) -> dict:  # noqa: ANN001
         timer.stop()
         pipeline.close()
         source.close()
-    return {"privacy": privacy, "frames": frames, **state}
+    return {"privacy": config.privacy.value, "frames": frames, **state}
 
 
 def docs_shot(app, gallery, path: Path, out: Path) -> None:  # noqa: ANN001

@@ -162,12 +162,6 @@ def write_report(url: str, sid: int | None, out: Path, fmt: str = "html") -> int
     return cli_main(argv)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> tuple[str, Engine]:
-    url = f"sqlite:///{tmp_path / 'classmood.sqlite3'}"
-    return url, open_engine(url)
-
-
 @pytest.fixture(scope="module")
 def three_hours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine, int]]:
     """3 h at 1 fps with 30 participants (~320k observation rows), recorded once for the module."""
@@ -411,17 +405,26 @@ def test_report_of_a_real_pipeline_session_in_chromium(tmp_path, privacy) -> Non
     out = tmp_path / "report.html"
     assert write_report(url, sid, out) == 0
     check_page_matches_sql(parse_page(out.read_text()), truth)
+    page = open_in_chromium(out, f"report-real-session-{privacy}.png", 4000, tmp_path / "profile")
+    check_page_matches_sql(page, truth)
+
+
+def open_in_chromium(page_path: Path, shot_name: str, height_px: int, profile: Path) -> _Page:
+    """Screenshot the page into ``tests/artifacts/shot_name`` and return its DOM after its scripts ran.
+
+    Skips with the reason when Chromium is not installed (the numbers were checked without it).
+    """
     if CHROMIUM is None:
         pytest.skip("chromium not installed (Debian: apt-get install chromium); the page's numbers were checked "
                     "without a browser")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / f"report-real-session-{privacy}.png"
+    shot = ARTIFACTS / shot_name
     shot.unlink(missing_ok=True)
-    done = _chromium([f"--screenshot={shot}", "--window-size=1280,4000", out.as_uri()], tmp_path / "profile")
+    done = _chromium([f"--screenshot={shot}", f"--window-size=1280,{height_px}", page_path.as_uri()], profile)
     assert done.returncode == 0 and shot.stat().st_size > 20_000, done.stderr[-2000:]
     # The DOM after scripts ran: the sorting script marks the body ready, and the numbers survive.
-    dom = _chromium(["--dump-dom", out.as_uri()], tmp_path / "profile")
+    dom = _chromium(["--dump-dom", page_path.as_uri()], profile)
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = parse_page(dom.stdout)
     assert page.body.get("data-ready") == "1", "the report's script did not run to the end"
-    check_page_matches_sql(page, truth)
+    return page

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from report_synthetic import HIGH, LOW, RISE, STEADY, STEADY_DIP, Plan, record_planted
 from sqlalchemy import Engine, text
-from test_report import ARTIFACTS, CHROMIUM, _chromium, check_page_matches_sql, parse_page, sql_truth, write_report
+from test_report import check_page_matches_sql, open_in_chromium, parse_page, sql_truth, write_report
 
 from db.engine import open_engine
 from vocab.labels import EMOTIONS
@@ -59,14 +59,6 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Eng
             "aggregate": record_planted(engine, PLANTED, privacy="aggregate", seed=3),
             "steady": record_planted(engine, STEADY_PLAN, seed=4)}
     yield url, engine, sids
-    engine.dispose()
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    url = f"sqlite:///{tmp_path / 'classmood.sqlite3'}"
-    engine = open_engine(url)
-    yield url, engine
     engine.dispose()
 
 
@@ -391,16 +383,7 @@ def test_planted_class_in_chromium(planted, tmp_path, mode) -> None:
     """Saves ``tests/artifacts/report-planted-<mode>.png``: moments, pauses, attention, covered faces."""
     url, engine, sids = planted
     out = _report(url, sids[mode], tmp_path / "r.html", "html")
-    if CHROMIUM is None:
-        pytest.skip("chromium not installed (Debian: apt-get install chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / f"report-planted-{mode}.png"
-    shot.unlink(missing_ok=True)
-    done = _chromium([f"--screenshot={shot}", "--window-size=1280,4200", out.as_uri()], tmp_path / "profile")
-    assert done.returncode == 0 and shot.stat().st_size > 20_000, done.stderr[-2000:]
-    dom = _chromium(["--dump-dom", out.as_uri()], tmp_path / "profile")
-    page = parse_page(dom.stdout)
-    assert page.body.get("data-ready") == "1"
+    page = open_in_chromium(out, f"report-planted-{mode}.png", 4200, tmp_path / "profile")
     check_page_matches_sql(page, sql_truth(engine, sids[mode]))
 
 
