@@ -113,6 +113,7 @@ class Recorder:
         self._t0: float | None = None
         self._open_pause: int | None = None
         self._named: set[int] = set()  # participants whose name is stored
+        self._retrying = False  # the last commit of frames failed: it may have reached the database
         self.health = RecorderHealth()
         self.session_id = self._create_session()
         self._thread = threading.Thread(target=self._run, name="classmood-db-writer", daemon=True)
@@ -243,15 +244,15 @@ class Recorder:
         try:
             with session_scope(self._engine) as s:
                 # Idempotent: a retry after a connection lost during COMMIT finds the frames that
-                # commit did store (one snapshot per session and frame) and skips them.
+                # commit did store (one snapshot per session and frame) and skips them. Only a
+                # retry can meet such rows, so a writer that has not failed does not look.
                 stored = set(s.scalars(select(SnapshotRow.frame_id).where(
                     SnapshotRow.session_id == self.session_id,
-                    SnapshotRow.frame_id.in_([fr.frame_id for fr in frames]))))
+                    SnapshotRow.frame_id.in_([fr.frame_id for fr in frames])))) if self._retrying else set()
                 obs, snaps, t_s = [], [], []
                 first_seen: dict[int, datetime] = {}
                 last_seen: dict[int, datetime] = {}
-                if self._t0 is None:
-                    self._t0 = frames[0].t_mono
+                assert self._t0 is not None  # set by the writer thread when the first frame came in
                 fresh = [fr for fr in frames if fr.frame_id not in stored]
                 for fr in fresh:
                     t_s.append(fr.t_mono - self._t0)
@@ -265,7 +266,7 @@ class Recorder:
                                 if isinstance(name, str) and tid not in self._named:
                                     names.setdefault(tid, name)
                 new = [tid for tid in first_seen if tid not in self._participant_ids]
-                if new:
+                if new and self._retrying:
                     # Participants a lost-connection commit did store keep their rows.
                     for tid, pid in s.execute(select(ParticipantRow.track_id, ParticipantRow.id).where(
                             ParticipantRow.session_id == self.session_id, ParticipantRow.track_id.in_(new))):
@@ -308,9 +309,11 @@ class Recorder:
         except SQLAlchemyError as e:
             for tid in new_ids:  # rolled back with the transaction
                 del self._participant_ids[tid]
+            self._retrying = True
             self._fail(e)
             return False
         del self._pending[:len(frames)]
+        self._retrying = False
         self._named.update(names)
         with self.health.lock:
             if self.health.last_error:
