@@ -337,8 +337,12 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
-def _split_at_pauses(t_s: np.ndarray, bin_s: float, pauses: list[tuple[float, float]]) -> np.ndarray:
-    """``(b,)`` bool: True where a pause lies between bin i-1 and bin i (a stretch may not run across it)."""
+def split_at_pauses(t_s: np.ndarray, bin_s: float, pauses: list[tuple[float, float]]) -> np.ndarray:
+    """``(b,)`` bool: True where a pause lies between bin i-1 and bin i.
+
+    The one rule for "this stretch may not run across": moments and away-stretches are split there
+    and the report's lines are broken there. Two adjacent bins are never split (nothing was lost).
+    """
     cut = np.zeros(len(t_s), bool)
     for a, b in pauses:
         cut[1:] |= (t_s[:-1] + bin_s <= b) & (t_s[1:] >= a) & (t_s[1:] > t_s[:-1] + bin_s)
@@ -376,7 +380,7 @@ def find_moments(tl: Timeline, span_s: float, pauses: list[tuple[float, float]] 
     attention reading not looking at the screen for ``AWAY_MIN_S``. A stretch never runs across a pause.
     """
     pauses = pauses or []
-    cut = _split_at_pauses(tl.t_s, tl.bin_s, pauses)
+    cut = split_at_pauses(tl.t_s, tl.bin_s, pauses)
     events: list[Moment] = []
 
     def stretch(kind: str, mask: np.ndarray, min_s: float, share: np.ndarray | None = None) -> None:

@@ -27,6 +27,7 @@ from report.data import (
     Heatmap,
     Moment,
     Timeline,
+    split_at_pauses,
 )
 from vocab.labels import EMOTIONS
 
@@ -71,9 +72,7 @@ def _broken(tl: Timeline, pauses: list[tuple[float, float]], *series: np.ndarray
     x = tl.t_s + tl.bin_s / 2
     if len(x) < 2:
         return [x, *series]
-    gap = np.diff(tl.t_s) > 2.5 * tl.bin_s
-    for p_from, p_to in pauses:
-        gap |= (tl.t_s[:-1] + tl.bin_s <= p_to) & (tl.t_s[1:] >= p_from)
+    gap = (np.diff(tl.t_s) > 2.5 * tl.bin_s) | split_at_pauses(tl.t_s, tl.bin_s, pauses)[1:]
     at = np.flatnonzero(gap) + 1
     return [np.insert(x, at, np.nan), *[np.insert(s.astype(float), at, np.nan, axis=0) for s in series]]
 
