@@ -146,6 +146,7 @@ class _Entry:
     threshold: float = 0.0
     pixels: np.ndarray | None = None  # float32 grey of the checked band, for a correlation check
     age: int = 0  # calls since this tile was last read (for tiles without a name)
+    misses: int = 0  # reads in a row that found no name here (the wait before the next one doubles)
 
 
 class NameReader:
@@ -156,8 +157,13 @@ class NameReader:
         min_confidence: a read below this gives None (0..1). Lower returns more names and
             more wrong ones.
         max_chars: names longer than this are cut (with "…").
-        recheck_unread_every: a tile where no name was found is looked at again every this
-            many calls (1 = every call).
+        recheck_unread_every: a tile where no name was found is looked at again after this
+            many calls (1 = every call); each read that finds nothing again doubles the wait, up
+            to ``recheck_unread_max`` calls. A gallery without labels (an app set to hide names)
+            would otherwise cost a full text search of every tile every few frames (~65 ms of
+            CPU for 25 tiles, ~13 ms a frame on average at every 5); a name that appears later
+            is still found within ``recheck_unread_max`` calls (a minute at 1 Hz).
+        recheck_unread_max: the longest wait between two reads of a tile without a name.
         max_tiles_per_call: read at most this many tiles in one call (None: all). The first
             frame of a 25-tile gallery costs ~300 ms on two cores when every tile is read at
             once; a limit of 8 spreads that over four frames of ~100 ms each, and the tiles
@@ -168,11 +174,14 @@ class NameReader:
 
     def __init__(self, reader: TextLineReader, *, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                  max_chars: int = MAX_NAME_CHARS, recheck_unread_every: int = 5,
-                 max_tiles_per_call: int | None = None):
+                 recheck_unread_max: int = 60, max_tiles_per_call: int | None = None):
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in 0..1, got {min_confidence}")
         if recheck_unread_every < 1:
             raise ValueError(f"recheck_unread_every must be >= 1, got {recheck_unread_every}")
+        if recheck_unread_max < recheck_unread_every:
+            raise ValueError(f"recheck_unread_max must be >= recheck_unread_every ({recheck_unread_every}), "
+                             f"got {recheck_unread_max}")
         if max_tiles_per_call is not None and max_tiles_per_call < 1:
             raise ValueError(f"max_tiles_per_call must be >= 1 or None, got {max_tiles_per_call}")
         self.max_tiles_per_call = max_tiles_per_call
@@ -180,6 +189,7 @@ class NameReader:
         self.min_confidence = float(min_confidence)
         self.max_chars = int(max_chars)
         self.recheck_unread_every = int(recheck_unread_every)
+        self.recheck_unread_max = int(recheck_unread_max)
         self._cache: dict[tuple[int, int, int, int], _Entry] = {}
         self._last_reads = 0
 
@@ -215,6 +225,9 @@ class NameReader:
             fresh = self._read_tiles(frame_bgr, [keys[i] for i in todo])
             reads = self._last_reads
             for i, entry in zip(todo, fresh, strict=True):
+                before = self._cache.get(keys[i])
+                if entry.name is None and before is not None and before.name is None:
+                    entry.misses = before.misses + 1  # nothing here again: wait longer next time
                 entries[i] = entry
         self._cache = {key: entry for key, entry in zip(keys, entries, strict=True) if entry is not None}
         done = [e if e is not None else _Entry(None, 0.0, None) for e in entries]
@@ -233,7 +246,8 @@ class NameReader:
             if entry.name is not None:
                 return False  # a name whose label could not be fingerprinted is read again, never assumed
             entry.age += 1
-            return entry.age < self.recheck_unread_every
+            wait = min(self.recheck_unread_max, self.recheck_unread_every << min(entry.misses, 16))
+            return entry.age < wait
         patch = _gray(frame, entry.check_xyxy)
         if patch.shape != entry.bright.shape:
             return False
@@ -422,7 +436,11 @@ def _pick_labels(tile: tuple[int, int, int, int], lines: dict[str, list[tuple[in
     x0, _, x1, _ = tile
     tw = x1 - x0
     found: list[tuple[str, tuple[int, int, int, int]]] = []
-    bottom = [b for b in _merge_on_rows(lines.get("bottom", [])) if b[0] - x0 <= 0.35 * tw and b[2] - x0 >= 0.05 * tw]
+    # A line must start in the left part and reach into the tile by half a line height (the search
+    # band begins left of the tile, where a neighbour's text may show): a share of the tile's width
+    # would drop short names ("Jo", "Bo") on large tiles, whose labels are only two glyphs wide.
+    bottom = [b for b in _merge_on_rows(lines.get("bottom", []))
+              if b[0] - x0 <= 0.35 * tw and b[2] - x0 >= 0.5 * (b[3] - b[1])]
     if bottom:
         found.append(("bottom", max(bottom, key=lambda b: (b[3], -b[0]))))
     middle = [b for b in _merge_on_rows(lines.get("middle", []))

@@ -78,6 +78,18 @@ def sample_names(count: int, seed: int = 0) -> list[str]:
     return names
 
 
+# Given names of one to three letters, which people also use alone as their display name; their
+# labels are only a few glyphs wide, which is where a label finder that expects a long line fails.
+_SHORT = ("Li", "Bo", "Jo", "Ed", "Yu", "Xu", "Al", "Ty", "Om", "Su", "Wei", "Ana", "Lea", "Kim", "Max", "Tom",
+          "Ida", "Eli", "Noa", "Ali", "Zoë", "Ivy", "Ben", "Amy", "Raj", "Leo", "Mia", "Ola", "Ugo", "Åsa")
+
+
+def short_names(count: int, seed: int = 0) -> list[str]:
+    """``count`` one- to three-letter display names (deterministic from ``seed``)."""
+    rng = np.random.default_rng(seed)
+    return [str(rng.choice(_SHORT)) for _ in range(count)]
+
+
 @dataclass(frozen=True)
 class RenderedTile:
     """One tile with a name on it: ``image`` ``(h, w, 3)`` BGR uint8, the ``text`` as shown, its box."""
