@@ -7,8 +7,10 @@ detector only inside found tiles lost every face in a region the tile finder got
 Where the tile grid is certain (a set of equal tiles: a gallery, a filmstrip) faces are looked
 for per tile: BlazeFace short range finds faces that are ~17-50 % of its input's side, which is
 what a webcam tile shows, one call per tile. Large tiles are also scanned in square
-windows; an empty wide tile gets a second look in square windows unless it looks like a
-camera-off tile (70 % of it one exact grey).
+windows; a wide tile without a confident face gets a second look in square windows, and a tile
+still without one a third, whole, with the full-range model, unless it looks like a camera-off
+tile (70 % of it one exact grey). Each model keeps boxes from its own score threshold (see
+TILE_SCORE_FACTOR).
 
 Everything the grid does not explain (a speaker tile, panels, a shared slide, a window on a
 desktop, a screen the gap finder could not cut) is scanned in square windows at the scales a
@@ -52,6 +54,8 @@ from vocab.types import Faces, FrameResult
 # dropped (see _flat).
 FLAT_MAX_SCORE = 0.7
 FLAT_SHARE_MIN = 0.33
+EXACT_SHARE_MIN = 0.4  # inside a grid tile: see _flat
+EXACT_SHARE_MIN_OUTSIDE = 0.2  # outside the grid, with FLAT_SHARE_MIN: see _flat
 # A box scoring under this in a tile that looks camera-off (see _camera_off_like) is dropped:
 # initials discs and profile photos score 0.5-0.72 there; live faces on flat painted
 # backdrops, which that test can mistake for camera-off tiles, mostly score higher.
@@ -61,8 +65,31 @@ OFF_TILE_MAX_SCORE = 0.75
 # screens): camera-off 0.70-1.0, live 0.03-0.77 (95th percentile 0.34-0.57); 0.7 catches 175
 # camera-off tiles and mistakes 2 live ones.
 OFF_TILE_MIN_EXACT = 0.7
+# Score thresholds, chosen on the bench's 43 simulated screens (python -m bench.detect; a sweep of
+# 0.3-0.5 for each model, the "weak beside confident" rule below on): the short-range model on
+# grid tiles keeps boxes from 0.4 (masked 70.5 -> 78.7 %, looking down 91.4 -> 94.3 %, 24-32 px
+# 56.5 -> 63.0 %, frontal unchanged, boxes in live tiles that are not faces 3 -> 4, none on the
+# UI); the full-range scan over the rest of the screen (panels, slides, desktop) keeps 0.5:
+# lower gained one 24-32 px face for more false boxes. The user's ``min_face_score`` is the
+# scan's; grid tiles get TILE_SCORE_FACTOR of it.
+TILE_SCORE_FACTOR = 0.8
+SCAN_MIN_SCORE = 0.5
+TILE_MIN_SCORE = TILE_SCORE_FACTOR * SCAN_MIN_SCORE
+
+
+def tile_min_score(min_face_score: float) -> float:
+    """The grid tiles' threshold for a screen-wide ``min_face_score`` (the scan's)."""
+    return TILE_SCORE_FACTOR * min_face_score
+
+
+# A face box at or above this score is a confident face: it makes a tile explained (no second
+# look) and a weaker box in the same tile is dropped (see _drop_weak_beside_confident).
+CONFIDENT_SCORE = 0.5
 # A window whose grey values (at 1/4 scale) vary less than this holds no face.
 WINDOW_MIN_STD = 3.0
+# A piece of the tile grid smaller than this each way is not trusted as a webcam tile (see _regular):
+# the smallest strip tiles of the apps are ~110x62 px; a slide's title letters come out 40-55 px.
+GRID_MIN_TILE_PX = 60
 # Second look at an empty wide grid tile: square windows overlapping this much.
 SECOND_LOOK_OVERLAP = 0.4
 
@@ -142,7 +169,10 @@ class FaceFinder:
         level_factor: each scan level's window is this many times the previous one's.
         tile_pad_frac: grid tiles are cropped with this share of their size added around them.
         large_tile_px: grid tiles whose shorter side exceeds this are also scanned in windows.
-        min_score: detections below this are dropped.
+        min_score: detections of ``detector`` (the tiles) below this are dropped.
+        scan_min_score: detections of ``scan_detector`` below this are dropped; default
+            ``min_score / TILE_SCORE_FACTOR``. The detectors must be built with thresholds no
+            higher than these (see ``tile_min_score``).
         drop_below_px: boxes with a shorter side below this are dropped (panel avatars are
             16-24 px photos whose faces come out at 12-20 px).
         merge_iou: boxes overlapping more than this (IoU), or one lying mostly (60 %) inside
@@ -163,7 +193,8 @@ class FaceFinder:
 
     def __init__(self, detector: FaceDetector, *, scan_detector: FaceDetector | None = None,
                  min_face_px: int = 32, scan_face_share: float | None = None, level_factor: float = 2.0,
-                 tile_pad_frac: float = 0.04, large_tile_px: int = 400, min_score: float = 0.5,
+                 tile_pad_frac: float = 0.04, large_tile_px: int = 400, min_score: float = TILE_MIN_SCORE,
+                 scan_min_score: float | None = None,
                  drop_below_px: int = 20, merge_iou: float = 0.3, still_after_s: float = 4.0,
                  still_max_diff: float = 0.6, tile_finder: Callable[[np.ndarray], np.ndarray] = find_tiles,
                  redetect_after_s: float = REDETECT_AFTER_S, change_max_diff: float = CHANGE_MAX_DIFF):
@@ -172,6 +203,8 @@ class FaceFinder:
             raise ValueError("scan_face_share must be in (0, 1), level_factor > 1 and min_face_px >= 4")
         if redetect_after_s < 0 or change_max_diff <= 0:
             raise ValueError("redetect_after_s must be >= 0 and change_max_diff > 0")
+        if not 0 <= min_score <= 1 or not (scan_min_score is None or 0 <= scan_min_score <= 1):
+            raise ValueError("min_score and scan_min_score must be in 0..1")
         self.detector = detector
         self.scan_detector = scan_detector if scan_detector is not None else detector
         self.min_face_px = min_face_px
@@ -180,6 +213,7 @@ class FaceFinder:
         self.tile_pad_frac = tile_pad_frac
         self.large_tile_px = large_tile_px
         self.min_score = min_score
+        self.scan_min_score = scan_min_score if scan_min_score is not None else min(1.0, min_score / TILE_SCORE_FACTOR)
         self.drop_below_px = drop_below_px
         self.merge_iou = merge_iou
         self.still_after_s = still_after_s
@@ -254,9 +288,11 @@ class FaceFinder:
 
         kept: dict[tuple[int, Window], _Kept] = {}
 
-        def look(detector: FaceDetector, windows: list[Window]) -> None:
+        def look(detector: FaceDetector, windows: list[Window], min_score: float) -> None:
             for x0, y0, x1, y1 in windows:
                 xyxy, score = self._detect_window(detector, image_bgr, small, (x0, y0, x1, y1), t_mono, kept)
+                good = score >= min_score
+                xyxy, score = xyxy[good], score[good]
                 if len(xyxy):
                     boxes.append(xyxy + np.array([x0, y0, x0, y0], np.float32))
                     scores.append(score)
@@ -269,9 +305,10 @@ class FaceFinder:
                 off_cache[k] = _camera_off_like(image_bgr, grid[k])
             return off_cache[k]
 
-        look(self.detector, self._grid_windows(grid, off, (h, w)))
-        look(self.detector, self._second_looks(grid, off, boxes, scores))
-        look(self.scan_detector, self._scan_windows(image_bgr, small, grid))
+        look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score)
+        look(self.detector, self._second_looks(grid, off, boxes, scores), self.min_score)
+        look(self.scan_detector, self._empty_tiles(grid, off, boxes, scores, (h, w)), self.scan_min_score)
+        look(self.scan_detector, self._scan_windows(image_bgr, small, grid), self.scan_min_score)
         self._kept = kept
         gray_half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         older = self._references(t_mono)
@@ -287,15 +324,16 @@ class FaceFinder:
         xyxy = np.concatenate(boxes).astype(np.float32)
         score = np.concatenate(scores).astype(np.float32)
         side = np.minimum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
-        ok = (score >= self.min_score) & (side >= self.drop_below_px)
+        ok = side >= self.drop_below_px  # scores were checked per detector in look()
         xyxy, score = xyxy[ok], score[ok]
         keep = merge_duplicates(xyxy, score, self.merge_iou)
         xyxy, score = xyxy[keep], score[keep]
         in_grid = containing_box(xyxy, grid)
-        real = np.array([not _flat(image_bgr, b, s) and not self._still(gray_half, older, b)
+        real = np.array([not _flat(image_bgr, b, s, in_grid=k >= 0) and not self._still(gray_half, older, b)
                          and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
                          for b, s, k in zip(xyxy, score, in_grid, strict=True)], bool).reshape(-1)
         xyxy, score = xyxy[real], score[real]
+        xyxy, score = _drop_weak_beside_confident(xyxy, score, tiles_xyxy)
         tile_of = _tile_of(xyxy, tiles_xyxy, image_bgr.shape)
         xyxy = np.concatenate((np.maximum(xyxy[:, :2], tile_of[:, :2]), np.minimum(xyxy[:, 2:], tile_of[:, 2:])),
                               axis=1).astype(np.float32)
@@ -359,7 +397,7 @@ class FaceFinder:
         centres = np.zeros((0, 2), np.float32)
         if boxes:
             xyxy = np.concatenate(boxes)
-            good = np.concatenate(scores) >= self.min_score
+            good = np.concatenate(scores) >= max(self.min_score, CONFIDENT_SCORE)  # a weak box explains nothing
             centres = (xyxy[good, :2] + xyxy[good, 2:]) / 2
         out: list[Window] = []
         for k, (x0, y0, x1, y1) in enumerate(grid):
@@ -372,6 +410,27 @@ class FaceFinder:
                 continue
             step = max(1, int(th * (1 - SECOND_LOOK_OVERLAP)))
             out += [(wx, int(y0), wx + th, int(y1)) for wx in _starts(int(x0), int(x1), th, step)]
+        return out
+
+    def _empty_tiles(self, grid: np.ndarray, off: Callable[[int], bool], boxes: list[np.ndarray],
+                     scores: list[np.ndarray], hw: tuple[int, int]) -> list[Window]:
+        """Grid tiles still without a confident face after the first two looks (camera-off
+        ones aside), padded, for the scan detector: the full-range model sees a tile at 192 px and
+        finds faces from ~10 % of it, where the short-range model (128 px) needs ~17 %."""
+        centres = np.zeros((0, 2), np.float32)
+        if boxes:
+            xyxy = np.concatenate(boxes)
+            good = np.concatenate(scores) >= max(self.min_score, CONFIDENT_SCORE)
+            centres = (xyxy[good, :2] + xyxy[good, 2:]) / 2
+        h, w = hw
+        out: list[Window] = []
+        for k, (x0, y0, x1, y1) in enumerate(grid):
+            if ((centres[:, 0] >= x0) & (centres[:, 0] < x1) & (centres[:, 1] >= y0) & (centres[:, 1] < y1)).any():
+                continue
+            if off(k):
+                continue
+            px, py = int((x1 - x0) * self.tile_pad_frac), int((y1 - y0) * self.tile_pad_frac)
+            out.append((max(0, int(x0) - px), max(0, int(y0) - py), min(w, int(x1) + px), min(h, int(y1) + py)))
         return out
 
     def levels(self, shape: tuple[int, ...]) -> list[list[Window]]:
@@ -445,6 +504,22 @@ class FaceFinder:
         return all(float(cv2.absdiff(a, g[y0:y1 + 1, x0:x1 + 1]).mean()) < self.still_max_diff for g in older)
 
 
+def _drop_weak_beside_confident(xyxy: np.ndarray, score: np.ndarray,
+                                tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop a weak box (under ``CONFIDENT_SCORE``) whose tile also holds a confident one.
+
+    The thresholds are low so that masked, turned, small and dark faces are found; such a
+    weak box beside a confident face in one webcam tile is almost always its shoulder, hand or
+    backdrop (a second person in one camera is seen about as well as the first)."""
+    if len(xyxy) < 2 or len(tiles) == 0:
+        return xyxy, score
+    k = containing_box(xyxy, tiles)
+    confident_tiles = set(k[(score >= CONFIDENT_SCORE) & (k >= 0)].tolist())
+    keep = np.array([s >= CONFIDENT_SCORE or t < 0 or t not in confident_tiles
+                     for s, t in zip(score.tolist(), k.tolist(), strict=True)], bool)
+    return xyxy[keep], score[keep]
+
+
 def _same_boxes(a: np.ndarray, b: np.ndarray, min_iou: float = 0.85) -> bool:
     """Whether two ``(n, 4)`` box sets are the same faces: as many boxes, each of ``b``
     overlapping its best match in ``a`` by ``min_iou`` or more (IoU)."""
@@ -459,12 +534,14 @@ def _box_sum(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> int:
 
 
 def _regular(tiles: np.ndarray) -> np.ndarray:
-    """``(n,)`` bool: tiles that share their size (within 4 %) with at least one other tile."""
+    """``(n,)`` bool: tiles that share their size (within 4 %) with at least one other tile
+    and are ``GRID_MIN_TILE_PX`` or more each way (smaller equal pieces are the letters of a
+    slide's title or a panel's icons that the gap finder cut loose, not webcam tiles)."""
     if len(tiles) < 2:
         return np.zeros(len(tiles), bool)
     wh = (tiles[:, 2:] - tiles[:, :2]).astype(np.float32)
     close = (np.abs(wh[:, None, :] - wh[None, :, :]) <= 0.04 * wh[:, None, :] + 2).all(axis=2)
-    return close.sum(axis=1) >= 2
+    return (close.sum(axis=1) >= 2) & (wh.min(axis=1) >= GRID_MIN_TILE_PX)
 
 
 def _camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, int, int]) -> bool:
@@ -508,12 +585,33 @@ def flat_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
     return float(np.convolve(hist, np.ones(13), mode="same").max() / gray.size)
 
 
-def _flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float) -> bool:
+def _flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool = False) -> bool:
     """True for a weak box that is largely one flat grey: Teams' initials disc on a
-    camera-off tile, which BlazeFace scores 0.5-0.69. Measured on composed galleries: such
-    boxes have a flat share of 0.36-0.82; real faces 0.18 typically, those scoring under 0.7
-    at most 0.30 (faces scoring higher reach 0.52 and are always kept)."""
-    return score < FLAT_MAX_SCORE and flat_share(image_bgr, xyxy) >= FLAT_SHARE_MIN
+    camera-off tile, which BlazeFace scores 0.5-0.69, or a flat piece of the UI. Measured on
+    composed galleries: such boxes have a flat share of 0.36-0.82; real faces 0.18 typically,
+    those scoring under 0.7 at most 0.30 (faces scoring higher reach 0.52 and are always kept).
+
+    Inside a grid tile (camera video: painted camera-off tiles are judged by their own test)
+    only a box that is *painted* is flat: ``EXACT_SHARE_MIN`` of it within 1 grey level. Dark,
+    backlit and low-contrast live faces have a flat share of 0.35-0.67 but an exact share of
+    0.09-0.34 (88 weak faces on the first frames of the bench screens); the painted UI
+    pieces BlazeFace takes for faces 0.34-0.95 (most above 0.45)."""
+    if score >= FLAT_MAX_SCORE:
+        return False
+    exact = exact_share(image_bgr, xyxy)
+    if in_grid:
+        return exact >= EXACT_SHARE_MIN
+    return flat_share(image_bgr, xyxy) >= FLAT_SHARE_MIN and exact >= EXACT_SHARE_MIN_OUTSIDE
+
+
+def exact_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
+    """Share of the box's pixels within 1 grey level of its commonest grey (0..1)."""
+    x0, y0, x1, y1 = (int(v) for v in xyxy)
+    gray = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    if gray.size == 0:
+        return 1.0
+    hist = np.bincount(gray.ravel(), minlength=256)
+    return float(np.convolve(hist, np.ones(3), mode="same").max() / gray.size)
 
 
 def _starts(lo: int, hi: int, side: int, step: int) -> list[int]:

@@ -11,6 +11,10 @@ painted in that same colour (camera off, same grey as the gaps) melts into the b
 tile whose own backdrop matches the gap colour across nearly its whole width may be trimmed.
 Gap runs wider than ``max_gap_frac`` of the band are not cut (only trimmed at band edges), so a
 dark wall inside a tile is not mistaken for a gap.
+
+A large piece the frame-wide cut cannot split (a meeting window on a wallpaper, a stage beside
+panels in other colours) is cut again inside, with its own painted background colour
+(``_tiles_in_window``).
 """
 
 from __future__ import annotations
@@ -62,8 +66,14 @@ def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
     is_bg = (cv2.absdiff(gray, np.full_like(gray, bg)) <= tol).astype(np.uint8)
     integral = cv2.integral(is_bg)  # (h+1, w+1) int32
     tiles: list[tuple[int, int, int, int]] = []
-    _cut(integral, 0, 0, image_bgr.shape[1], image_bgr.shape[0], tiles,
-         _Params(gap_fill, min_tile_px, max_gap_frac), max_depth)
+    params = _Params(gap_fill, min_tile_px, max_gap_frac)
+    _cut(integral, 0, 0, image_bgr.shape[1], image_bgr.shape[0], tiles, params, max_depth)
+    frame_area = gray.shape[0] * gray.shape[1]
+    for piece in [t for t in tiles if (t[2] - t[0]) * (t[3] - t[1]) >= LARGE_PIECE_SHARE * frame_area]:
+        inner = _tiles_in_window(gray, piece, tol, params, max_depth)
+        if inner:
+            tiles.remove(piece)
+            tiles += inner
     if not tiles:
         return _EMPTY.copy()
     out = np.array(tiles, np.int32)
@@ -79,6 +89,66 @@ def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
     out = _unique(out)
     order = np.lexsort((out[:, 0], out[:, 1]))
     return out[order]
+
+
+# A piece this large a share of the frame that the cut left whole is looked into again with
+# its own background colour (see _tiles_in_window).
+LARGE_PIECE_SHARE = 0.2
+WINDOW_LUMA_CANDIDATES = 3
+TILE_MIN_SIDE_PX = 40
+
+
+def _tiles_in_window(gray: np.ndarray, piece: tuple[int, int, int, int], tol: int, p: _Params,
+                     depth: int) -> list[tuple[int, int, int, int]]:
+    """The tiles of a meeting window inside a large piece the frame-wide cut could not split.
+
+    A window that is not maximised sits on a wallpaper (often a gradient), and a maximised one
+    may have panels in other colours beside its stage: no line crosses the whole piece in one
+    colour, so the cut sees one region. Inside the piece, the stage is the largest connected
+    area of one exact painted colour (the gaps between tiles and the margins around them).
+    For each of the piece's commonest lumas, the cut is run again inside the bounding box of
+    that colour's largest connected area, with that colour as the background; the colour whose
+    cut gives the most tile-shaped pieces of one size (a gallery, a strip) wins, if at least
+    two; else ``[]``. A shared slide's background cut into glyphs and chart bars loses.
+    """
+    x0, y0, x1, y1 = piece
+    sub = gray[y0:y1, x0:x1]
+    hist = np.bincount(sub[::2, ::2].ravel(), minlength=256).astype(np.float64)
+    hist = np.convolve(hist, np.ones(3), mode="same")  # painted colours: one luma, +-1 for codecs
+    best: list[tuple[int, int, int, int]] = []
+    for _ in range(WINDOW_LUMA_CANDIDATES):
+        luma = int(np.argmax(hist))
+        if hist[luma] <= 0:
+            break
+        hist[max(0, luma - tol):luma + tol + 1] = 0
+        mask = (cv2.absdiff(sub, np.full_like(sub, luma)) <= tol).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask[::4, ::4], connectivity=8)
+        if n < 2:
+            continue
+        k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        bx, by, bw, bh = (int(v) * 4 for v in stats[k, :4])
+        found: list[tuple[int, int, int, int]] = []
+        _cut(cv2.integral(mask), bx, by, min(bx + bw, sub.shape[1]), min(by + bh, sub.shape[0]), found, p, depth)
+        found = [t for t in found if _tile_shaped(t)]
+        if _equal_class(found) > _equal_class(best):
+            best = found
+    return [(x0 + a, y0 + b, x0 + c, y0 + d) for a, b, c, d in best] if _equal_class(best) >= 2 else []
+
+
+def _tile_shaped(tile: tuple[int, int, int, int]) -> bool:
+    """A piece that can be a participant tile: 40 px or more each way, between 1:2 and 3:1
+    (not a glyph, a bar of a chart or a line of a slide)."""
+    w, h = tile[2] - tile[0], tile[3] - tile[1]
+    return min(w, h) >= TILE_MIN_SIDE_PX and 0.5 <= w / h <= 3.0
+
+
+def _equal_class(tiles: list[tuple[int, int, int, int]]) -> int:
+    """The size of the largest set of ``tiles`` sharing one size (within 4 %); 0 for none."""
+    if not tiles:
+        return 0
+    wh = np.array([(c - a, d - b) for a, b, c, d in tiles], np.float32)
+    close = (np.abs(wh[:, None, :] - wh[None, :, :]) <= 0.04 * wh[:, None, :] + 2).all(axis=2)
+    return int(close.sum(axis=1).max())
 
 
 class _Params:

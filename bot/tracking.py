@@ -4,6 +4,16 @@ A face is matched to a known participant first by where it is (box overlap with 
 position), then, for faces that moved (the gallery reflowed, someone pinned a speaker), by how
 it looks: a small colour signature of the face and its surroundings (hair, clothes, room).
 Matching is one-to-one and greedy, best pair first; ≤49 faces make anything fancier moot.
+
+A participant whose face the detector misses on a frame (motion blur, a hand, a turn of the
+head) is still there: for ``hold_s`` seconds of the frames' own clock after their face was last
+found, while their tile is still where it was, nobody else's face is at their place, it
+still looks like them and its pixels still move (live video, not a still picture the face
+finder has just recognised as one), they are kept as a *held* row of ``faces`` at their last box (``score``
+0: no detection this frame).
+Held rows count as present (the class mood, the database, the overlay) but are not classified
+or read for attention (``is_held``): a stale crop is not a new expression. After ``hold_s`` the
+participant is absent; their id still comes back if they do within ``forget_after_s``.
 """
 
 from __future__ import annotations
@@ -16,11 +26,29 @@ import numpy as np
 
 from bot.names import name_key
 from vocab.geometry import Overlap, box_overlap
-from vocab.types import FrameResult
+from vocab.labels import EMOTIONS, NOT_READ, UNREADABLE
+from vocab.types import Faces, FrameResult
 
 IOU_MATCH = 0.3
 APPEARANCE_MATCH = 0.75  # cosine similarity of signatures
 HIDDEN_COVER = 0.5  # share of a face box under the overlay that makes a missing face "hidden"
+# How long a face the detector missed stays present at its last box (seconds of media/capture
+# time, not frames: 3 frames at the default 1 fps, 30 at 10 fps). Blur, a hand across the face or
+# a head turn hides a face for well under that; it equals the smoothing's time constant (the
+# expression shown is at most that old anyway), and it is short next to the "no faces" alert
+# (10 s) and a real departure, which shows within 3 s.
+HOLD_S = 3.0
+HELD_SCORE = 0.0  # ``faces.score`` of a held row: no detection this frame
+SAME_TILE_IOU = 0.9  # a held face's tile must still be there (a reflow moves it; the hold ends)
+# Its place must still look like them (see _held). Measured on the 7x7 bench class: the same place
+# with the face blurred (sigma 6) scores 0.97-0.99 against the sharp face, a skin-coloured hand
+# over the lower two thirds 0.93-0.96; the camera-off tile that replaces a face 0.20-0.43.
+HOLD_MIN_SIMILARITY = APPEARANCE_MATCH
+# ...and it must be live video: the face box has changed (mean absolute difference, grey levels)
+# since the face was last found. Camera noise alone changes it by 2 or more, a blur or a hand far
+# more; a still picture the face finder has just recognised as one not at all (it uses the same
+# bound, ``still_max_diff``).
+HOLD_MIN_CHANGE = 0.6
 
 
 def appearance_signature(image: np.ndarray, box_xyxy: np.ndarray) -> np.ndarray:
@@ -52,6 +80,15 @@ class _Track:
     signature: np.ndarray
     last_seen: float
     name_key: str | None = None
+    face_seen: float | None = None  # when a detected face was last matched to it (None: never)
+    tile_xyxy: np.ndarray | None = None  # the frame tile its face was last in (None: outside the grid)
+    pixels: np.ndarray | None = None  # its face box on the last frame it was found (see _box_pixels)
+
+
+def is_held(faces: Faces) -> np.ndarray:
+    """``(n,)`` bool: rows the tracker kept for a participant whose face was not detected this
+    frame (see the module notes). Their crops are stale: nothing is read from them."""
+    return np.asarray(faces.score) <= HELD_SCORE
 
 
 @dataclass
@@ -63,9 +100,11 @@ class ParticipantTracker:
     wherever it is (reflow, page change, leaving and rejoining, however long after); two tiles
     with the same name are one person; a face whose name differs from the one last seen at its
     place is someone else. Faces without a readable name are matched by place, then by looks.
+    A participant whose face is missed is held at their last box for ``hold_s`` (module notes).
     """
 
     forget_after_s: float = 600.0
+    hold_s: float = HOLD_S
     _tracks: dict[int, _Track] = field(default_factory=dict)
     _next_id: int = 1
     _by_name: dict[str, int] = field(default_factory=dict)
@@ -126,10 +165,21 @@ class ParticipantTracker:
             if key is not None and key not in self._by_name:
                 tr.name_key = key
                 self._by_name[key] = tr.track_id
-        off_ids, off_xyxy = self._cameras_off(frame, {int(t) for t in ids}, t_s)
+        tile_rows = {tuple(t) for t in frame.tiles_xyxy.tolist()}
+        for i in range(n):
+            tr = self._tracks[int(ids[i])]
+            tr.face_seen = t_s
+            tr.tile_xyxy = faces.tile_xyxy[i].copy() if tuple(faces.tile_xyxy[i].tolist()) in tile_rows else None
+            tr.pixels = _box_pixels(frame.image, tr.xyxy)
+        hidden_ids = {tr.track_id for tr in hidden}
+        held = self._held([tracks[j] for j in sorted(free_tracks) if tracks[j].track_id not in hidden_ids],
+                          frame, t_s)
+        faces = _with_held_rows(dataclasses.replace(faces, track_id=ids), held)
+        off_ids, off_xyxy = self._cameras_off(dataclasses.replace(frame, faces=faces),
+                                              {int(t) for t in faces.track_id}, t_s)  # type: ignore[union-attr]
         hidden = [tr for tr in hidden if tr.track_id not in off_ids]
         return dataclasses.replace(
-            frame, faces=dataclasses.replace(faces, track_id=ids),
+            frame, faces=faces,
             camera_off_track_ids=np.array(off_ids, np.int64), camera_off_xyxy=off_xyxy,
             hidden_track_ids=np.array([tr.track_id for tr in hidden], np.int64),
             hidden_xyxy=np.array([tr.xyxy for tr in hidden], np.float32).reshape(-1, 4))
@@ -169,6 +219,37 @@ class ParticipantTracker:
             boxes.append([float(v) for v in tile])
         return out_ids, np.array(boxes, np.float32).reshape(-1, 4)
 
+    def _held(self, unmatched: list[_Track], frame: FrameResult, t_s: float) -> list[_Track]:
+        """Participants whose face was found within ``hold_s`` but not this frame, still in place.
+
+        In place: no face found this frame overlaps their last box (else someone else is there
+        now); the tile their face was in is still a tile of this frame (a reflow after a
+        departure moves the tiles; a black or blank frame has none); and the place still looks
+        much as it did (the colour signature of the face and its surroundings, see
+        ``appearance_signature``, at least ``HOLD_MIN_SIMILARITY``): a hand, a blur or a turn
+        changes the face, not the hair, clothes and room around it.
+        """
+        out = []
+        found = frame.faces.xyxy
+        tiles = frame.tiles_xyxy
+        for tr in unmatched:
+            if tr.face_seen is None or not 0 < t_s - tr.face_seen <= self.hold_s:
+                continue
+            if len(found) and float(box_overlap(tr.xyxy[None], found, Overlap.IOS).max()) > 0.3:
+                continue
+            if tr.tile_xyxy is not None and (not len(tiles) or float(box_overlap(
+                    tr.tile_xyxy[None].astype(np.float32), tiles.astype(np.float32)).max()) < SAME_TILE_IOU):
+                continue
+            if frame.image is not None and float(appearance_signature(frame.image, tr.xyxy) @ tr.signature) \
+                    < HOLD_MIN_SIMILARITY:
+                continue
+            now = _box_pixels(frame.image, tr.xyxy)
+            if now is None or tr.pixels is None or now.shape != tr.pixels.shape or \
+                    float(cv2.absdiff(now, tr.pixels).mean()) < HOLD_MIN_CHANGE:
+                continue  # a still picture (or no image to tell): nobody live is there
+            out.append(tr)
+        return out
+
     @staticmethod
     def _hidden_by_occluders(unmatched: list[_Track], occluded_xyxy: np.ndarray, t_s: float) -> list[_Track]:
         """Participants not seen this frame whose last place lies (mostly) under the host's own windows.
@@ -187,6 +268,43 @@ class ParticipantTracker:
     @property
     def participants_known(self) -> int:
         return self._next_id - 1
+
+
+def _box_pixels(image: np.ndarray | None, xyxy: np.ndarray) -> np.ndarray | None:
+    """Every second pixel of the green channel in ``xyxy``: enough to tell live video (camera
+    noise, movement) from a still picture, for a few microseconds a face."""
+    if image is None:
+        return None
+    h, w = image.shape[:2]
+    x0, y0 = max(0, int(xyxy[0])), max(0, int(xyxy[1]))
+    x1, y1 = min(w, int(xyxy[2])), min(h, int(xyxy[3]))
+    return image[y0:y1:2, x0:x1:2, 1].copy() if x1 > x0 and y1 > y0 else None
+
+
+def _with_held_rows(faces: Faces, held: list[_Track]) -> Faces:
+    """``faces`` with one row per held participant appended: last box, score ``HELD_SCORE``,
+    the tile it was in (or a box twice its size), and nothing read (no name, no expression)."""
+    if not held:
+        return faces
+    k = len(held)
+    xyxy = np.array([tr.xyxy for tr in held], np.float32).reshape(k, 4)
+    centre, half = (xyxy[:, :2] + xyxy[:, 2:]) / 2, xyxy[:, 2:] - xyxy[:, :2]
+    tile = np.array([tr.tile_xyxy if tr.tile_xyxy is not None else np.concatenate([c - h, c + h])
+                     for tr, c, h in zip(held, centre, half, strict=True)]).round().astype(np.int32).reshape(k, 4)
+    fills: dict[str, np.ndarray] = {
+        "xyxy": xyxy, "score": np.full(k, HELD_SCORE, np.float32), "tile_xyxy": tile,
+        "track_id": np.array([tr.track_id for tr in held], np.int64),
+        "emotion_probs": np.full((k, len(EMOTIONS)), np.nan, np.float32),
+        "smoothed_probs": np.full((k, len(EMOTIONS)), np.nan, np.float32),
+        "label": np.full(k, UNREADABLE, np.int64), "attention": np.full(k, NOT_READ, np.int8),
+        "head_pose_deg": np.full((k, 3), np.nan, np.float32), "eyes_closed": np.full(k, -1, np.int8),
+        "name": np.array([None] * k, dtype=object)}
+    changes = {}
+    for f in dataclasses.fields(Faces):
+        now = getattr(faces, f.name)
+        if now is not None:
+            changes[f.name] = np.concatenate([now, fills[f.name].astype(now.dtype)])
+    return dataclasses.replace(faces, **changes)
 
 
 def _key(name: object) -> str | None:

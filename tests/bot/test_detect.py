@@ -170,3 +170,19 @@ def test_merge_duplicates(boxes, scores, kept):
 def test_bad_scan_settings(kwargs):
     with pytest.raises(ValueError, match="scan_face_share"):
         FaceFinder(detector=None, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kwargs", [{"min_score": 1.5}, {"scan_min_score": -0.1}])
+def test_bad_score_thresholds(kwargs):
+    with pytest.raises(ValueError, match="min_score"):
+        FaceFinder(detector=None, **kwargs)  # type: ignore[arg-type]
+
+
+def test_thresholds_per_model():
+    """Grid tiles keep boxes from 0.8 of the scan's threshold; the scan's follows ``min_score``."""
+    from bot.detect import SCAN_MIN_SCORE, TILE_MIN_SCORE, tile_min_score
+
+    finder = FaceFinder(detector=None)  # type: ignore[arg-type]
+    assert (finder.min_score, finder.scan_min_score) == (TILE_MIN_SCORE, SCAN_MIN_SCORE) == (0.4, 0.5)
+    assert tile_min_score(0.7) == pytest.approx(0.56)
+    assert FaceFinder(detector=None, min_score=0.56).scan_min_score == pytest.approx(0.7)  # type: ignore[arg-type]

@@ -21,17 +21,20 @@ from tools.screensim import chrome, random_spec, simulate_screen
 from vocab.types import FrameResult
 
 # Measured 2026-11-29 on these 43 screens (2 frames): the figure beside each floor. The floors
-# sit ~3 misses under the measurement, so one unlucky face does not fail the suite.
+# sit ~3 misses under the measurement, so one unlucky face does not fail the suite. (Before the
+# tile finder looked inside windows, each model had its own threshold and dark faces in grid
+# tiles stopped being taken for flat UI: frontal 202/229, masked 40/61, yaw 39/51, down 31/35,
+# 24-32 px 24/46.)
 RECALL_FLOORS = {
-    "frontal>=32px all": 0.86,  # 202/229 = 88.2 %
-    "masked": 0.60,  # 40/61 = 65.6 %
-    "yaw 45-75deg": 0.70,  # 39/51 = 76.5 %
-    "looking down": 0.80,  # 31/35 = 88.6 %
-    "faces 24-32px": 0.45,  # 24/46 = 52.2 %
+    "frontal>=32px all": 0.95,  # 222/229 = 96.9 %
+    "masked": 0.86,  # 56/61 = 91.8 %
+    "yaw 45-75deg": 0.84,  # 46/51 = 90.2 %
+    "looking down": 0.85,  # 33/35 = 94.3 %
+    "faces 24-32px": 0.78,  # 39/46 = 84.8 %
 }
-# Every layout row: gallery 85/92, speaker+filmstrip 22/22, share+strip 16/20, windowed 21/25,
-# panels open 27/31, cameras off 14/18 (the smallest rows have 18-25 such faces).
-LAYOUT_FLOOR = 0.65
+# Every layout row: gallery 90/92, speaker+filmstrip 22/22, share+strip 19/20, windowed 24/25,
+# panels open 30/31, cameras off 17/18 (the smallest rows have 18-25 such faces).
+LAYOUT_FLOOR = 0.85
 NEVER_FACES = ("camera-off tile", "profile photo", "panel/chat avatar", "panel (not avatar)", "chrome/desktop/slide")
 
 
@@ -76,7 +79,11 @@ def test_no_faces_on_ui_avatars_or_camera_off_tiles(tally, place):
 
 
 def test_few_false_faces_inside_live_tiles(tally):
-    assert tally.false_pos.get("live tile (not a face)", 0) <= 8
+    # Measured: 4 boxes on no face at all (a blurred backdrop, a shoulder), and 7 too large or
+    # shifted over a face no other box matched (a participant found once, with a poor box; the
+    # face counts as missed above).
+    assert tally.false_pos.get("live tile (not a face)", 0) <= 6
+    assert tally.false_pos.get("loose box on a missed face", 0) <= 11
 
 
 def _run(factory, images: list[np.ndarray], dt_s: float = 4.5) -> FrameResult:

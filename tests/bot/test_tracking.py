@@ -114,3 +114,84 @@ def test_a_named_tile_without_a_face_is_that_person_with_the_camera_off() -> Non
     assert off.camera_off_track_ids.tolist() == on.faces.track_id.tolist()
     assert off.camera_off_xyxy.tolist() == [[0, 0, 100, 100]]
     assert tracker.participants_known == 1
+
+
+def _tiled(frame: FrameResult, tiles: list[list[int]]) -> FrameResult:
+    """``frame`` with a tile grid found (``tiles_xyxy``) and each face carrying the tile it lies in."""
+    t = np.array(tiles, np.int32).reshape(-1, 4)
+    c = (frame.faces.xyxy[:, :2] + frame.faces.xyxy[:, 2:]) / 2
+    inside = [int(np.flatnonzero((t[:, 0] <= x) & (x < t[:, 2]) & (t[:, 1] <= y) & (y < t[:, 3]))[0]) for x, y in c]
+    faces = dataclasses.replace(frame.faces, tile_xyxy=t[inside].reshape(-1, 4))
+    return dataclasses.replace(frame, faces=faces, tiles_xyxy=t)
+
+
+def _live(frame: FrameResult, rng: np.random.Generator) -> FrameResult:
+    """``frame`` as live video shows it: fresh camera noise (+-3 grey levels) on every pixel."""
+    assert frame.image is not None
+    noisy = np.clip(frame.image.astype(np.int16) + rng.integers(-3, 4, frame.image.shape), 0, 255).astype(np.uint8)
+    return dataclasses.replace(frame, image=noisy)
+
+
+def _without_first_face(frame: FrameResult) -> FrameResult:
+    """``frame`` with its first face not detected (its pixels are still there: a blur, a hand)."""
+    return dataclasses.replace(frame, faces=Faces(xyxy=frame.faces.xyxy[1:], score=np.ones(len(frame.faces) - 1,
+                                                                                        np.float32),
+                                                  tile_xyxy=frame.faces.tile_xyxy[1:]))
+
+
+def test_a_missed_face_is_held_at_its_last_box_then_dropped() -> None:
+    rng = np.random.default_rng(8)
+    people = _person_canvas(rng, 2)
+    slots, tiles = [(10, 10), (200, 10)], [[0, 0, 150, 150], [190, 0, 340, 150]]
+    tracker = ParticipantTracker(hold_s=3.0)
+    first = tracker(_live(_tiled(_frame(people, slots, 0.0, 1), tiles), rng), 0.0)
+    seen_one = _without_first_face(_frame(people, slots, 1.0, 2))
+    for t in (1.0, 2.0, 3.0):
+        out = tracker(_live(_tiled(seen_one, tiles), rng), t)
+        assert sorted(out.faces.track_id.tolist()) == [1, 2], f"t={t}: both present"
+        i = out.faces.track_id.tolist().index(first.faces.track_id[0])
+        assert out.faces.score[i] == 0.0 and out.faces.xyxy[i].tolist() == [30, 30, 70, 70]
+    gone = tracker(_live(_tiled(seen_one, tiles), rng), 3.5)
+    assert gone.faces.track_id.tolist() == [2], "3.5 s after the last detection: absent"
+    back = tracker(_live(_tiled(_frame(people, slots, 5.0, 3), tiles), rng), 5.0)
+    assert back.faces.track_id.tolist() == first.faces.track_id.tolist(), "back: the same id"
+
+
+def test_a_still_picture_dropped_by_the_face_finder_is_not_held() -> None:
+    # A profile photo on a camera-off tile is found as a face until the face finder sees that its
+    # pixels never change; from then on it is not a participant, held or not.
+    rng = np.random.default_rng(10)
+    people = _person_canvas(rng, 2)
+    slots, tiles = [(10, 10), (200, 10)], [[0, 0, 150, 150], [190, 0, 340, 150]]
+    tracker = ParticipantTracker(hold_s=3.0)
+    still = _tiled(_frame(people, slots, 0.0, 1), tiles)
+    tracker(still, 0.0)
+    after = tracker(_without_first_face(dataclasses.replace(still, frame_id=2, t_mono=1.0)), 1.0)
+    assert after.faces.track_id.tolist() == [2]
+
+
+def test_a_camera_going_off_ends_the_hold() -> None:
+    rng = np.random.default_rng(11)
+    people = _person_canvas(rng, 2)
+    slots, tiles = [(10, 10), (200, 10)], [[0, 0, 150, 150], [190, 0, 340, 150]]
+    tracker = ParticipantTracker(hold_s=3.0)
+    tracker(_live(_tiled(_frame(people, slots, 0.0, 1), tiles), rng), 0.0)
+    off = _without_first_face(_frame(people, slots, 1.0, 2))
+    assert off.image is not None
+    off.image[0:150, 0:150] = 30  # person 0's camera goes off: a dark tile (with camera noise below)
+    out = tracker(_live(_tiled(off, tiles), rng), 1.0)
+    assert out.faces.track_id.tolist() == [2]
+
+
+def test_no_hold_after_a_reflow_or_on_a_black_frame() -> None:
+    rng = np.random.default_rng(9)
+    people = _person_canvas(rng, 2)
+    tracker = ParticipantTracker()
+    tracker(_tiled(_frame(people, [(10, 10), (200, 10)], 0.0, 1), [[0, 0, 150, 150], [190, 0, 340, 150]]), 0.0)
+    # Person 0 left; the gallery reflowed: person 1's tile is now the only one, elsewhere.
+    reflow = tracker(_tiled(_frame(people[1:], [(100, 200)], 1.0, 2), [[90, 190, 240, 340]]), 1.0)
+    assert reflow.faces.track_id.tolist() == [2] and reflow.faces.score.tolist() == [1.0]
+    tracker2 = ParticipantTracker()
+    tracker2(_tiled(_frame(people, [(10, 10), (200, 10)], 0.0, 1), [[0, 0, 150, 150], [190, 0, 340, 150]]), 0.0)
+    black = tracker2(_frame([], [], 1.0, 2), 1.0)  # the capture went black: nothing is held
+    assert len(black.faces) == 0
