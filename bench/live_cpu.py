@@ -8,7 +8,8 @@ planted: a camera comes on (a face joins, at 40 % of the run), one goes off (a f
 
 - CPU seconds per minute of class of the run's process tree (user + system, all threads and
   the overlay), after a warm-up; also the start-up CPU and per-frame CPU;
-- resident memory (VmRSS) at the end and the largest seen;
+- resident memory (VmRSS) in the class's last seconds (before shutdown) and the largest seen;
+- the busiest threads' CPU (``/proc/PID/task``) after the warm-up;
 - the reaction to each planted change, from the database rows: seconds from the moment the
   window showed it to the capture time of the first stored frame that reflects it (a face in
   the joining tile; none in the leaving one; the centre tile's stored, smoothed expression
@@ -71,6 +72,20 @@ def cpu_s(pid: int) -> float:
             continue
         total += sum(int(v) for v in f[11:15]) / TICKS  # utime stime cutime cstime
     return total
+
+
+def thread_cpu_s(pid: int) -> dict[tuple[int, str], float]:
+    """User + system CPU seconds of each live thread of ``pid``, keyed by (thread id, name)."""
+    out: dict[tuple[int, str], float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        f = stat.rsplit(")", 1)[1].split()
+        out[(int(task.name), name)] = (int(f[11]) + int(f[12])) / TICKS
+    return out
 
 
 def rss_mb(pid: int) -> float:
@@ -193,6 +208,9 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
         plants = {"join": 0.40, "leave": 0.55, "swap": 0.70}
         planted: dict[str, float] = {}
         cpu0 = cpu_at_warm = 0.0
+        threads_at_warm: dict[tuple[int, str], float] = {}
+        threads_end: dict[tuple[int, str], float] = {}
+        threads_span_s = 0.0
         rss_max = 0.0
         warm_at: float | None = None
         end_at = cpu_end = rss_end = 0.0
@@ -204,24 +222,32 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
             rss_max = max(rss_max, rss_mb(cm.pid))
             if warm_at is None and now >= warm_s:
                 warm_at, cpu_at_warm = now, c
+                threads_at_warm = thread_cpu_s(cm.pid)
+            if warm_at is not None and now < duration_s - 2:  # before the run winds its threads down
+                threads_end, threads_span_s = thread_cpu_s(cm.pid), now - warm_at
             for what, share in plants.items():
                 if what not in planted and now >= share * duration_s:
                     assert window.stdin is not None
                     window.stdin.write(what + "\n")
                     window.stdin.flush()
                     planted[what] = float(wl.wait_for(f"ok {what}", 10).split()[2])
-            rss_end = rss_mb(cm.pid) or rss_max
+            if now < duration_s - 2:  # the class's last seconds, not the shutdown (models closed)
+                rss_end = rss_mb(cm.pid) or rss_max
             end_at, cpu_end = now, cpu0
             time.sleep(0.5)
         con = sqlite3.connect(db_path)
         frames = con.execute("SELECT COUNT(*) FROM class_snapshots").fetchone()[0]
         faces = con.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
         con.close()
-        per_min = (cpu_end - cpu_at_warm) / max(end_at - (warm_at or 0.0), 1e-9) * 60
+        span_s = max(end_at - (warm_at or 0.0), 1e-9)
+        per_min = (cpu_end - cpu_at_warm) / span_s * 60
+        per_thread = sorted(((v - threads_at_warm.get(k, 0.0)) / max(threads_span_s, 1e-9) * 1000, f"{k[1]}/{k[0]}")
+                            for k, v in threads_end.items())[::-1]
         return {"duration_s": duration_s, "frames": frames, "faces": faces, "startup_cpu_s": cpu_at_warm,
                 "cpu_s_per_min": per_min, "cpu_ms_per_frame": per_min / 60 / fps * 1000 if fps else None,
                 "share_of_core": per_min / 60, "rss_end_mb": rss_end, "rss_max_mb": rss_max,
-                "reaction_s": reactions(db_path, tiles, planted), "rc": cm.returncode}
+                "reaction_s": reactions(db_path, tiles, planted), "rc": cm.returncode,
+                "thread_ms_per_s": [(name, ms) for ms, name in per_thread[:6]]}
     finally:
         if cm is not None and cm.poll() is None:
             cm.send_signal(signal.SIGINT)  # Ctrl-C: the run ends its session and exits
@@ -261,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"frames stored {r['frames']}, face rows {r['faces']}, exit code {r['rc']}")
     print(f"CPU after warm-up: {r['cpu_s_per_min']:.1f} s per minute of class = {100 * share:.1f} % "
           f"of one core = {r['cpu_ms_per_frame']:.0f} ms per frame; start-up {r['startup_cpu_s']:.1f} s")
+    print("busiest threads after warm-up (name/id, CPU ms a second): " + ", ".join(
+        f"{name} {ms:.1f}" for name, ms in r["thread_ms_per_s"]))  # type: ignore[attr-defined]
     print(f"resident memory: {r['rss_end_mb']:.0f} MB at the end, {r['rss_max_mb']:.0f} MB at most")
     print(f"reaction: face joins {s(rx.get('join'))}, face leaves {s(rx.get('leave'))}, "
           f"another face's expression half-way shown {s(rx.get('swap'))} ({rx.get('swap_labels')})")

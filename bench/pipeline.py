@@ -35,7 +35,9 @@ from vocab.protocols import CapturedFrame
 from vocab.settings import Config, Privacy
 
 GRIDS = {1: (1, 1), 9: (3, 3), 25: (5, 5), 49: (7, 7)}
-WARM_UP = 3  # frames: models' first calls, the first full look of the live pipeline
+# Frames not counted: the models' first calls and the first full look of the live pipeline,
+# which reads a new gallery's names 8 labels a frame (49 tiles: 7 frames of ~75 ms more).
+WARM_UP = 8
 
 
 def _capture_ms(repeats: int) -> float | None:

@@ -113,7 +113,8 @@ def soak(source_spec: str, db_url: str, duration_s: float, fps: float = 2.0, rep
     """Run the pipeline on ``source_spec`` for ``duration_s``; memory is sampled every ``report_every_s``."""
     errors = _ErrorLog()
     logging.getLogger().addHandler(errors)
-    config = Config(source=source_spec, fps=fps, db=db_url, overlay=False, duration_s=duration_s, threads=threads)
+    config = Config(source=SourceSpec.parse(source_spec), fps=fps, db=db_url, overlay=False, duration_s=duration_s,
+                    threads=threads)
     spec = config.source
     source: FrameSource = open_source(spec) if spec.is_live else LoopingSource(spec)
     pipeline = build_pipeline(config)

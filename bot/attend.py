@@ -11,6 +11,9 @@ A reading that falls due while the face has not changed since the last one (no 8
 48x48 grey crop moved by ``change_max_diff`` grey levels: the same test as the expression's) is
 put off by another ``every_s``, up to ``unchanged_max_s``: a head that turns, drops or looks away
 changes the crop by tens of levels and is read on time; a still face need not be re-measured.
+Its eyes and lower face are still looked at on time, where its kept landmarks put them (the
+face has not moved): two 24x24 eye patches through the eye model instead of a landmark pass,
+so eyes that close in a still face are seen within ``every_s``.
 """
 
 from __future__ import annotations
@@ -23,14 +26,22 @@ import numpy as np
 from bot.attention import AttentionHold, attention_state, eyes_closed, eyes_judged, head_pose_deg
 from bot.classify import FACE_CHANGE_MAX_DIFF, face_cells, face_crops
 from bot.detect import cells_changed
+from bot.tracking import is_held
 from models import face_landmarks as fl
 from models.preprocessing import face_gray_48
 from vocab.labels import ATTENTION_STATES, NOT_READ
 from vocab.types import FrameResult
 
 EVERY_S = 3.0
-UNCHANGED_MAX_S = 12.0  # an unchanged face is still re-read this often
+# An unchanged face still gets a full reading (landmarks) this often; its eyes are looked at every
+# EVERY_S in between. (12 s before the eyes were: on a still 7x7 class the landmark re-readings
+# were ~10 ms of CPU a frame, ~4 ms at 30 s.)
+UNCHANGED_MAX_S = 30.0
 FORGET_AFTER_S = 60.0  # readings of a participant unseen this long are dropped (memory stays flat)
+# Faces per landmark model call. The model's activations grow with the batch and ONNX Runtime
+# keeps them until the next call: a first frame of 48 faces in one call took 200 MB more at its
+# peak and 120 MB more after; in calls of 4, 26 and 18 MB, for the same CPU (measured here).
+LANDMARK_BATCH = 4
 
 
 @dataclass
@@ -42,6 +53,7 @@ class _Reading:
     points_px: np.ndarray  # (468, 3)
     cells: np.ndarray | None = None  # (6, 6) float32 face cells when read (see bot.classify.face_cells)
     raw: str = ""  # the state this reading said
+    presence: float = 1.0  # the landmarks' presence
 
 
 class AttentionStage:
@@ -57,6 +69,7 @@ class AttentionStage:
         self.change_max_diff = change_max_diff
         self.readings_done = 0
         self.readings_put_off = 0
+        self.eyes_only_readings = 0
         self._hold = AttentionHold()
         self._readings: dict[int, _Reading] = {}
 
@@ -73,11 +86,13 @@ class AttentionStage:
         for tid in [k for k, r in self._readings.items() if t_s - r.t_s > FORGET_AFTER_S]:
             del self._readings[tid]
             self._hold.forget(tid)
-        due = [i for i, tid in enumerate(ids)
-               if tid not in self._readings or t_s >= self._readings[tid].next_s or t_s < self._readings[tid].t_s]
+        stale = is_held(faces)  # no detection this frame (bot.tracking): nothing to read from its crop
+        due = [i for i, tid in enumerate(ids) if not stale[i] and (
+               tid not in self._readings or t_s >= self._readings[tid].next_s or t_s < self._readings[tid].t_s)]
         if due and frame.image is not None:
             cells = [face_cells(face_gray_48(c)) for c in face_crops(frame.image, faces.xyxy[due])]
             read: list[int] = []
+            eyes_only: list[int] = []
             for k, i in enumerate(due):
                 r = self._readings.get(ids[i])
                 # Only a settled face is put off: a new state waiting to be confirmed by the
@@ -87,8 +102,11 @@ class AttentionStage:
                         and not cells_changed(r.cells, cells[k], self.change_max_diff):
                     r.next_s = t_s + self.every_s  # the same face: put the reading off
                     self.readings_put_off += 1
+                    eyes_only.append(ids[i])
                 else:
                     read.append(k)
+            if eyes_only:
+                self._read_eyes(frame.image, eyes_only, t_s)
             if read:
                 self._read(frame.image, faces.xyxy[[due[k] for k in read]], [ids[due[k]] for k in read], t_s,
                            [cells[k] for k in read])
@@ -112,7 +130,7 @@ class AttentionStage:
         for k, tid in enumerate(ids):
             if tid in self._readings:
                 previous[k] = self._readings[tid].points_px
-        marks = self._landmarker.landmarks(image, xyxy, previous_px=previous)
+        marks = _landmarks_in_batches(self._landmarker, image, xyxy, previous)
         pose = head_pose_deg(marks.points_px)
         p_closed = self._eyes.p_closed(fl.eye_patches(image, marks.points_px))
         width = fl.eye_width_px(marks.points_px)
@@ -125,4 +143,31 @@ class AttentionStage:
             # Spread the next readings of faces first seen together over one period.
             wait = self.every_s * (1.0 + (tid % 5) / 5.0) if first else self.every_s
             self._readings[tid] = _Reading(t_s, t_s + wait, pose[k].astype(np.float32), closed,
-                                           marks.points_px[k], cells[k], str(raw[k]))
+                                           marks.points_px[k], cells[k], str(raw[k]), float(marks.presence[k]))
+
+    def _read_eyes(self, image: np.ndarray, ids: list[int], t_s: float) -> None:
+        """The eyes and lower face of still faces, where their kept landmarks put them (see the
+        module notes); pose and presence are the kept ones. The full reading's time stays."""
+        kept = [self._readings[tid] for tid in ids]
+        points = np.stack([r.points_px for r in kept])
+        pose = np.stack([r.pose_deg for r in kept])
+        presence = np.array([r.presence for r in kept], np.float32)
+        p_closed = self._eyes.p_closed(fl.eye_patches(image, points))
+        width = fl.eye_width_px(points)
+        raw = attention_state(pose, p_closed, fl.lower_face_contrast(image, points), presence, width)
+        for k, (tid, r) in enumerate(zip(ids, kept, strict=True)):
+            self._hold.update(tid, t_s, raw[k])
+            judged = eyes_judged(float(pose[k, 0]), float(pose[k, 1]), float(presence[k]), float(width[k]))
+            r.eyes_closed = int(eyes_closed(p_closed[k])) if judged else -1
+            r.raw = str(raw[k])
+        self.eyes_only_readings += len(ids)
+
+
+def _landmarks_in_batches(landmarker: fl.FaceLandmarker, image: np.ndarray, xyxy: np.ndarray,
+                          previous: np.ndarray) -> fl.FaceLandmarks:
+    """``landmarker.landmarks`` over ``LANDMARK_BATCH`` faces a call (see its note), in order."""
+    if len(xyxy) <= LANDMARK_BATCH:
+        return landmarker.landmarks(image, xyxy, previous_px=previous)
+    parts = [landmarker.landmarks(image, xyxy[s:s + LANDMARK_BATCH], previous_px=previous[s:s + LANDMARK_BATCH])
+             for s in range(0, len(xyxy), LANDMARK_BATCH)]
+    return fl.FaceLandmarks(np.concatenate([p.points_px for p in parts]), np.concatenate([p.presence for p in parts]))

@@ -23,11 +23,12 @@ import numpy as np
 
 from bot.attend import AttentionStage
 from bot.classify import EmotionStage
-from bot.detect import REDETECT_AFTER_S, FaceFinder
+from bot.detect import REDETECT_AFTER_S, FaceFinder, tile_min_score
 from bot.mood import with_mood
 from bot.naming import NamesStage
 from bot.smoothing import EmotionSmoother
 from bot.tracking import ParticipantTracker
+from models.native_heap import HeapTrimmer
 from vocab.errors import CaptureError, ClassMoodError, SourceEnded
 from vocab.protocols import CapturedFrame, EmotionClassifier, FaceDetector, FrameSource
 from vocab.settings import Config, Privacy
@@ -89,6 +90,8 @@ class Pipeline:
     attention: AttentionStage | None = None
     names: NamesStage | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # Run after every frame: memory upkeep (an idle model released, the heap trimmed now and then).
+    after_frame: list[Callable[[], object]] = field(default_factory=list)
 
     @property
     def model_sha256(self) -> str | None:
@@ -129,6 +132,8 @@ class Pipeline:
                                         hidden_xyxy=np.zeros((0, 4), np.float32),
                                         camera_off_track_ids=np.zeros(0, np.int64),
                                         camera_off_xyxy=np.zeros((0, 4), np.float32))
+        for upkeep in self.after_frame:
+            upkeep()
         return dataclasses.replace(frame, timings_ms=timings)
 
     def fresh(self) -> Pipeline:
@@ -165,11 +170,12 @@ def build_pipeline(config: Config, *, full_cost: bool = False) -> Pipeline:
     from models.emotion_classifier import INT8_MODEL_PATH, OnnxEmotionClassifier
     from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
 
-    detector = MediaPipeFaceDetector(min_score=config.min_face_score)
+    detector = MediaPipeFaceDetector(min_score=tile_min_score(config.min_face_score))  # see bot.detect
     classifier: EmotionClassifier | None = None
     attention: AttentionStage | None = None
     names: NamesStage | None = None
     closers: list[Callable[[], None]] = []
+    after_frame: list[Callable[[], object]] = [HeapTrimmer()]
     try:
         # Tiles go to the short-range model; what the tile grid does not explain is scanned with
         # the full-range one (better on faces that are a small part of a large window).
@@ -184,10 +190,13 @@ def build_pipeline(config: Config, *, full_cost: bool = False) -> Pipeline:
             classifier = OnnxEmotionClassifier(model, threads=config.threads or (1 if live else None))
         if config.names and config.privacy is Privacy.FULL:
             from bot.names import NameReader
+            from models.idle_reader import IdleTextReader
             from models.text_reader import OnnxTextReader
 
-            text_reader = OnnxTextReader(threads=1)
+            # Loaded while names are being read, released after 30 s without (85-170 MB).
+            text_reader = IdleTextReader(lambda: OnnxTextReader(threads=1))
             closers.append(text_reader.close)
+            after_frame.append(text_reader.release_if_idle)
             # A first gallery is read over a few frames (8 labels a frame), not in one long one.
             names = NamesStage(NameReader(text_reader, max_tiles_per_call=8))
         if config.attention:
@@ -207,13 +216,14 @@ def build_pipeline(config: Config, *, full_cost: bool = False) -> Pipeline:
             close()
         raise
     return Pipeline(detector=detector, classifier=classifier,
-                    finder=FaceFinder(detector, scan_detector=scanner, min_score=config.min_face_score,
+                    finder=FaceFinder(detector, scan_detector=scanner, min_score=tile_min_score(config.min_face_score),
                                       redetect_after_s=0.0 if full_cost else REDETECT_AFTER_S),
                     emotion=EmotionStage(classifier, reclassify_after_s=0.0 if full_cost else config.smoothing_s)
                     if classifier is not None else None,
                     tracker=ParticipantTracker(forget_after_s=config.forget_after_s),
                     smoother=EmotionSmoother(tau_s=config.smoothing_s, uncertain_below=config.uncertain_below),
-                    per_person=config.privacy.per_person, attention=attention, names=names, closers=closers)
+                    per_person=config.privacy.per_person, attention=attention, names=names, closers=closers,
+                    after_frame=after_frame)
 
 
 def run_frames(pipeline: Pipeline, source: FrameSource, config: Config,

@@ -18,12 +18,15 @@ from bot.status_line import status_line
 from classmood.words import count
 from db.engine import default_db_url, open_engine, redact_url
 from db.recorder import Recorder, SessionInfo
+from models.native_heap import limit_arenas
 from vocab.errors import ClassMoodError
 from vocab.protocols import FrameSource
 from vocab.settings import Config, save_settings, user_settings_path
 from vocab.types import FrameResult
 
 log = logging.getLogger("classmood")
+
+MALLOC_ARENAS = 2
 
 PRIVACY_NOTICE = ("ClassMood notice: tell your participants that their expressions, where they look and their "
                   "display names are being read on this computer. Nothing leaves it; no images are stored unless "
@@ -33,6 +36,9 @@ PRIVACY_NOTICE = ("ClassMood notice: tell your participants that their expressio
 
 def run_live(config: Config) -> int:
     """Monitor until the source ends, Ctrl-C/SIGTERM or the overlay closes; print a summary line."""
+    # Before the models' and the GUI's threads exist: one malloc arena per thread would keep
+    # their freed blocks apart and resident (see models.native_heap).
+    limit_arenas(MALLOC_ARENAS)
     source = open_source(config.source, fps=0.0 if config.source.is_live else config.fps)
     try:
         pipeline = build_pipeline(config)

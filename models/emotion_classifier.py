@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.ort_session import inference_session, ort
+from models.ort_session import inference_session, ort, session_options
 from models.preprocessing import FACE_SIZE_PX
 from vocab.errors import ModelError, one_line
 from vocab.labels import EMOTIONS
@@ -91,14 +91,7 @@ class OnnxEmotionClassifier:
             raise ModelError(f"emotion model {self.path} cannot be read ({one_line(e)}); {fix}") from None
         self.sha256 = hashlib.sha256(model_bytes).hexdigest()
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or 0
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.log_severity_level = 3  # ORT's own warnings would bypass logging; errors still raise
-        # Worker threads sleep between calls instead of spinning: at 1 frame a second a spinning
-        # pool burns a core's worth of waiting for nothing (the default spins after each run).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts = session_options(threads)  # ORT's warnings quiet, threads that do not spin
         try:
             # From bytes, so the file hashed above is exactly the one that runs.
             self._session: ort.InferenceSession | None = inference_session(model_bytes, opts)

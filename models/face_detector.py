@@ -11,7 +11,13 @@ model windows sized so faces land in its range.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -113,14 +119,51 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _create(model: bytes, min_score: float, path: Path):  # type: ignore[no-untyped-def]
-    import mediapipe as mp  # imported here so importing this module stays cheap
-    from mediapipe.tasks.python import vision
-    from mediapipe.tasks.python.core.base_options import BaseOptions
+    with _face_detection_only():
+        # By module name: the real package deletes some of its attributes (``tasks.python.core``).
+        base_options = importlib.import_module("mediapipe.tasks.python.core.base_options")
+        image = importlib.import_module("mediapipe.tasks.python.vision.core.image")
+        vision = importlib.import_module("mediapipe.tasks.python.vision.face_detector")
 
-    options = vision.FaceDetectorOptions(base_options=BaseOptions(model_asset_buffer=model),
-                                         min_detection_confidence=min_score)
+        options = vision.FaceDetectorOptions(base_options=base_options.BaseOptions(model_asset_buffer=model),
+                                             min_detection_confidence=min_score)
+        try:
+            detector = vision.FaceDetector.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"face detector model cannot be loaded: {path} ({one_line(exc)})") from None
+    return image, detector
+
+
+_MP_PACKAGES = ("mediapipe", "mediapipe.tasks", "mediapipe.tasks.python", "mediapipe.tasks.python.vision")
+
+
+@contextmanager
+def _face_detection_only() -> Iterator[None]:
+    """Import MediaPipe's face detector, inside this block, without the rest of MediaPipe.
+
+    ``import mediapipe`` (which any ``mediapipe.*`` import runs first, and MediaPipe itself runs
+    when it loads its library) imports every task it has: audio through sounddevice, text, the
+    drawing helpers through matplotlib; +40 MB resident and about a second of start-up for
+    nothing ClassMood uses. The four package ``__init__`` files above the face detector only
+    re-export, so inside the block empty packages stand in for them. Afterwards every MediaPipe
+    module the block imported is taken out of ``sys.modules`` again (a detector keeps what it
+    uses), so a later ``import mediapipe`` anywhere is the ordinary, complete one.
+    """
+    if "mediapipe" in sys.modules:  # imported the ordinary way already: nothing to save
+        yield
+        return
+    spec = importlib.util.find_spec("mediapipe")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("MediaPipe is not installed; reinstall ClassMood")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    before = set(sys.modules)
     try:
-        detector = vision.FaceDetector.create_from_options(options)
-    except (RuntimeError, ValueError) as exc:
-        raise ModelError(f"face detector model cannot be loaded: {path} ({one_line(exc)})") from None
-    return mp, detector
+        for name in _MP_PACKAGES:
+            package = types.ModuleType(name)
+            package.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
+            sys.modules[name] = package
+        yield
+    finally:
+        for name in set(sys.modules) - before:
+            if name.split(".")[0] == "mediapipe":
+                del sys.modules[name]

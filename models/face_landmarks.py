@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from models.model_file import read_model
-from models.ort_session import inference_session, ort
+from models.ort_session import inference_session, ort, session_options
 from vocab.errors import ModelError, one_line
 
 log = logging.getLogger(__name__)
@@ -108,13 +108,8 @@ class FaceLandmarker:
             raise ValueError(f"threads must be >= 1, got {threads}")
         path = Path(model_path)
         data, self.model_sha256 = read_model(path, "face landmark", {SHIPPED_MODEL_SHA256})
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.log_severity_level = 3
         try:
-            self._session: ort.InferenceSession | None = inference_session(data, opts)
+            self._session: ort.InferenceSession | None = inference_session(data, session_options(threads))
         except Exception as exc:  # ORT raises its own types
             raise ModelError(f"face landmark model {path} is not a valid ONNX file ({one_line(exc)})") from None
         inp = self._session.get_inputs()
@@ -254,12 +249,8 @@ class EyeStateClassifier:
     def __init__(self, model_path: str | Path = DEFAULT_EYE_MODEL_PATH, threads: int = 1) -> None:
         path = Path(model_path)
         data, self.model_sha256 = read_model(path, "eye state", {SHIPPED_EYE_MODEL_SHA256})
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
         try:
-            self._session: ort.InferenceSession | None = inference_session(data, opts)
+            self._session: ort.InferenceSession | None = inference_session(data, session_options(threads))
         except Exception as exc:  # ORT raises its own types
             raise ModelError(f"eye state model {path} is not a valid ONNX file ({one_line(exc)})") from None
         inp = self._session.get_inputs()

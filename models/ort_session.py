@@ -28,7 +28,7 @@ os.environ.setdefault(TELEMETRY_ENV, "1")
 
 import onnxruntime as ort  # noqa: E402  (must come after the environment variable above)
 
-__all__ = ["TELEMETRY_ENV", "inference_session", "ort"]
+__all__ = ["TELEMETRY_ENV", "inference_session", "ort", "session_options"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,24 @@ log = logging.getLogger(__name__)
 ort.disable_telemetry_events()
 if _loaded_before:  # someone imported onnxruntime before this module: too late for the env switch
     log.debug("onnxruntime was imported before models.ort_session; its telemetry may have started")
+
+
+def session_options(threads: int | None = 1) -> ort.SessionOptions:
+    """The options every ClassMood session starts from (callers may add to them).
+
+    ``threads``: intra-op threads (``None``: ONNX Runtime's choice, one per core). Operators run
+    one after another (no inter-op pool), ONNX Runtime's own warnings stay quiet (errors still
+    raise), and worker threads sleep between calls instead of spinning: the default pool spins
+    after each run, which at one frame a second burns CPU waiting for nothing.
+    """
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or 0
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return opts
 
 
 def inference_session(model: bytes, options: ort.SessionOptions) -> ort.InferenceSession:

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from models.model_file import read_model
-from models.ort_session import inference_session, ort
+from models.ort_session import inference_session, ort, session_options
 from vocab.errors import ModelError, one_line
 
 log = logging.getLogger(__name__)
@@ -44,22 +44,24 @@ SHIPPED_SHA256 = {
 }
 REC_HEIGHT_PX = 48
 _MAX_REC_WIDTH_PX = 1600  # ~33 characters per 48 px of height; longer lines are squeezed
+# A crop narrower than this is padded on the right to it (PaddleOCR pads every crop to 320): a
+# name of two or three letters read alone with no padding loses about 2 points of exact reads
+# (bench/names.py, layouts with short names), and longer labels are wider than this anyway.
+MIN_REC_WIDTH_PX = 160
 SUSPECT_CONFIDENCE = 0.5
 UNREAD_INK_LINE_HEIGHTS = 0.38  # right reads of rendered names leave at most 0.32 (bench/names.py)
 MIN_CJK_CHAR_PROB = 0.85
 EDGE_ICON_LINE_HEIGHTS = 0.6  # Zoom's muted microphone measured 0.43 on a real screenshot
 _DET_MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255.0
 _DET_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255.0
+_DET_SCALE = (1.0 / _DET_STD).astype(np.float32)  # (pixel - mean) / std as pixel * scale + offset
+_DET_OFFSET = (-_DET_MEAN / _DET_STD).astype(np.float32)
 
 
 def _session(path: Path, threads: int | None, what: str) -> tuple[ort.InferenceSession, str]:
     expected = SHIPPED_SHA256.get(path.name)
     data, digest = read_model(path, what, {expected} if expected is not None else set())
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads or 0
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.log_severity_level = 3  # its shape-merge warnings on these graphs are noise; errors still raise
+    opts = session_options(threads)  # quiet: its shape-merge warnings on these graphs are noise
     try:
         return inference_session(data, opts), digest
     except Exception as exc:  # ORT raises its own types (InvalidProtobuf, Fail, ...)
@@ -111,6 +113,28 @@ def _unread_ink(image: np.ndarray, steps: np.ndarray, step_px: float) -> float:
     return float(unread_per_segment.max())
 
 
+def _batches(order: list[int], widths: list[int], max_batch: int, max_padding: float = 0.04) -> list[list[int]]:
+    """Split crop indices sorted by model width into recognition batches.
+
+    Every crop of a batch is padded to its widest, and padding costs the model as much as text:
+    a batch ends at ``max_batch`` crops or where the next crop would make the padding more than
+    ``max_padding`` of the batch's columns (fixed batches of four padded 25 name labels by 8 %).
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for i in order:
+        padded = widths[i] * (len(current) + 1)  # crops arrive narrowest first: this one sets the width
+        if current and (len(current) >= max_batch or padded > (1 + max_padding) * (used + widths[i])):
+            batches.append(current)
+            current, used = [], 0
+        current.append(i)
+        used += widths[i]
+    if current:
+        batches.append(current)
+    return batches
+
+
 class OnnxTextReader:
     """Find and read single lines of text in BGR images.
 
@@ -119,10 +143,11 @@ class OnnxTextReader:
         dict_path: its character list, one per line, in the model's output order.
         det_path: the detection ``.onnx``; default the shipped PP-OCRv6 tiny detector.
         threads: ONNX Runtime intra-op threads per model; ``None`` lets ONNX Runtime choose.
-        max_batch: crops per recognition call. Crops are sorted by width and padded to the
-            widest of their batch. Small batches are fastest on a CPU: 25 name labels took
-            250 ms in batches of 2-4, 320 ms in batches of 8 and 490 ms in one batch of 25
-            (one thread; larger activations fall out of cache).
+        max_batch: crops per recognition call at most. Crops are sorted by width, padded to
+            the widest of their batch (and to ``MIN_REC_WIDTH_PX``), and a batch also ends where
+            the next crop would pad it by more than 4 %. Small batches are fastest on a CPU: 25
+            name labels took 250 ms of CPU time in batches of 2-4, 300-340 ms in batches of 8
+            and 590 ms in one batch of 25, padded to its widest (one thread, 2026-11-29).
 
     Attributes:
         sha256: hex digests of the files loaded (``rec``, ``dict``, ``det``).
@@ -184,10 +209,9 @@ class OnnxTextReader:
                 raise ValueError(f"expected (h, w, 3) uint8 BGR crops, got {img.shape} {img.dtype}")
             h, w = img.shape[:2]
             widths.append(0 if h < 2 or w < 2 else min(_MAX_REC_WIDTH_PX, math.ceil(REC_HEIGHT_PX * w / h)))
-        order = [i for i in np.argsort(widths, kind="stable") if widths[i] > 0]
-        for start in range(0, len(order), self.max_batch):
-            chunk = order[start:start + self.max_batch]
-            width = max(32, -(-max(widths[i] for i in chunk) // 8) * 8)
+        order = [int(i) for i in np.argsort(widths, kind="stable") if widths[i] > 0]
+        for chunk in _batches(order, [max(w, MIN_REC_WIDTH_PX) for w in widths], self.max_batch):
+            width = max(MIN_REC_WIDTH_PX, -(-max(widths[i] for i in chunk) // 8) * 8)
             batch = np.zeros((len(chunk), 3, REC_HEIGHT_PX, width), np.float32)  # 0 = mid-grey after scaling
             for row, i in enumerate(chunk):
                 resized = cv2.resize(images[i], (widths[i], REC_HEIGHT_PX), interpolation=cv2.INTER_CUBIC)
@@ -240,13 +264,13 @@ class OnnxTextReader:
             raise ValueError(f"expected (h, w, 3) uint8 BGR, got {image_bgr.shape} {image_bgr.dtype}")
         h, w = image_bgr.shape[:2]
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
-        x = np.zeros((ph, pw, 3), np.float32)
-        x[:h, :w] = image_bgr
-        x -= _DET_MEAN
-        x /= _DET_STD
-        x[h:, :] = 0.0
-        x[:, w:] = 0.0
-        (prob,) = self._det.run(None, {self._det_input: x.transpose(2, 0, 1)[None]})
+        # Written channel by channel straight into the model's NCHW layout, the padding left at 0
+        # (a quarter of the time of normalising an HWC copy and transposing it).
+        x = np.zeros((1, 3, ph, pw), np.float32)
+        for c in range(3):
+            np.multiply(image_bgr[:, :, c], _DET_SCALE[c], out=x[0, c, :h, :w], casting="unsafe")
+            x[0, c, :h, :w] += _DET_OFFSET[c]
+        (prob,) = self._det.run(None, {self._det_input: x})
         prob_map = prob[0, 0, :h, :w]
         mask = (prob_map > threshold).astype(np.uint8)
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import cv2
 import numpy as np
 import pytest
 
@@ -72,12 +73,16 @@ def test_unchanged_faces_keep_their_expression_until_due_and_changed_ones_are_re
     assert model.faces >= 9
 
 
-def test_an_unsure_reading_is_not_kept(gallery: Gallery) -> None:
+def test_an_unsure_reading_is_kept_for_a_frame_only(gallery: Gallery) -> None:
     model = CountingClassifier(p_top=0.45)  # under HOLD_MIN_CONFIDENCE: a face on a class boundary
     stage = EmotionStage(model, reclassify_after_s=3.0)
-    for t in range(3):
+    for t in range(4):  # 1 fps: read at 0 s, kept at 1 s (under 1.5 s), read at 2 s, kept at 3 s
         stage(frame(gallery, gallery.image, float(t)))
-    assert model.faces == 12 and stage.faces_kept == 0
+    assert model.faces == 8 and stage.faces_kept == 8
+    stage.unsure_keep_s = 0.0  # never kept: read on every frame
+    for t in range(4, 7):
+        stage(frame(gallery, gallery.image, float(t)))
+    assert model.faces == 8 + 12
 
 
 def test_full_cost_stage_classifies_every_face_every_frame(gallery: Gallery) -> None:
@@ -101,6 +106,7 @@ def test_still_faces_put_their_attention_reading_off_and_a_moved_face_is_read(ga
     for t in range(9):  # first readings at 0 s, due again after 3-5.4 s: the faces have not changed
         stage(frame(gallery, with_noise(gallery.image, rng), float(t)), float(t))
     assert stage.readings_done == 4 and stage.readings_put_off >= 4
+    assert stage.eyes_only_readings == stage.readings_put_off  # their eyes are still looked at, on time
     moved = np.roll(gallery.image, 12, axis=1)  # everyone shifts 12 px (their boxes stay): changed crops
     for t in range(9, 13):
         stage(frame(gallery, with_noise(moved, rng), float(t)), float(t))
@@ -109,4 +115,59 @@ def test_still_faces_put_their_attention_reading_off_and_a_moved_face_is_read(ga
     every = AttentionStage(*landmarks, every_s=3.0, unchanged_max_s=0.0)  # the full-cost path
     for t in range(9):
         every(frame(gallery, with_noise(gallery.image, rng), float(t)), float(t))
-    assert every.readings_put_off == 0 and every.readings_done >= 8
+    assert every.readings_put_off == 0 and every.readings_done >= 8 and every.eyes_only_readings == 0
+
+
+def test_landmarks_read_in_small_batches_are_those_of_one_call(gallery: Gallery, landmarks) -> None:
+    from bot.attend import LANDMARK_BATCH, _landmarks_in_batches
+
+    marker, _ = landmarks
+    xyxy = np.tile(np.array([tile.face_xyxy for tile in gallery.tiles], np.float32), (3, 1))  # 12 faces
+    assert len(xyxy) > 2 * LANDMARK_BATCH
+    previous = np.full((len(xyxy), 468, 3), np.nan, np.float32)
+    one = marker.landmarks(gallery.image, xyxy, previous_px=previous)
+    batched = _landmarks_in_batches(marker, gallery.image, xyxy, previous)
+    np.testing.assert_allclose(batched.points_px, one.points_px, atol=1e-3)
+    np.testing.assert_allclose(batched.presence, one.presence, atol=1e-5)
+
+
+def _eyes_shut(image: np.ndarray, points_px: np.ndarray) -> np.ndarray:
+    """``image`` with the eyes at ``points_px`` (468 landmarks) painted over in the skin below them."""
+    from models.face_landmarks import EYE_CORNERS
+
+    out = image.copy()
+    for a, b in EYE_CORNERS:
+        p, q = points_px[a, :2], points_px[b, :2]
+        cx, cy = (p + q) / 2
+        w = float(np.linalg.norm(q - p))
+        skin = out[int(cy + 0.6 * w), int(cx)].tolist()
+        cv2.ellipse(out, (int(cx), int(cy)), (int(w * 0.6), int(w * 0.35)), 0, 0, 360, skin, -1)
+        cv2.line(out, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), (40, 40, 60), 1)  # the lid line
+    return out
+
+
+def test_eyes_that_close_in_a_still_face_are_seen_without_a_landmark_reading(gallery: Gallery, landmarks) -> None:
+    from vocab.labels import ATTENTION_STATES
+
+    marker, _ = landmarks
+    # A change the crop test does not count (change_max_diff 25 grey levels): the face is "still",
+    # so its landmark reading is put off; its eyes must be looked at on time all the same.
+    stage = AttentionStage(*landmarks, every_s=3.0, unchanged_max_s=30.0, change_max_diff=25.0)
+    rng = np.random.default_rng(2)
+    first = stage(frame(gallery, with_noise(gallery.image, rng), 0.0), 0.0)
+    assert first.faces.eyes_closed is not None and first.faces.eyes_closed[0] == 0
+    box = np.array([gallery.tiles[0].face_xyxy], np.float32)
+    shut = _eyes_shut(gallery.image, marker.landmarks(gallery.image, box).points_px[0])
+    seen: list[int] = []
+    closed_at: tuple[int, int] | None = None  # (second, landmark readings so far) when first seen closed
+    for t in range(1, 15):
+        out = stage(frame(gallery, with_noise(shut, rng), float(t)), float(t))
+        assert out.faces.attention is not None and out.faces.eyes_closed is not None
+        seen.append(int(out.faces.attention[0]))
+        if closed_at is None and out.faces.eyes_closed[0] == 1:
+            closed_at = (t, stage.readings_done)
+    # Due at 3.6 s (3 s x (1 + id % 5 / 5)): seen then from the eye patches alone (the 4 readings
+    # are the first ones); the next readings confirm the new state with landmarks, then it is held.
+    assert closed_at == (4, 4)
+    assert stage.eyes_only_readings >= 4
+    assert seen[-1] == ATTENTION_STATES.index("eyes_closed")

@@ -16,6 +16,7 @@ from models.text_reader import (
     SHIPPED_SHA256,
     SUSPECT_CONFIDENCE,
     OnnxTextReader,
+    _batches,
 )
 from tools.name_labels import render_tile
 from vocab.errors import ModelError
@@ -68,6 +69,16 @@ def test_reads_diacritics_brackets_and_underscores(reader: OnnxTextReader) -> No
     image, box = _label("[TA] João_Müller 2023")
     [(text, _)] = reader.read_lines([_crop(image, box)])
     assert text == "[TA] João_Müller 2023"
+
+
+@pytest.mark.parametrize(("widths", "expected"), [
+    ([100, 100, 100, 100, 100, 200], [[0, 1, 2, 3], [4], [5]]),  # at most four; 200 would pad 100 to twice
+    ([100, 103, 104, 300, 310], [[0, 1, 2], [3, 4]]),  # a few % of padding is fine, 300 after ~100s is not
+    ([64], [[0]]),
+    ([], []),
+])
+def test_recognition_batches_group_crops_of_like_width(widths: list[int], expected: list[list[int]]) -> None:
+    assert _batches(list(range(len(widths))), widths, max_batch=4) == expected
 
 
 def test_a_batch_reads_like_single_calls_and_keeps_order(reader: OnnxTextReader) -> None:
