@@ -33,6 +33,22 @@ RECIPES: dict[str, dict[str, Any]] = {
     "v3": {"ferplus_weight": 0.8, "ferplus_unknown": "uniform", "ferplus_contempt": "fer2013",
            "drop_not_face": True, "augment": "webcam", "webcam_p": 0.6, "epochs": 76, "lr": 0.1,
            "out_dir": "runs/emotion_v3"},
+    # A short warm-start fine-tune of the shipped model with v3's targets and augmentation, for
+    # when v3's 76 epochs do not fit (2.7 h on two idle cores): starts from the shipped ONNX file
+    # (training.onnx_weights), a low peak LR and a short warmup so it refines instead of
+    # restarting. FER+ weight 0.3, not v3's 0.8: FER2013 labels and the FER+ majority agree on
+    # only 65.5 % of the faces (Training, PublicTest and PrivateTest alike), so every face moved
+    # to its FER+ majority is a FER2013 point lost unless the model also gets better; the shipped
+    # file must not lose FER2013 accuracy (PrivateTest >= 70.72 %). Measured: at 0.5 the first
+    # epoch moved PublicTest (raw weights, mirror-averaged) from 69.4 / 71.5 % to 64.4 / 78.6 %
+    # (FER2013 / FER+ majority), a trade, not a gain. 0.3 (shipped: 0.2) tilts towards the
+    # crowd a third as far; the rest of the FER+ gain has to come from a better model. Webcam
+    # degradations on 40 % of the faces (v3: 60 %): a short run has less capacity to spare.
+    # Every epoch is kept so selection can use both PublicTest scores (training.select_epoch).
+    "v3ft": {"ferplus_weight": 0.3, "ferplus_unknown": "uniform", "ferplus_contempt": "fer2013",
+             "drop_not_face": True, "augment": "webcam", "webcam_p": 0.4, "epochs": 17, "lr": 0.015,
+             "warmup_epochs": 0.5, "init_from": "models/emotion.onnx", "keep_epochs": True,
+             "out_dir": "runs/emotion_v3ft"},
 }
 
 
@@ -67,9 +83,13 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     max_per_split: int | None = None  # tiny runs for tests
     resume: bool = False  # continue from out_dir/last.pt
-    # Start from the weights of an earlier run's checkpoint with a fresh optimiser and LR cycle
-    # (a warm restart: a second cosine cycle that continues where the first one ended).
+    # Start from the weights of an earlier run's checkpoint (.pt) or of an exported model (.onnx,
+    # see training.onnx_weights) with a fresh optimiser and LR cycle (a warm restart: a second
+    # cosine cycle that continues where the first one ended).
     init_from: Path | None = None
+    # Also write every epoch's raw and EMA weights (epoch_NNN_raw.pt / epoch_NNN_ema.pt), so a
+    # checkpoint can be chosen afterwards on more than the FER2013 PublicTest accuracy.
+    keep_epochs: bool = False
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self) -> None:
@@ -107,7 +127,7 @@ def load_train_config(argv: list[str] | None = None) -> TrainConfig:
                        type=int if f.name in ("epochs", "batch_size", "seed", "threads", "max_per_split")
                        else float if f.name in ("lr", "weight_decay", "warmup_epochs", "label_smoothing",
                                                 "ferplus_weight", "ema_decay", "webcam_p")
-                       else _bool if f.name == "drop_not_face"
+                       else _bool if f.name in ("drop_not_face", "keep_epochs")
                        else str,
                        help=f"recipe presets: {', '.join(RECIPES)}" if f.name == "recipe" else None)
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")

@@ -65,6 +65,11 @@ def training_cycles(ck: dict) -> list[dict]:
     cycles = []
     node: dict | None = ck
     while node:
+        if node.get("kind") == "onnx":  # started from an exported file (training.onnx_weights)
+            cycles.append({"init_from_onnx": node.get("path"), "onnx_sha256": node.get("sha256"),
+                           "exported_from_checkpoint_sha256": node.get("checkpoint_sha256"),
+                           "best_epoch": node.get("epoch"), "public_acc": node.get("public_acc")})
+            break
         cfg = node.get("config") or {}
         cycles.append({"epochs": cfg.get("epochs"), "lr": cfg.get("lr"), "seed": cfg.get("seed"),
                        "epochs_run": len(node.get("history") or []), "best_epoch": node.get("epoch"),
@@ -80,10 +85,44 @@ def _split_summary(result: Evaluation) -> dict:
             "confusion_matrix": [list(r) for r in result.confusion]}
 
 
+def targets_text(cfg: dict) -> str:
+    """How the training targets were built, from a checkpoint's ``config``."""
+    w = float(cfg["ferplus_weight"])
+    unknown = ("unknown votes spread evenly over the 7 classes" if cfg.get("ferplus_unknown") == "uniform"
+               else "unknown votes dropped")
+    contempt = ("contempt votes spread as the FER2013 labels of Training faces whose FER+ majority is contempt"
+                if cfg.get("ferplus_contempt") == "fer2013" else "contempt votes dropped")
+    return (f"{1 - w:g} x FER2013 label (one-hot) + {w:g} x FER+ crowd-vote distribution "
+            f"(votes mapped to the 7 FER2013 classes; {contempt}; {unknown}; not-a-face votes dropped; "
+            f"rows without usable votes use the label), then label smoothing {cfg['label_smoothing']:g}")
+
+
+SELECTION = "best PublicTest accuracy (raw or EMA weights, with or without mirror averaging)"
+
+
+def measurements_section(report: dict, command: str) -> dict:
+    """The card's ``measurements_beyond_fer2013`` from a ``training.measure --json`` report."""
+    keep = ("n", "fer2013_accuracy", "ferplus_n", "ferplus_accuracy", "ferplus_recall", "calibration_raw",
+            "calibration_T_file", "ece_ferplus_raw")
+    proxy_keep = ("sampled", "found", "accuracy_proxy", "accuracy_direct_same_faces", "gap", "agreement_with_direct",
+                  "framing", "calibration_raw", "calibration_T_file")
+    out: dict = {"command": command,
+                 "note": "raw = graph output; T_file = the temperature stored in the file (applied by the runtime). "
+                         "FER+ majority: faces whose vote majority is one of the 7 classes (ties, contempt, unknown, "
+                         "not-a-face left out). Proxy: faces in simulated 1080p gallery tiles read by BlazeFace -> "
+                         "face_crops -> model (training/proxy.py).",
+                 "temperature": report.get("file_temperature"),
+                 "temperature_direct_public_nll_optimal": report.get("temperature_direct_public")}
+    for s in ("public", "private"):
+        out[s] = {k: report[s][k] for k in keep if k in report[s]}
+        out[f"proxy_{s}"] = {k: report[f"proxy_{s}"][k] for k in proxy_keep if k in report[f"proxy_{s}"]}
+    return out
+
+
 def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: str, wall_time_s: float,
                hardware: str, data: Path = DEFAULT_DATA,
                confusion_png: Path = Path("models/emotion_confusion_private.png"),
-               eval_threads: int | None = None, bench_threads: int = 2) -> dict:
+               eval_threads: int | None = None, bench_threads: int = 2, selection: str = SELECTION) -> dict:
     """Everything in the card, measuring accuracy and speed on the way (minutes on a laptop CPU).
 
     ``checkpoint``: the checkpoint(s) the ONNX file was exported from, in export order.
@@ -158,15 +197,14 @@ def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: st
             "members": [{"checkpoint": str(p), "checkpoint_sha256": h, "cycles": len(training_cycles(c)),
                          "best_epoch": c.get("epoch"), "weights": c.get("weights"), "public_acc": c.get("public_acc")}
                         for p, h, c in zip(paths, ckpt_shas, cks, strict=True)],
-            "checkpoint_selection": "best PublicTest accuracy (raw or EMA weights, with or without mirror averaging)",
+            "checkpoint_selection": selection,
             "seed": int(cfg["seed"]),
-            "targets": (f"{1 - w:g} x FER2013 label (one-hot) + {w:g} x FER+ crowd-vote distribution "
-                        "(votes mapped to the 7 FER2013 classes; contempt/unknown/not-a-face votes dropped; "
-                        f"rows without usable votes use the label), then label smoothing {cfg['label_smoothing']:g}"),
+            "targets": targets_text(cfg),
             "targets_weights": {"fer2013_label": 1 - w, "ferplus_votes": w,
                                 "label_smoothing": cfg["label_smoothing"]},
             "cleaning": (f"Training split only: {cleaning['blank_dropped']} blank images and "
                          f"{cleaning['test_duplicates_dropped']} exact copies of PublicTest/PrivateTest images "
+                         f"and {cleaning.get('not_face_dropped', 0)} faces whose FER+ majority is not-a-face "
                          "dropped; test splits untouched"),
             "cleaning_counts": cleaning,
             "config": cfg,
@@ -230,11 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("models/emotion.json"))
     p.add_argument("--confusion-png", type=Path, default=Path("models/emotion_confusion_private.png"))
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads for the accuracy runs")
+    p.add_argument("--selection", default=SELECTION, help="how the checkpoint was chosen (one sentence)")
+    p.add_argument("--measurements", type=Path, default=None,
+                   help="a `training.measure --json` report of the same file: becomes measurements_beyond_fer2013")
+    p.add_argument("--measure-command", default="python -m training.measure models/emotion.onnx --json ...",
+                   help="the command that wrote --measurements")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         card = build_card(args.checkpoint, args.onnx, args.train_command, args.wall_time_s, args.hardware,
-                          args.data, args.confusion_png, eval_threads=args.threads)
+                          args.data, args.confusion_png, eval_threads=args.threads, selection=args.selection)
     except (ModelError, FileNotFoundError) as e:
         log.error("%s", e)
         return 2
@@ -242,6 +285,13 @@ def main(argv: list[str] | None = None) -> int:
     if fast.is_file():
         log.info("fast variant %s", fast)
         card["fast_variant_int8"] = fast_variant_section(fast, args.data, args.threads, 2)
+    if args.measurements:
+        report = json.loads(args.measurements.read_text(encoding="utf-8"))
+        if report.get("model_sha256") != card["onnx"]["sha256"]:
+            log.error("%s measured another file (sha256 %s), not %s", args.measurements, report.get("model_sha256"),
+                      args.onnx)
+            return 2
+        card["measurements_beyond_fer2013"] = measurements_section(report, args.measure_command)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     ev, speed = card["evaluation"], card["speed"]

@@ -29,6 +29,7 @@ from training.config import TrainConfig, load_train_config
 from training.data import Split, contempt_label_distribution, ferplus_targets, load_splits, sha256_of_file
 from training.metrics import ferplus_majority
 from training.model import EmotionNet
+from training.onnx_weights import load_onnx_weights
 from vocab.errors import ClassMoodError, exit_code
 
 log = logging.getLogger("training")
@@ -41,17 +42,30 @@ def _device(cfg: TrainConfig) -> torch.device:
 
 
 @torch.no_grad()
+def predictions(net: torch.nn.Module, x: torch.Tensor, batch: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """(plain, mirror-averaged) top class of each face ``(n,)``, in eval mode."""
+    net.eval()
+    plain, flip = [], []
+    for i in range(0, len(x), batch):
+        a = net(x[i:i + batch])
+        plain.append(a.argmax(1))
+        flip.append((a + net(torch.flip(x[i:i + batch], dims=[3]))).argmax(1))
+    return torch.cat(plain), torch.cat(flip)
+
+
+def accuracies(pred: tuple[torch.Tensor, torch.Tensor], y: torch.Tensor,
+               rows: torch.Tensor | None = None) -> tuple[float, float]:
+    """(plain, mirror-averaged) top-1 accuracy of ``predictions`` against ``y`` (on ``rows`` only if given)."""
+    out = []
+    for p in pred:
+        p = p if rows is None else p[rows]
+        out.append(float((p == y).float().mean()) if len(y) else 0.0)
+    return out[0], out[1]
+
+
 def public_accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> tuple[float, float]:
     """(plain, mirror-averaged) top-1 accuracy."""
-    net.eval()
-    plain = flip = 0
-    for i in range(0, len(y), batch):
-        xb, yb = x[i:i + batch], y[i:i + batch]
-        a = net(xb)
-        b = a + net(torch.flip(xb, dims=[3]))
-        plain += int((a.argmax(1) == yb).sum())
-        flip += int((b.argmax(1) == yb).sum())
-    return plain / len(y), flip / len(y)
+    return accuracies(predictions(net, x, batch), y)
 
 
 def _config_json(cfg: TrainConfig) -> dict:
@@ -61,11 +75,18 @@ def _config_json(cfg: TrainConfig) -> dict:
     return d
 
 
-def _load_initial_weights(net: torch.nn.Module, cfg: TrainConfig) -> dict:
-    """Load a warm-restart starting point; returns what the card needs to say about it."""
+BN_STATISTICS_FACES = 4096  # Training faces that set the BatchNorm statistics of an ONNX warm start
+
+
+def _load_initial_weights(net: EmotionNet, cfg: TrainConfig, train_x: torch.Tensor) -> dict:
+    """Load a warm-restart starting point (a checkpoint, or an exported ``.onnx`` file whose
+    BatchNorm statistics are re-measured on the first Training faces ``train_x``); returns what
+    the card needs to say about it (for a file: its path and sha256)."""
     assert cfg.init_from is not None
     if not cfg.init_from.is_file():
         raise FileNotFoundError(f"--init-from: no checkpoint at {cfg.init_from}")
+    if cfg.init_from.suffix == ".onnx":
+        return load_onnx_weights(net, cfg.init_from, train_x[:BN_STATISTICS_FACES].cpu())
     ck = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
     if ck.get("model_config") != cfg.model.to_dict():
         raise ValueError(f"--init-from: {cfg.init_from} has model config {ck.get('model_config')}, "
@@ -73,7 +94,8 @@ def _load_initial_weights(net: torch.nn.Module, cfg: TrainConfig) -> dict:
     net.load_state_dict(ck["model"])
     log.info("starting from the weights of %s (epoch %s, PublicTest %s)", cfg.init_from, ck.get("epoch"),
              ck.get("public_acc"))
-    return {"path": str(cfg.init_from), "epoch": ck.get("epoch"), "public_acc": ck.get("public_acc"),
+    return {"path": str(cfg.init_from), "kind": "checkpoint", "sha256": sha256_of_file(cfg.init_from),
+            "epoch": ck.get("epoch"), "public_acc": ck.get("public_acc"),
             "config": ck.get("config"), "history": ck.get("history")}
 
 
@@ -110,7 +132,8 @@ def train(cfg: TrainConfig) -> Path:
     net = EmotionNet(cfg.model).to(dev)
     init_info = None
     if cfg.init_from is not None:
-        init_info = _load_initial_weights(net, cfg)
+        init_info = _load_initial_weights(net, cfg, train_x)
+        net.to(dev)
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
@@ -144,12 +167,15 @@ def train(cfg: TrainConfig) -> Path:
         order = torch.randperm(len(train_y), generator=gen).to(dev)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                    file=sys.stderr, dynamic_ncols=True, mininterval=2.0)
-        loss_sum = 0.0
+        loss_sum = augment_cpu = 0.0
+        cpu0 = time.process_time()
         for step in bar:
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            a0 = time.process_time()
             xb = augment(train_x[idx], gen)
             if cfg.augment == "webcam":
                 xb = webcam(xb, gen, cfg.webcam_p)
+            augment_cpu += time.process_time() - a0
             loss = torch.sum(-target[idx] * F.log_softmax(net(xb), dim=1), dim=1).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -158,20 +184,30 @@ def train(cfg: TrainConfig) -> Path:
             ema.update_parameters(net)
             loss_sum += loss.item()
             bar.set_postfix(loss=f"{loss_sum / (step + 1):.3f}", lr=f"{sched.get_last_lr()[0]:.4f}")
-        acc_raw = public_accuracy(net, val_x, val_y)
-        acc_ema = public_accuracy(ema.module, val_x, val_y)
+        train_cpu = time.process_time() - cpu0
+        # One pass per network scores both label sets (FER+ majority on its own rows).
+        pred_raw, pred_ema = predictions(net, val_x), predictions(ema.module, val_x)
+        acc_raw, acc_ema = accuracies(pred_raw, val_y), accuracies(pred_ema, val_y)
         candidates = {"raw": (max(acc_raw), net), "ema": (max(acc_ema), ema.module)}
         kind, (acc, chosen) = max(candidates.items(), key=lambda kv: kv[1][0])
         record = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch, "public_raw": acc_raw,
-                  "public_ema": acc_ema, "elapsed_s": time.time() - t0}
+                  "public_ema": acc_ema, "elapsed_s": time.time() - t0, "train_cpu_s": train_cpu,
+                  "augment_cpu_s": augment_cpu}
+        maj_raw = maj_ema = (0.0, 0.0)
         if len(maj_y):
-            record["public_ferplus_raw"] = public_accuracy(net, val_x[maj_rows], maj_y)
-            record["public_ferplus_ema"] = public_accuracy(ema.module, val_x[maj_rows], maj_y)
+            maj_raw = record["public_ferplus_raw"] = accuracies(pred_raw, maj_y, maj_rows)
+            maj_ema = record["public_ferplus_ema"] = accuracies(pred_ema, maj_y, maj_rows)
         history.append(record)
-        log.info("epoch %d: loss %.4f PublicTest raw %.4f/%.4f (flip) ema %.4f/%.4f",
-                 epoch + 1, record["loss"], *acc_raw, *acc_ema)
+        log.info("epoch %d: loss %.4f PublicTest FER2013 raw %.4f/%.4f (flip) ema %.4f/%.4f; FER+ majority "
+                 "raw %.4f/%.4f ema %.4f/%.4f; training CPU %.0f s (augmentation %.0f s)",
+                 epoch + 1, record["loss"], *acc_raw, *acc_ema, *maj_raw, *maj_ema, train_cpu, augment_cpu)
         common = {"config": _config_json(cfg), "model_config": cfg.model.to_dict(), "data_sha256": data_sha,
                   "cleaning": asdict(cleaning), "history": history, "init_from": init_info}
+        if cfg.keep_epochs:
+            for name, weights in (("raw", net), ("ema", ema.module)):
+                torch.save({**common, "model": deepcopy(weights.state_dict()), "epoch": epoch + 1, "weights": name,
+                            "public_acc": acc_raw if name == "raw" else acc_ema},
+                           cfg.out_dir / f"epoch_{epoch + 1:03d}_{name}.pt")
         if acc > best_acc:
             best_acc = acc
             torch.save({**common, "model": deepcopy(chosen.state_dict()), "epoch": epoch + 1,
