@@ -171,6 +171,7 @@ def build_pipeline(config: Config, *, full_cost: bool = False) -> Pipeline:
     from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
 
     detector = MediaPipeFaceDetector(min_score=tile_min_score(config.min_face_score))  # see bot.detect
+    live = config.source.is_live and not full_cost
     classifier: EmotionClassifier | None = None
     attention: AttentionStage | None = None
     names: NamesStage | None = None
@@ -185,7 +186,6 @@ def build_pipeline(config: Config, *, full_cost: bool = False) -> Pipeline:
             # The live path (a screen, region or window, beside the meeting app) runs the int8
             # variant on one thread: 3.5x cheaper a face, PrivateTest 70.52 % vs 70.72 %,
             # PublicTest 69.66 % vs 69.69 %. Files and screenshots keep the float model.
-            live = config.source.is_live and not full_cost
             model = config.model or (INT8_MODEL_PATH if live else None)
             classifier = OnnxEmotionClassifier(model, threads=config.threads or (1 if live else None))
         if config.names and config.privacy is Privacy.FULL:
@@ -197,8 +197,9 @@ def build_pipeline(config: Config, *, full_cost: bool = False) -> Pipeline:
             text_reader = IdleTextReader(lambda: OnnxTextReader(threads=1))
             closers.append(text_reader.close)
             after_frame.append(text_reader.release_if_idle)
-            # A first gallery is read over a few frames (8 labels a frame), not in one long one.
-            names = NamesStage(NameReader(text_reader, max_tiles_per_call=8))
+            # Live, a first gallery is read over a few frames (8 labels a frame), not in one long
+            # one; a file or screenshot may be one frame only: every label is read at once.
+            names = NamesStage(NameReader(text_reader, max_tiles_per_call=8 if live else None))
         if config.attention:
             from models.face_landmarks import EyeStateClassifier, FaceLandmarker
 

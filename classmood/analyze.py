@@ -7,6 +7,7 @@ face is "Uncertain (best guess Happy 37%)" in the text, never a plain "Happy 37%
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from bot.sources import folder_images, read_image
 from vocab.errors import CaptureError
 from vocab.labels import EMOTIONS, UNCERTAIN, attention_text, eyes_text
 from vocab.protocols import CapturedFrame
-from vocab.settings import Config
+from vocab.settings import Config, SourceKind, SourceSpec
 from vocab.types import FrameResult
 
 
@@ -31,7 +32,7 @@ def analyze_image(config: Config, image_path: Path) -> dict[str, Any]:
     same rule the live run applies.
     """
     image = read_image(image_path)
-    pipeline = build_pipeline(config)
+    pipeline = build_pipeline(_reading_files(config, image_path))
     try:
         return _analyze(pipeline, image_path, image)
     finally:
@@ -48,7 +49,7 @@ def analyze_images(config: Config, path: Path) -> Iterator[dict[str, Any]]:
         yield analyze_image(config, path)
         return
     images = folder_images(path)
-    pipeline = build_pipeline(config)
+    pipeline = build_pipeline(_reading_files(config, path))
     try:
         for image_path in images:
             try:
@@ -59,6 +60,13 @@ def analyze_images(config: Config, path: Path) -> Iterator[dict[str, Any]]:
             yield _analyze(pipeline.fresh(), image_path, image)
     finally:
         pipeline.close()
+
+
+def _reading_files(config: Config, path: Path) -> Config:
+    """``config`` with ``path`` as its source: a screenshot is not the live screen (the float
+    model, every name label read at once; see ``build_pipeline``), whatever the saved source."""
+    kind = SourceKind.FOLDER if path.is_dir() else SourceKind.IMAGE
+    return dataclasses.replace(config, source=SourceSpec(kind, path=path))
 
 
 def _analyze(pipeline: Pipeline, image_path: Path, image: Any) -> dict[str, Any]:

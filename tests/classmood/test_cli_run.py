@@ -111,7 +111,8 @@ def test_no_frames_are_written_unless_asked(tmp_path: Path, gallery_video, monke
 
 
 def test_analyze_json_lists_every_face(tmp_path: Path, capsys) -> None:
-    gallery = compose_gallery(load_face_photos(), grid=(3, 3), size_wh=(1920, 1080), seed=11)
+    # 4x4: more labels than the live path reads in one frame (8); a screenshot is one frame only.
+    gallery = compose_gallery(load_face_photos(), grid=(4, 4), size_wh=(1920, 1080), seed=11)
     path = tmp_path / "shot.png"
     cv2.imwrite(str(path), gallery.image)
     assert main(["analyze", str(path), "--json"]) == 0
