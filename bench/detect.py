@@ -262,17 +262,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="print the per-gallery-size timing table (N repeats) instead")
     parser.add_argument("--sets", default=",".join(SCREEN_SETS), help="comma-separated screen sets")
     parser.add_argument("--misses", action="store_true", help="list every missed face")
+    parser.add_argument("--frames", type=int, default=FRAMES, metavar="N",
+                        help=f"frames per screen, the last scored (default {FRAMES}; 1: a single screenshot, "
+                             "no history for the still-picture test)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     if args.timing:
         timing(args.timing)
         return 0
-    screens = bench_screens(args.sets.split(","))
+    screens = bench_screens(args.sets.split(","), frames=max(1, args.frames))
     with make_finder_factory() as factory:
         factory()(FrameResult(0, 0.0, datetime.now(UTC), (0, 0, 64, 64), image=screens[0][1][0].image))  # warm-up
         tally = evaluate(factory, screens)
     print(f"{sum(len(f[-1].faces) for _, f in screens)} faces on {len(screens)} screens, "
-          f"{FRAMES} frames each, last scored")
+          f"{max(1, args.frames)} frames each, last scored")
     print(format_table(tally))
     if args.misses:
         print("\n".join(tally.misses))

@@ -20,10 +20,12 @@ is responsible for; flat windows are skipped. The scan uses ``scan_detector`` (B
 range, which finds faces from ~10 % of its input on degraded tiles) when given.
 
 Not faces: a weak box in a grid tile that looks painted by the app (70 % one exact grey: a
-camera-off tile with its initials disc or profile photo) is dropped; so is a weak box on a
-flat grey patch; and a box whose pixels have not changed at all for ``still_after_s`` (a
-profile photo the other rules missed, a panel avatar) is dropped too. That last test needs a
-few frames of history, so the finder keeps state: use one ``FaceFinder`` per stream.
+camera-off tile with its initials disc or profile photo) is dropped; so is any box on a small,
+centred picture floating on a painted tile (a profile photo, told on one frame: see
+_profile_photo); so is a weak box on a flat grey patch; and a box whose pixels have not
+changed at all for ``still_after_s`` (a profile photo the other rules missed, a panel avatar)
+is dropped too. That last test needs a few frames of history, so the finder keeps state: use one
+``FaceFinder`` per stream.
 
 Re-detection only where something changed: the frames of a class barely change from one second
 to the next, so each detector window's detections are kept with a coarse picture of the window
@@ -65,6 +67,17 @@ OFF_TILE_MAX_SCORE = 0.75
 # screens): camera-off 0.70-1.0, live 0.03-0.77 (95th percentile 0.34-0.57); 0.7 catches 175
 # camera-off tiles and mistakes 2 live ones.
 OFF_TILE_MIN_EXACT = 0.7
+# A profile photo on a camera-off tile, told from a live face on one frame (see _profile_photo):
+# the tile is PHOTO_TILE_MIN_PAINTED or more one exact grey (+-1 level), and the face lies in a
+# blob of other pixels that is clear of every edge of the tile, at most PHOTO_MAX_AREA of it, its
+# centre within PHOTO_MAX_OFFSET of the tile's (share of the tile's width / height). Measured on
+# the first frames of the bench's 43 screens (truth boxes): the 46 profile photos are painted
+# 0.73-0.91, their blob 8.7-9.3 % of the tile and 11+ px clear of its edges; of 426 live faces
+# 423 have a blob that reaches an edge (a webcam picture fills its tile; a body is cut by the
+# bottom), the others are off-centre or on a tile painted under 0.6.
+PHOTO_TILE_MIN_PAINTED = 0.65
+PHOTO_MAX_AREA = 0.35
+PHOTO_MAX_OFFSET = (0.1, 0.15)
 # Score thresholds, chosen on the bench's 43 simulated screens (python -m bench.detect; a sweep of
 # 0.3-0.5 for each model, the "weak beside confident" rule below on): the short-range model on
 # grid tiles keeps boxes from 0.4 (masked 70.5 -> 78.7 %, looking down 91.4 -> 94.3 %, 24-32 px
@@ -106,7 +119,10 @@ HISTORY_STEP_S = 0.5  # frames kept for the still test: at most two a second, wh
 # differences to ~1; a face moving by a few pixels or a camera switched on moves cells by 10-100.
 CHANGE_CELL_PX = 16
 CHANGE_MAX_DIFF = 4.0
-REDETECT_AFTER_S = 10.0
+# Unchanged windows are asked again after this long (x0.75..1.25 each): a safety net only, any
+# change is caught by the cells above. At 10 s the refreshes were ~6 detector calls a frame of a
+# still 7x7 class (~9 ms of CPU), at 30 s ~2 (issue 13).
+REDETECT_AFTER_S = 30.0
 
 
 @dataclasses.dataclass
@@ -188,7 +204,8 @@ class FaceFinder:
         change_max_diff: a change of this many grey levels in any 16 px cell of a window
             re-detects it at once.
 
-    ``detector_calls`` counts the detector calls made, ``detector_calls_kept`` those saved.
+    ``detector_calls`` counts the detector calls made, ``detector_calls_kept`` those saved,
+    ``scan_choices`` the times the scan windows outside the grid were chosen afresh.
     """
 
     def __init__(self, detector: FaceDetector, *, scan_detector: FaceDetector | None = None,
@@ -226,15 +243,18 @@ class FaceFinder:
         # Kept detections per (detector, window); windows not asked for in a frame are dropped.
         self._kept: dict[tuple[int, Window], _Kept] = {}
         self._tiles_kept: _KeptTiles | None = None
+        # The scan windows chosen on an earlier frame: (grid, free cells, their grey means, t, windows).
+        self._scan_kept: tuple[np.ndarray, np.ndarray, np.ndarray, float, list[Window]] | None = None
         self.detector_calls = 0
         self.detector_calls_kept = 0
+        self.scan_choices = 0
 
     def fresh(self) -> FaceFinder:
         """The same detectors and settings with no memory of earlier frames (for an unrelated image or stream)."""
         new = copy.copy(self)
         new._history = deque(maxlen=self._history.maxlen)
-        new._kept, new._tiles_kept = {}, None
-        new.detector_calls = new.detector_calls_kept = 0
+        new._kept, new._tiles_kept, new._scan_kept = {}, None, None
+        new.detector_calls = new.detector_calls_kept = new.scan_choices = 0
         return new
 
     def __call__(self, frame: FrameResult) -> FrameResult:
@@ -308,7 +328,7 @@ class FaceFinder:
         look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score)
         look(self.detector, self._second_looks(grid, off, boxes, scores), self.min_score)
         look(self.scan_detector, self._empty_tiles(grid, off, boxes, scores, (h, w)), self.scan_min_score)
-        look(self.scan_detector, self._scan_windows(image_bgr, small, grid), self.scan_min_score)
+        look(self.scan_detector, self._scan_windows(image_bgr, small, grid, t_mono), self.scan_min_score)
         self._kept = kept
         gray_half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         older = self._references(t_mono)
@@ -329,9 +349,11 @@ class FaceFinder:
         keep = merge_duplicates(xyxy, score, self.merge_iou)
         xyxy, score = xyxy[keep], score[keep]
         in_grid = containing_box(xyxy, grid)
+        in_tile = containing_box(xyxy, tiles_xyxy)
         real = np.array([not _flat(image_bgr, b, s, in_grid=k >= 0) and not self._still(gray_half, older, b)
                          and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
-                         for b, s, k in zip(xyxy, score, in_grid, strict=True)], bool).reshape(-1)
+                         and not (j >= 0 and _profile_photo(gray, tiles_xyxy[j], b))
+                         for b, s, k, j in zip(xyxy, score, in_grid, in_tile, strict=True)], bool).reshape(-1)
         xyxy, score = xyxy[real], score[real]
         xyxy, score = _drop_weak_beside_confident(xyxy, score, tiles_xyxy)
         tile_of = _tile_of(xyxy, tiles_xyxy, image_bgr.shape)
@@ -450,32 +472,56 @@ class FaceFinder:
                 return out
             side *= self.level_factor
 
-    def _scan_windows(self, image_bgr: np.ndarray, small: np.ndarray, grid: np.ndarray) -> list[Window]:
+    def _scan_windows(self, image_bgr: np.ndarray, small: np.ndarray, grid: np.ndarray,
+                      t_mono: float | None = None) -> list[Window]:
         """The scan windows of every level that see something the grid does not explain: room
         for a face outside the grid tiles (and the gaps around them), not flat there, and some
         skin-coloured pixels there. The skin test is a cost filter (toolbars, text and slides
         have none); its price is that a grey or strongly tinted face outside the grid is missed.
+        The choice is kept while the grid and the 16 px cells outside it have not changed (as
+        the detections are, see the module notes): the colour test costs ~2-3 ms a 1080p frame.
         """
         covered = np.zeros(small.shape, bool)
         for x0, y0, x1, y1 in grid:
             covered[max(0, y0 - 8) // 4:(y1 + 8) // 4, max(0, x0 - 8) // 4:(x1 + 8) // 4] = True
         if covered.all():
             return []
+        h, w = image_bgr.shape[:2]
+        cells = coarse_cells(small, (0, 0, w, h))
+        free_cells = cv2.resize((~covered).astype(np.uint8) * 255, (cells.shape[1], cells.shape[0]),
+                                interpolation=cv2.INTER_AREA) > 0  # cells with any pixel outside the grid
+        kept = self._scan_kept
+        if self.redetect_after_s > 0 and t_mono is not None and kept is not None and np.array_equal(kept[0], grid) \
+                and kept[3] <= t_mono < kept[3] + self.redetect_after_s and np.array_equal(kept[1], free_cells) \
+                and not cells_changed(kept[2], cells[free_cells], self.change_max_diff):
+            return kept[4]
+        out = self._scan_choice(image_bgr, small, covered)
+        if self.redetect_after_s > 0 and t_mono is not None:
+            self._scan_kept = (grid.copy(), free_cells, cells[free_cells], t_mono, out)
+        return out
+
+    def _scan_choice(self, image_bgr: np.ndarray, small: np.ndarray, covered: np.ndarray) -> list[Window]:
+        """``_scan_windows`` worked out afresh for ``covered`` (1/4-scale mask of the grid)."""
+        self.scan_choices += 1
+        free_ii = cv2.integral((~covered).astype(np.uint8))
+        face_cells = (self.min_face_px / 4) ** 2
+        roomy = [(x0, y0, x1, y1) for level in self.levels(image_bgr.shape) for x0, y0, x1, y1 in level
+                 if _box_sum(free_ii, y0 // 4, max(y0 // 4 + 1, y1 // 4), x0 // 4, max(x0 // 4 + 1, x1 // 4))
+                 >= 2 * face_cells]
+        if not roomy:  # a gallery with thin margins: no colour work (~2 ms a 1080p frame)
+            return []
         ycc = cv2.cvtColor(cv2.resize(image_bgr, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA),
                            cv2.COLOR_BGR2YCrCb)
         skin = cv2.inRange(ycc, SKIN_YCRCB_LO, SKIN_YCRCB_HI).astype(bool) & ~covered
         skin_ii = cv2.integral(skin.astype(np.uint8))
-        free_ii = cv2.integral((~covered).astype(np.uint8))
-        face_cells = (self.min_face_px / 4) ** 2
         out: list[Window] = []
-        for level in self.levels(image_bgr.shape):
-            for x0, y0, x1, y1 in level:
-                a, b, c, d = y0 // 4, max(y0 // 4 + 1, y1 // 4), x0 // 4, max(x0 // 4 + 1, x1 // 4)
-                if _box_sum(free_ii, a, b, c, d) < 2 * face_cells or _box_sum(skin_ii, a, b, c, d) < 0.25 * face_cells:
-                    continue
-                free = ~covered[a:b, c:d]
-                if float(small[a:b, c:d][free].std()) >= WINDOW_MIN_STD:
-                    out.append((x0, y0, x1, y1))
+        for x0, y0, x1, y1 in roomy:
+            a, b, c, d = y0 // 4, max(y0 // 4 + 1, y1 // 4), x0 // 4, max(x0 // 4 + 1, x1 // 4)
+            if _box_sum(skin_ii, a, b, c, d) < 0.25 * face_cells:
+                continue
+            free = ~covered[a:b, c:d]
+            if float(small[a:b, c:d][free].std()) >= WINDOW_MIN_STD:
+                out.append((x0, y0, x1, y1))
         return out
 
     def _references(self, t_mono: float | None) -> list[np.ndarray]:
@@ -556,6 +602,49 @@ def _camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, i
     g = cv2.cvtColor(image_bgr[y0:y1:2, x0:x1:2], cv2.COLOR_BGR2GRAY)
     hist = np.bincount(g.ravel(), minlength=256)
     return float(np.convolve(hist, np.ones(3), mode="same").max() / g.size) >= OFF_TILE_MIN_EXACT
+
+
+def _profile_photo(gray: np.ndarray, tile: np.ndarray, xyxy: np.ndarray) -> bool:
+    """True when the face box is a still profile photo on a camera-off tile, on one frame.
+
+    Every app paints a camera-off tile in one exact colour and puts the photo (a square, a
+    disc) small in its middle, the painted colour all around it; a webcam picture fills its
+    tile, and the person in it is cut by the tile's bottom edge. So: the tile is
+    ``PHOTO_TILE_MIN_PAINTED`` one grey (+-1 level), and the connected blob of other pixels
+    holding most of the face box touches no edge of the tile, covers at most ``PHOTO_MAX_AREA``
+    of it and sits centred (``PHOTO_MAX_OFFSET``). The painted share alone does not separate
+    them (dark, compressed live tiles reach 0.76, photo tiles start at 0.73); the floating,
+    centred blob does. Read at half resolution, ~0.2 ms a tile. ``gray``: the frame in grey."""
+    x0, y0, x1, y1 = (int(v) for v in tile)
+    if _painted_share(gray[y0:y1:4, x0:x1:4]) < PHOTO_TILE_MIN_PAINTED - 0.05:
+        return False  # a live tile, seen on a quarter of the pixels (the share within ~0.01)
+    g = gray[y0:y1:2, x0:x1:2]
+    if g.shape[0] < 16 or g.shape[1] < 16:
+        return False
+    hist = np.convolve(np.bincount(g.ravel(), minlength=256), np.ones(3), mode="same")
+    painted = np.abs(g.astype(np.int16) - int(np.argmax(hist))) <= 1
+    if float(painted.mean()) < PHOTO_TILE_MIN_PAINTED:
+        return False
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((~painted).astype(np.uint8), connectivity=8)
+    bx0, by0, bx1, by1 = (int(v) for v in xyxy)
+    inside = labels[max(0, by0 - y0) // 2:max(0, by1 - y0) // 2 + 1, max(0, bx0 - x0) // 2:max(0, bx1 - x0) // 2 + 1]
+    counts = np.bincount(inside.ravel(), minlength=n)
+    counts[0] = 0
+    if counts.max() == 0:
+        return False
+    cx, cy, cw, ch, area = (int(v) for v in stats[int(np.argmax(counts))])
+    h, w = g.shape
+    return (cx > 0 and cy > 0 and cx + cw < w and cy + ch < h and area <= PHOTO_MAX_AREA * h * w
+            and abs(cx + cw / 2 - w / 2) <= PHOTO_MAX_OFFSET[0] * w
+            and abs(cy + ch / 2 - h / 2) <= PHOTO_MAX_OFFSET[1] * h)
+
+
+def _painted_share(g: np.ndarray) -> float:
+    """Share of ``g``'s pixels within 1 grey level of its commonest grey (0 for an empty patch)."""
+    if g.size == 0:
+        return 0.0
+    hist = np.convolve(np.bincount(g.ravel(), minlength=256), np.ones(3), mode="same")
+    return float(hist.max()) / g.size
 
 
 def _tile_of(xyxy: np.ndarray, tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -128,3 +128,25 @@ def test_a_reflowed_grid_is_found_again(detectors) -> None:
 def test_bad_settings_are_refused(detectors, kwargs: dict) -> None:
     with pytest.raises(ValueError):
         FaceFinder(detectors[0], **kwargs)
+
+
+def test_the_scan_outside_the_grid_is_chosen_again_only_when_something_there_changed(detectors, states) -> None:
+    """A gallery beside an empty panel: camera noise keeps the scan windows' choice, a face
+    put on the panel is found on the frame it appears."""
+    gallery = states["leave"]
+    screen = np.full((SIZE[1], SIZE[0] + 400, 3), 40, np.uint8)
+    screen[:, :SIZE[0]] = gallery.image
+    x0, y0, x1, y1 = gallery.tiles[4].face_xyxy  # a face from the grid, pasted at its own size on the panel
+    face = gallery.image[int(y0) - 20:int(y1) + 20, int(x0) - 20:int(x1) + 20]
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1])
+    rng = np.random.default_rng(4)
+    counts = []
+    for t in range(4):
+        counts.append(len(finder(frame(with_noise(screen, rng), float(t))).faces))
+    assert finder.scan_choices == 1
+    with_face = screen.copy()
+    with_face[150:150 + face.shape[0], SIZE[0] + 100:SIZE[0] + 100 + face.shape[1]] = face
+    found = finder(frame(with_noise(with_face, rng), 4.0)).faces
+    assert finder.scan_choices == 2
+    on_panel = ((found.xyxy[:, 0] + found.xyxy[:, 2]) / 2) > SIZE[0]
+    assert len(found) == counts[-1] + 1 and int(on_panel.sum()) == 1
