@@ -8,8 +8,11 @@ at the default 1 fps). Two pipelines in the same run: ``full-cost`` (every tile 
 every face classified on every frame, the float emotion model: what ran before change-based
 re-detection) and ``live`` (what ``classmood run`` builds for a screen: unchanged tiles keep
 their boxes, unchanged faces their expression, the int8 model). Prints the median of each
-stage, the median end to end (capture -> store) and the CPU milliseconds per frame
-(``time.process_time``, all threads); not a test.
+stage, the median end to end (capture -> store), the CPU milliseconds per frame
+(``time.process_time``, all threads) and, over the counted frames, the face detector calls and
+the faces read by the emotion model per frame (counts: the same on a loaded machine); not a test.
+``python -m bench.pipeline 40`` counts 40 frames, long enough for the live path's periodic
+refreshes (detections every ~30 s, sure expressions every ~10 s) to be in the figures.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.class_window import with_noise
-from bot.pipeline import build_pipeline
+from bot.pipeline import Pipeline, build_pipeline
 from db.engine import open_engine
 from db.recorder import Recorder, SessionInfo
 from tools.compose_gallery import compose_gallery, load_face_photos
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(after {WARM_UP} warm-up frames), {os.cpu_count()} cores")
     print(f"capture (mss 1920x1080 grab): {'n/a (no display)' if capture is None else f'{capture:.1f} ms'}")
     stage_names = ("detect", "names", "track", "attention", "classify", "smooth", "aggregate", "store")
-    header = ("path", "tiles", "faces", *stage_names, "total", "cpu")
+    header = ("path", "tiles", "faces", *stage_names, "total", "cpu", "det/fr", "read/fr")
     print(" ".join(f"{h:>9}" for h in header))
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
@@ -94,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
                 stages: dict[str, list[float]] = {}
                 faces = 0
                 t0 = 1000.0 * n  # each gallery starts afresh for the trackers and the kept results
+                calls = _model_calls(pipeline)
                 for i in range(repeats + WARM_UP):
+                    if i == WARM_UP:
+                        calls = _model_calls(pipeline)
                     image = with_noise(gallery.image, rng)
                     cpu = time.process_time()
                     frame = pipeline.process(CapturedFrame(image, (0, 0, 1920, 1080)), i + 1, t0 + i,
@@ -112,11 +118,18 @@ def main(argv: list[str] | None = None) -> int:
                         stages.setdefault(k, []).append(v)
                 recorder.close()
                 med = {k: statistics.median(v) for k, v in stages.items()}
+                med.update({k: (v - calls[k]) / repeats for k, v in _model_calls(pipeline).items()})
                 cells = [name, n, faces, *(med.get(k, 0.0) for k in header[3:])]
                 print(" ".join(f"{c:>9}" if isinstance(c, (int, str)) else f"{c:>9.1f}" for c in cells))
     for pipeline in pipelines.values():
         pipeline.close()
     return 0
+
+
+def _model_calls(pipeline: Pipeline) -> dict[str, float]:
+    """Face detector calls and faces read by the emotion model so far."""
+    return {"det/fr": float(pipeline.finder.detector_calls),
+            "read/fr": float(pipeline.emotion.faces_classified if pipeline.emotion is not None else 0)}
 
 
 if __name__ == "__main__":

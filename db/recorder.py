@@ -17,9 +17,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 import numpy as np
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import session_scope
@@ -300,10 +301,12 @@ class Recorder:
                 if per_person:
                     for fr, t in zip(fresh, t_s, strict=True):
                         obs.extend(_observation_rows(self.session_id, fr, t, self._participant_ids))
+                # Core inserts (the tables', not the ORM's bulk path): the same rows and types
+                # without the ORM's per-row bookkeeping (49 faces a frame: ~1 ms less a commit).
                 if obs:
-                    s.execute(insert(ObservationRow), obs)
+                    s.execute(insert(_table(ObservationRow)), obs)
                 if snaps:
-                    s.execute(insert(SnapshotRow), snaps)
+                    s.execute(insert(_table(SnapshotRow)), snaps)
                 s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
                     heartbeat_utc=datetime.now(UTC), frames=SessionRow.frames + len(fresh)))
         except SQLAlchemyError as e:
@@ -322,6 +325,11 @@ class Recorder:
             self.health.frames_committed += len(frames)
             self.health.frames_pending = len(self._pending)
         return True
+
+
+def _table(row: type[ObservationRow] | type[SnapshotRow]) -> Table:
+    """The mapped class's table: inserting into it takes SQLAlchemy Core's path, not the ORM's."""
+    return cast(Table, row.__table__)
 
 
 def _probs(p: object) -> dict[str, float | None]:

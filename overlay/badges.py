@@ -75,8 +75,10 @@ class BadgeLayer(QWidget):
             bh = (max(DOT_PX, metrics.height()) + PAD_PX) * scale
             bx, by = place_badge(spec.face_xyxy, spec.tile_xyxy, (bw, bh), (w, h), gap_px=3 * scale)
             placed.append((QRectF(bx, by, bw, bh), spec))
-        self._placed = placed
         geometry = QRect(round(x / scale), round(y / scale), round(w / scale), round(h / scale))
+        if placed == self._placed and self.geometry() == geometry and self.isVisible():
+            return  # a still class: the same badges in the same places, nothing to re-mask or repaint
+        self._placed = placed
         if self.geometry() != geometry:
             self.setGeometry(geometry)
         mask = QRegion()

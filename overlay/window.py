@@ -567,7 +567,10 @@ class OverlayWindow(QWidget):
             self.trend.set_points(self.trend_buffer.points())
             self.trend.update()
             self.emotion_bar.update()
-            self.update()
+            # Not self.update(): the panel's own painting (its background) does not change with a
+            # frame, and a label repaints itself when its text does (issue 13: with the badges
+            # re-laid only on change, the GUI thread of a still 7x7 class on Xvfb went from 5.4 to
+            # 3.7 ms of CPU a second).
             self.updateGeometry()
         if self.badge_layer is not None and not self.paused and self.badges_button.isChecked():
             self.badge_layer.refresh()

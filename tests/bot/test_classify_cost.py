@@ -73,8 +73,19 @@ def test_unchanged_faces_keep_their_expression_until_due_and_changed_ones_are_re
     assert model.faces >= 9
 
 
+class FlippingClassifier(CountingClassifier):
+    """Answers Happy and Sad in turn, ``p_top`` sure: a face on a class boundary that camera
+    noise pushes across it."""
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        out = super().predict(faces)
+        if self.faces // len(faces) % 2 == 0:
+            out[:, [3, 4]] = out[:, [4, 3]]
+        return out
+
+
 def test_an_unsure_reading_is_kept_for_a_frame_only(gallery: Gallery) -> None:
-    model = CountingClassifier(p_top=0.45)  # under HOLD_MIN_CONFIDENCE: a face on a class boundary
+    model = FlippingClassifier(p_top=0.45)  # under HOLD_MIN_CONFIDENCE: a face on a class boundary
     stage = EmotionStage(model, reclassify_after_s=3.0)
     for t in range(4):  # 1 fps: read at 0 s, kept at 1 s (under 1.5 s), read at 2 s, kept at 3 s
         stage(frame(gallery, gallery.image, float(t)))
@@ -83,6 +94,37 @@ def test_an_unsure_reading_is_kept_for_a_frame_only(gallery: Gallery) -> None:
     for t in range(4, 7):
         stage(frame(gallery, gallery.image, float(t)))
     assert model.faces == 8 + 12
+
+
+def test_an_unsure_reading_that_repeats_itself_is_kept_like_the_others(gallery: Gallery) -> None:
+    model = CountingClassifier(p_top=0.45)  # unsure, but the same answer every time
+    stage = EmotionStage(model, reclassify_after_s=3.0)
+    for t in range(3):  # read at 0 s, kept at 1 s (under 1.5 s), read again at 2 s: the same
+        stage(frame(gallery, gallery.image, float(t)))
+    assert model.faces == 8
+    for t in range(3, 5):  # so kept 3 x 0.75..1.25 s from 2 s: not read at 3 or 4 s
+        stage(frame(gallery, gallery.image, float(t)))
+    assert model.faces == 8 and stage.faces_kept == 12
+
+
+def test_a_sure_reading_of_an_unchanged_face_is_kept_longer_and_a_change_still_reads_it_at_once(
+        gallery: Gallery) -> None:
+    model = CountingClassifier(p_top=0.9)  # at least SURE_MIN_CONFIDENCE (0.8)
+    stage = EmotionStage(model, reclassify_after_s=3.0)
+    rng = np.random.default_rng(2)
+    for t in range(8):  # 1 fps, camera noise only: read at 0 s, then kept (due after 7.5-12.5 s)
+        stage(frame(gallery, with_noise(gallery.image, rng), float(t)))
+    assert model.faces == 4 and stage.faces_kept == 28
+
+    changed = with_noise(gallery.image, rng)
+    x0, y0, x1, y1 = (int(v) for v in gallery.tiles[1].face_xyxy)  # type: ignore[misc]
+    changed[(y0 + y1) // 2:y1, x0:x1] //= 2  # a new expression on one face: read on this frame
+    stage(frame(gallery, changed, 8.0))
+    assert model.faces == 5
+
+    for t in range(9, 14):  # the three unchanged ones are due 12.5 s after their reading at most
+        stage(frame(gallery, changed, float(t)))
+    assert model.faces >= 8
 
 
 def test_full_cost_stage_classifies_every_face_every_frame(gallery: Gallery) -> None:
