@@ -616,7 +616,8 @@ def _profile_photo(gray: np.ndarray, tile: np.ndarray, xyxy: np.ndarray) -> bool
     them (dark, compressed live tiles reach 0.76, photo tiles start at 0.73); the floating,
     centred blob does. Read at half resolution, ~0.2 ms a tile. ``gray``: the frame in grey."""
     x0, y0, x1, y1 = (int(v) for v in tile)
-    if _painted_share(gray[y0:y1:4, x0:x1:4]) < PHOTO_TILE_MIN_PAINTED - 0.05:
+    sample = gray[y0:y1:4, x0:x1:4]
+    if not sample.size or _mode_share(sample, 1) < PHOTO_TILE_MIN_PAINTED - 0.05:
         return False  # a live tile, seen on a quarter of the pixels (the share within ~0.01)
     g = gray[y0:y1:2, x0:x1:2]
     if g.shape[0] < 16 or g.shape[1] < 16:
@@ -639,14 +640,6 @@ def _profile_photo(gray: np.ndarray, tile: np.ndarray, xyxy: np.ndarray) -> bool
             and abs(cy + ch / 2 - h / 2) <= PHOTO_MAX_OFFSET[1] * h)
 
 
-def _painted_share(g: np.ndarray) -> float:
-    """Share of ``g``'s pixels within 1 grey level of its commonest grey (0 for an empty patch)."""
-    if g.size == 0:
-        return 0.0
-    hist = np.convolve(np.bincount(g.ravel(), minlength=256), np.ones(3), mode="same")
-    return float(hist.max()) / g.size
-
-
 def _tile_of(xyxy: np.ndarray, tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``(n, 4)`` int32: the tile holding each face's centre; outside every tile, a box twice
     the face's size (clipped to the frame) stands for its tile."""
@@ -664,14 +657,17 @@ def _tile_of(xyxy: np.ndarray, tiles: np.ndarray, shape: tuple[int, ...]) -> np.
     return out
 
 
+def _mode_share(gray: np.ndarray, within: int) -> float:
+    """Share of ``gray``'s pixels within ``within`` grey levels of its commonest grey (0..1)."""
+    hist = np.bincount(gray.ravel(), minlength=256)
+    return float(np.convolve(hist, np.ones(2 * within + 1), mode="same").max() / gray.size)
+
+
 def flat_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
-    """Share of the box's pixels within 6 grey levels of its commonest grey (0..1)."""
+    """Share of the box's pixels within 6 grey levels of its commonest grey (0..1; 1 if empty)."""
     x0, y0, x1, y1 = (int(v) for v in xyxy)
     gray = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    if gray.size == 0:
-        return 1.0
-    hist = np.bincount(gray.ravel(), minlength=256)
-    return float(np.convolve(hist, np.ones(13), mode="same").max() / gray.size)
+    return _mode_share(gray, 6) if gray.size else 1.0
 
 
 def _flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool = False) -> bool:
@@ -694,13 +690,10 @@ def _flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool =
 
 
 def exact_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
-    """Share of the box's pixels within 1 grey level of its commonest grey (0..1)."""
+    """Share of the box's pixels within 1 grey level of its commonest grey (0..1; 1 if empty)."""
     x0, y0, x1, y1 = (int(v) for v in xyxy)
     gray = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    if gray.size == 0:
-        return 1.0
-    hist = np.bincount(gray.ravel(), minlength=256)
-    return float(np.convolve(hist, np.ones(3), mode="same").max() / gray.size)
+    return _mode_share(gray, 1) if gray.size else 1.0
 
 
 def _starts(lo: int, hi: int, side: int, step: int) -> list[int]:
