@@ -31,9 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.model_file import read_model
-from models.ort_session import inference_session, ort, session_options
-from vocab.errors import ModelError, one_line
+from models.model_file import open_session
+from models.ort_session import ort
+from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,8 @@ class FaceLandmarker:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         path = Path(model_path)
-        data, self.model_sha256 = read_model(path, "face landmark", {SHIPPED_MODEL_SHA256})
-        try:
-            self._session: ort.InferenceSession | None = inference_session(data, session_options(threads))
-        except Exception as exc:  # ORT raises its own types
-            raise ModelError(f"face landmark model {path} is not a valid ONNX file ({one_line(exc)})") from None
+        session, self.model_sha256 = open_session(path, "face landmark", {SHIPPED_MODEL_SHA256}, threads)
+        self._session: ort.InferenceSession | None = session
         inp = self._session.get_inputs()
         outs = [o.name for o in self._session.get_outputs()]
         if len(inp) != 1 or list(inp[0].shape[1:]) != [3, INPUT_SIZE_PX, INPUT_SIZE_PX] or \
@@ -248,11 +245,8 @@ class EyeStateClassifier:
 
     def __init__(self, model_path: str | Path = DEFAULT_EYE_MODEL_PATH, threads: int = 1) -> None:
         path = Path(model_path)
-        data, self.model_sha256 = read_model(path, "eye state", {SHIPPED_EYE_MODEL_SHA256})
-        try:
-            self._session: ort.InferenceSession | None = inference_session(data, session_options(threads))
-        except Exception as exc:  # ORT raises its own types
-            raise ModelError(f"eye state model {path} is not a valid ONNX file ({one_line(exc)})") from None
+        session, self.model_sha256 = open_session(path, "eye state", {SHIPPED_EYE_MODEL_SHA256}, threads)
+        self._session: ort.InferenceSession | None = session
         inp = self._session.get_inputs()
         if len(inp) != 1 or list(inp[0].shape[1:]) != [1, EYE_PATCH_PX, EYE_PATCH_PX]:
             raise ModelError(f"eye state model {path} takes {[i.shape for i in inp]}; "

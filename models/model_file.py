@@ -11,7 +11,8 @@ import logging
 from collections.abc import Collection
 from pathlib import Path
 
-from vocab.errors import ModelError
+from models.ort_session import inference_session, ort, session_options
+from vocab.errors import ModelError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +32,15 @@ def read_model(path: Path, what: str, shipped_sha256: Collection[str]) -> tuple[
         log.warning("%s model %s has sha256 %s, not the shipped %s; using it anyway",
                     what, path, digest[:12], ", ".join(sorted(h[:12] for h in shipped_sha256)))
     return data, digest
+
+
+def open_session(path: Path, what: str, shipped_sha256: Collection[str],
+                 threads: int | None = 1) -> tuple[ort.InferenceSession, str]:
+    """``(session, sha256 hex)`` for the model file ``path``: ``read_model``, then a session with
+    the product's options (``models.ort_session``); a file ONNX Runtime cannot load is one
+    ``ModelError`` line naming ``what`` and the file."""
+    data, digest = read_model(path, what, shipped_sha256)
+    try:
+        return inference_session(data, session_options(threads)), digest
+    except Exception as exc:  # ORT raises its own types (InvalidProtobuf, Fail, ...)
+        raise ModelError(f"{what} model {path} is not a valid ONNX file ({one_line(exc)})") from None

@@ -25,9 +25,9 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from models.model_file import read_model
-from models.ort_session import inference_session, ort, session_options
-from vocab.errors import ModelError, one_line
+from models.model_file import open_session
+from models.ort_session import ort
+from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,9 @@ _DET_OFFSET = (-_DET_MEAN / _DET_STD).astype(np.float32)
 
 
 def _session(path: Path, threads: int | None, what: str) -> tuple[ort.InferenceSession, str]:
+    # Quiet options (``session_options``): ONNX Runtime's shape-merge warnings on these graphs are noise.
     expected = SHIPPED_SHA256.get(path.name)
-    data, digest = read_model(path, what, {expected} if expected is not None else set())
-    opts = session_options(threads)  # quiet: its shape-merge warnings on these graphs are noise
-    try:
-        return inference_session(data, opts), digest
-    except Exception as exc:  # ORT raises its own types (InvalidProtobuf, Fail, ...)
-        raise ModelError(f"{what} model {path} is not a valid ONNX file ({one_line(exc)})") from None
+    return open_session(path, what, {expected} if expected is not None else set(), threads)
 
 
 def _is_cjk(ch: str) -> bool:
