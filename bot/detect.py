@@ -395,13 +395,7 @@ class FaceFinder:
         Two stacked 16:9 tiles per call would save a third of the calls, but a face then scores
         lower (0.81 alone, 0.66 paired, on a 50 px face with a hand at the chin) and falls
         under the stricter threshold for tiles that look camera-off: recall comes first."""
-        h, w = hw
-        out: list[Window] = []
-        for i in range(len(grid)):
-            x0, y0, x1, y1 = (int(v) for v in grid[i])
-            px = int((grid[i, 2] - grid[i, 0]) * self.tile_pad_frac)
-            py = int((grid[i, 3] - grid[i, 1]) * self.tile_pad_frac)
-            out.append((max(0, x0 - px), max(0, y0 - py), min(w, x1 + px), min(h, y1 + py)))
+        out = [self._padded(tile, hw) for tile in grid]
         for k, (x0, y0, x1, y1) in enumerate(grid):
             short = int(min(x1 - x0, y1 - y0))
             if short > self.large_tile_px and not off(k):
@@ -416,19 +410,13 @@ class FaceFinder:
         """Square windows across wide grid tiles where nothing was found: a tile letterboxed
         into the detector's square input shows its face at about half the scale a square crop
         does, and hard faces (small, dark, blurred) come through at the larger scale."""
-        centres = np.zeros((0, 2), np.float32)
-        if boxes:
-            xyxy = np.concatenate(boxes)
-            good = np.concatenate(scores) >= max(self.min_score, CONFIDENT_SCORE)  # a weak box explains nothing
-            centres = (xyxy[good, :2] + xyxy[good, 2:]) / 2
+        explained = self._explained(grid, boxes, scores)
         out: list[Window] = []
         for k, (x0, y0, x1, y1) in enumerate(grid):
             tw, th = int(x1 - x0), int(y1 - y0)
             if tw < 1.25 * th or th < 2 * self.drop_below_px:
                 continue
-            if ((centres[:, 0] >= x0) & (centres[:, 0] < x1) & (centres[:, 1] >= y0) & (centres[:, 1] < y1)).any():
-                continue
-            if off(k):
+            if explained[k] or off(k):
                 continue
             step = max(1, int(th * (1 - SECOND_LOOK_OVERLAP)))
             out += [(wx, int(y0), wx + th, int(y1)) for wx in _starts(int(x0), int(x1), th, step)]
@@ -439,21 +427,25 @@ class FaceFinder:
         """Grid tiles still without a confident face after the first two looks (camera-off
         ones aside), padded, for the scan detector: the full-range model sees a tile at 192 px and
         finds faces from ~10 % of it, where the short-range model (128 px) needs ~17 %."""
-        centres = np.zeros((0, 2), np.float32)
-        if boxes:
-            xyxy = np.concatenate(boxes)
-            good = np.concatenate(scores) >= max(self.min_score, CONFIDENT_SCORE)
-            centres = (xyxy[good, :2] + xyxy[good, 2:]) / 2
+        explained = self._explained(grid, boxes, scores)
+        return [self._padded(tile, hw) for k, tile in enumerate(grid) if not explained[k] and not off(k)]
+
+    def _padded(self, tile: np.ndarray, hw: tuple[int, int]) -> Window:
+        """``tile`` grown by ``tile_pad_frac`` of its size each side, clipped to the frame."""
         h, w = hw
-        out: list[Window] = []
-        for k, (x0, y0, x1, y1) in enumerate(grid):
-            if ((centres[:, 0] >= x0) & (centres[:, 0] < x1) & (centres[:, 1] >= y0) & (centres[:, 1] < y1)).any():
-                continue
-            if off(k):
-                continue
-            px, py = int((x1 - x0) * self.tile_pad_frac), int((y1 - y0) * self.tile_pad_frac)
-            out.append((max(0, int(x0) - px), max(0, int(y0) - py), min(w, int(x1) + px), min(h, int(y1) + py)))
-        return out
+        x0, y0, x1, y1 = (int(v) for v in tile)
+        px, py = int((tile[2] - tile[0]) * self.tile_pad_frac), int((tile[3] - tile[1]) * self.tile_pad_frac)
+        return max(0, x0 - px), max(0, y0 - py), min(w, x1 + px), min(h, y1 + py)
+
+    def _explained(self, grid: np.ndarray, boxes: list[np.ndarray], scores: list[np.ndarray]) -> np.ndarray:
+        """``(n,)`` bool: grid tiles holding the centre of a confident box (a weak box explains nothing)."""
+        if not boxes:
+            return np.zeros(len(grid), bool)
+        xyxy = np.concatenate(boxes)
+        good = np.concatenate(scores) >= max(self.min_score, CONFIDENT_SCORE)
+        cx, cy = ((xyxy[good, :2] + xyxy[good, 2:]) / 2).T
+        return np.array([bool(((cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)).any())
+                         for x0, y0, x1, y1 in grid], bool).reshape(-1)
 
     def levels(self, shape: tuple[int, ...]) -> list[list[Window]]:
         """The scan windows ``(x0, y0, x1, y1)`` of each level for a frame of ``shape``, finest
