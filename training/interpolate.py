@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from training.data import DEFAULT_DATA, load_splits
+from training.data import DEFAULT_DATA, Split, load_splits
 from training.export import load_checkpoint
 from training.model import EmotionNet
 from training.onnx_weights import net_from_onnx
@@ -42,13 +42,12 @@ def blend(start: EmotionNet, tuned: EmotionNet, alpha: float) -> EmotionNet:
     return net.eval()
 
 
-def start_of(ck: dict, data: Path) -> EmotionNet:
-    """The network a run started from, rebuilt as ``training.train`` rebuilt it (ONNX starts only)."""
+def start_of(ck: dict, splits: dict[str, Split]) -> EmotionNet:
+    """The network a run started from, rebuilt as ``training.train`` rebuilt it (ONNX starts only);
+    ``splits`` as that run loaded them (its ``drop_not_face``)."""
     origin = ck.get("init_from") or {}
     if origin.get("kind") != "onnx":
         raise ValueError("training.interpolate needs a run started with --init-from FILE.onnx")
-    cfg = ck["config"]
-    splits, _ = load_splits(data, drop_not_face=bool(cfg.get("drop_not_face", False)))
     faces = torch.from_numpy(splits["train"].tensor()[:BN_STATISTICS_FACES])
     net, _ = net_from_onnx(Path(origin["path"]), faces)
     return net
@@ -66,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     tuned, ck = load_checkpoint(args.checkpoint)
-    start = start_of(ck, args.data)
-    public = load_splits(args.data)[0]["public"]
+    # Loaded once: the BatchNorm statistics come from Training as the run cleaned it; the test
+    # splits are never cleaned, so PublicTest is the same whatever drop_not_face says.
+    splits, _ = load_splits(args.data, drop_not_face=bool(ck["config"].get("drop_not_face", False)))
+    start = start_of(ck, splits)
+    public = splits["public"]
     results = []
     for alpha in args.alpha:
         fer, fplus = score_views(blend(start, tuned, alpha), public)
