@@ -129,15 +129,15 @@ def _tiles_in_window(gray: np.ndarray, piece: tuple[int, int, int, int], tol: in
         bx, by, bw, bh = (int(v) * 4 for v in stats[k, :4])
         found: list[tuple[int, int, int, int]] = []
         _cut(cv2.integral(mask), bx, by, min(bx + bw, sub.shape[1]), min(by + bh, sub.shape[0]), found, p, depth)
-        found = [t for t in found if _tile_shaped(t)]
+        found = [t for t in found if tile_shaped(t)]
         if _equal_class(found) > _equal_class(best):
             best = found
     return [(x0 + a, y0 + b, x0 + c, y0 + d) for a, b, c, d in best] if _equal_class(best) >= 2 else []
 
 
-def _tile_shaped(tile: tuple[int, int, int, int]) -> bool:
+def tile_shaped(tile: tuple[int, int, int, int] | np.ndarray) -> bool:
     """A piece that can be a participant tile: 40 px or more each way, between 1:2 and 3:1
-    (not a glyph, a bar of a chart or a line of a slide)."""
+    (not a glyph, a bar of a chart or a line of a slide, nor a title bar or a tool bar)."""
     w, h = tile[2] - tile[0], tile[3] - tile[1]
     return min(w, h) >= TILE_MIN_SIDE_PX and 0.5 <= w / h <= 3.0
 

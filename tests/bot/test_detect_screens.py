@@ -215,4 +215,8 @@ def test_real_screenshots_every_counted_face(finder_factory):
         out = _run(finder_factory, [image])
         found[name] = (len(out.faces), n)
         assert ((out.faces.xyxy[:, 3] - out.faces.xyxy[:, 1]) >= 30).all(), name
+        # The reported tiles are participants' tiles: not the title bar or the tool bar (on the
+        # 2560 px window 2560x34, 787x49 and 850x41 px), which a frame-wide cut sets loose too.
+        # Every participant tile on these screens is 195 px or more each way.
+        assert ((out.tiles_xyxy[:, 2:] - out.tiles_xyxy[:, :2]) >= 60).all(), f"{name}: a bar reported as a tile"
     assert all(got == want for got, want in found.values()), found
