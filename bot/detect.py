@@ -47,7 +47,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from bot.tiles import find_tiles, tile_shaped
+from bot.tiles import find_tiles, participant_piece
 from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import FaceDetector
 from vocab.types import Faces, FrameResult
@@ -269,7 +269,7 @@ class FaceFinder:
         # All pieces served the search; the frame reports the participant tiles: a title bar or
         # a tool bar the cut set loose is no camera-off participant (unless a face is on it).
         with_face = {tuple(t) for t in faces.tile_xyxy.tolist()}
-        shown = [tile_shaped(t) or tuple(t) in with_face for t in tiles.tolist()]
+        shown = [participant_piece(t) or tuple(t) in with_face for t in tiles.tolist()]
         return dataclasses.replace(frame, tiles_xyxy=tiles[np.array(shown, bool).reshape(-1)], faces=faces)
 
     def _tiles(self, image_bgr: np.ndarray, gray: np.ndarray, t_mono: float | None) -> np.ndarray:

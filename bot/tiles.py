@@ -96,6 +96,9 @@ def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
 LARGE_PIECE_SHARE = 0.2
 WINDOW_LUMA_CANDIDATES = 3
 TILE_MIN_SIDE_PX = 40
+# Title and tool bars the cut sets loose: 2560x34, 787x49 and 850x41 px (16:1 and more) on a real
+# 2560 px Zoom window; the most elongated participant tile seen, a trimmed camera-off one, 3.7:1.
+BAR_ASPECT = 5.0
 
 
 def _tiles_in_window(gray: np.ndarray, piece: tuple[int, int, int, int], tol: int, p: _Params,
@@ -129,17 +132,26 @@ def _tiles_in_window(gray: np.ndarray, piece: tuple[int, int, int, int], tol: in
         bx, by, bw, bh = (int(v) * 4 for v in stats[k, :4])
         found: list[tuple[int, int, int, int]] = []
         _cut(cv2.integral(mask), bx, by, min(bx + bw, sub.shape[1]), min(by + bh, sub.shape[0]), found, p, depth)
-        found = [t for t in found if tile_shaped(t)]
+        found = [t for t in found if _tile_shaped(t)]
         if _equal_class(found) > _equal_class(best):
             best = found
     return [(x0 + a, y0 + b, x0 + c, y0 + d) for a, b, c, d in best] if _equal_class(best) >= 2 else []
 
 
-def tile_shaped(tile: tuple[int, int, int, int] | np.ndarray) -> bool:
+def _tile_shaped(tile: tuple[int, int, int, int]) -> bool:
     """A piece that can be a participant tile: 40 px or more each way, between 1:2 and 3:1
-    (not a glyph, a bar of a chart or a line of a slide, nor a title bar or a tool bar)."""
+    (not a glyph, a bar of a chart or a line of a slide)."""
     w, h = tile[2] - tile[0], tile[3] - tile[1]
     return min(w, h) >= TILE_MIN_SIDE_PX and 0.5 <= w / h <= 3.0
+
+
+def participant_piece(tile: tuple[int, int, int, int] | list[int]) -> bool:
+    """A piece of ``find_tiles`` that can be a participant's tile as cut: ``TILE_MIN_SIDE_PX`` or
+    more each way and no more than ``BAR_ASPECT`` times as wide as tall (or tall as wide), so not
+    a title bar or a tool bar. Looser than the 1:2-3:1 of ``_tile_shaped``: a camera-off tile
+    painted in the gaps' colour comes out trimmed (582x156 px on a real Zoom screenshot)."""
+    w, h = tile[2] - tile[0], tile[3] - tile[1]
+    return min(w, h) >= TILE_MIN_SIDE_PX and w <= BAR_ASPECT * h and h <= BAR_ASPECT * w
 
 
 def _equal_class(tiles: list[tuple[int, int, int, int]]) -> int:
