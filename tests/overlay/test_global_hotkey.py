@@ -52,3 +52,25 @@ def test_a_taken_shortcut_is_reported_not_fatal(qapp, xvfb_display: str) -> None
         assert second.error is not None and "taken" in second.error
     finally:
         first.stop()
+
+
+def test_the_shortcut_costs_no_cpu_while_nobody_presses_it(qapp, xvfb_display: str) -> None:
+    """It runs for the whole class: the watching thread sleeps until X has something for it
+    (polling X every 50 ms cost ~2.6 ms of CPU a second), and stopping it is immediate."""
+    import time
+
+    from overlay.global_hotkey import GlobalHotkey
+
+    hotkey = GlobalHotkey(display_name=xvfb_display)
+    assert hotkey.start(), hotkey.error
+    try:
+        clock = time.pthread_getcpuclockid(hotkey._thread.ident)
+        cpu0 = time.clock_gettime(clock)
+        time.sleep(2.0)
+        cpu_ms = (time.clock_gettime(clock) - cpu0) * 1000
+    finally:
+        t = time.monotonic()
+        hotkey.stop()
+        stop_s = time.monotonic() - t
+    assert cpu_ms < 1.5, f"{cpu_ms:.2f} ms of CPU in 2 s idle"
+    assert stop_s < 0.5
