@@ -88,17 +88,25 @@ def thread_cpu_s(pid: int) -> dict[tuple[int, str], float]:
     return out
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory (VmRSS) of ``pid``'s tree, MB."""
-    total = 0
+def rss_parts_mb(pid: int) -> dict[str, float]:
+    """Resident memory of ``pid``'s tree, MB: ``total`` (VmRSS) and its ``anon`` (heaps, buffers)
+    and ``file`` (mapped library code and model files) parts, which call for different fixes."""
+    keys = {"VmRSS:": "total", "RssAnon:": "anon", "RssFile:": "file"}
+    out = dict.fromkeys(keys.values(), 0.0)
     for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                key = keys.get(line.split(maxsplit=1)[0] if line else "")
+                if key:
+                    out[key] += int(line.split()[1]) / 1024
         except OSError:
             continue
-    return total / 1024
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of ``pid``'s tree, MB."""
+    return rss_parts_mb(pid)["total"]
 
 
 class _Lines:
@@ -214,6 +222,7 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
         rss_max = 0.0
         warm_at: float | None = None
         end_at = cpu_end = rss_end = 0.0
+        rss_end_parts: dict[str, float] = {}
         while cm.poll() is None:
             now = time.monotonic() - t_start
             c = cpu_s(cm.pid)
@@ -232,7 +241,9 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
                     window.stdin.flush()
                     planted[what] = float(wl.wait_for(f"ok {what}", 10).split()[2])
             if now < duration_s - 2:  # the class's last seconds, not the shutdown (models closed)
-                rss_end = rss_mb(cm.pid) or rss_max
+                parts = rss_parts_mb(cm.pid)
+                if parts["total"]:
+                    rss_end, rss_end_parts = parts["total"], parts
             end_at, cpu_end = now, cpu0
             time.sleep(0.5)
         con = sqlite3.connect(db_path)
@@ -245,7 +256,8 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
                             for k, v in threads_end.items())[::-1]
         return {"duration_s": duration_s, "frames": frames, "faces": faces, "startup_cpu_s": cpu_at_warm,
                 "cpu_s_per_min": per_min, "cpu_ms_per_frame": per_min / 60 / fps * 1000 if fps else None,
-                "share_of_core": per_min / 60, "rss_end_mb": rss_end, "rss_max_mb": rss_max,
+                "share_of_core": per_min / 60, "rss_end_mb": rss_end or rss_max, "rss_max_mb": rss_max,
+                "rss_end_anon_mb": rss_end_parts.get("anon", 0.0), "rss_end_file_mb": rss_end_parts.get("file", 0.0),
                 "reaction_s": reactions(db_path, tiles, planted), "rc": cm.returncode,
                 "thread_ms_per_s": [(name, ms) for ms, name in per_thread[:6]]}
     finally:
@@ -289,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
           f"of one core = {r['cpu_ms_per_frame']:.0f} ms per frame; start-up {r['startup_cpu_s']:.1f} s")
     print("busiest threads after warm-up (name/id, CPU ms a second): " + ", ".join(
         f"{name} {ms:.1f}" for name, ms in r["thread_ms_per_s"]))  # type: ignore[attr-defined]
-    print(f"resident memory: {r['rss_end_mb']:.0f} MB at the end, {r['rss_max_mb']:.0f} MB at most")
+    print(f"resident memory: {r['rss_end_mb']:.0f} MB at the end ({r['rss_end_anon_mb']:.0f} MB heap and buffers, "
+          f"{r['rss_end_file_mb']:.0f} MB mapped code and files), {r['rss_max_mb']:.0f} MB at most")
     print(f"reaction: face joins {s(rx.get('join'))}, face leaves {s(rx.get('leave'))}, "
           f"another face's expression half-way shown {s(rx.get('swap'))} ({rx.get('swap_labels')})")
     return 0
