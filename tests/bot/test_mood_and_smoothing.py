@@ -34,6 +34,37 @@ def test_smoothing_follows_with_time_constant() -> None:
     assert out.faces.smoothed_probs[0, HAPPY] == pytest.approx(1 - np.exp(-1), abs=1e-5)
 
 
+def _sure(k: int, p: float = 0.9) -> list[float]:
+    rest = (1.0 - p) / 6
+    return [p if i == k else rest for i in range(7)]
+
+
+def _labels(sm: EmotionSmoother, readings: list[tuple[float, list[float]]]) -> list[int]:
+    return [int(sm(_frame([probs], [1], t), t).faces.label[0]) for t, probs in readings]
+
+
+def test_a_clear_change_of_expression_shows_on_the_second_frame_that_sees_it() -> None:
+    """At 1 fps a sure new expression is on top one second after it is first read (the average
+    alone needs 2.1 s, the 4th frame); the readings are the model's, the times the frames'."""
+    steady = [(float(t), _sure(NEUTRAL)) for t in range(6)]
+    labels = _labels(EmotionSmoother(tau_s=3.0), [*steady, (6.0, _sure(HAPPY)), (7.0, _sure(HAPPY))])
+    assert labels[5:] == [NEUTRAL, NEUTRAL, HAPPY]
+
+
+def test_one_sure_frame_or_unsure_readings_do_not_flip_the_shown_expression() -> None:
+    steady = [(float(t), _sure(NEUTRAL)) for t in range(6)]
+    glance = _labels(EmotionSmoother(tau_s=3.0), [*steady, (6.0, _sure(HAPPY)), (7.0, _sure(NEUTRAL))])
+    assert glance[6:] == [NEUTRAL, NEUTRAL]
+    unsure = _labels(EmotionSmoother(tau_s=3.0), [*steady, *((float(t), _sure(HAPPY, 0.6)) for t in range(6, 8))])
+    assert unsure[6:] == [NEUTRAL, NEUTRAL]  # averaged as before: Happy on top only from ~2.1 s
+    # Pushed at 10 fps: 0.5 s of a sure reading is still a glance, 0.8 s is a change.
+    fast = [(t / 10, _sure(NEUTRAL)) for t in range(60)]
+    short = _labels(EmotionSmoother(tau_s=3.0), [*fast, *((6 + k / 10, _sure(HAPPY)) for k in range(6))])
+    assert short[-1] == NEUTRAL
+    held = _labels(EmotionSmoother(tau_s=3.0), [*fast, *((6 + k / 10, _sure(HAPPY)) for k in range(9))])
+    assert held[-1] == HAPPY
+
+
 def test_smoothing_is_per_participant_and_uncertain_under_threshold() -> None:
     sm = EmotionSmoother(tau_s=3.0, uncertain_below=0.5)
     flat = [1 / 7] * 7
