@@ -40,19 +40,30 @@ def galleries(seed: int = 7, grid: tuple[int, int] = GRID, size_wh: tuple[int, i
     return {k: (g.image, [t.xyxy for t in g.tiles]) for k, g in class_states(seed, grid, size_wh).items()}
 
 
+# The centre tile's face before and after "swap": people the emotion model reads as clearly
+# neutral (0.93 on the photo's crop) and clearly happy (0.95), so that the swap is also "an
+# expression flips" (issue 13: shown within 2 s). Without the shared photos: other people.
+SWAP_FROM_PHOTO = "80_0_1_20170111205423680.jpg"
+SWAP_TO_PHOTO = "50_1_0_20170111182452943.jpg"
+
+
 def class_states(seed: int = 7, grid: tuple[int, int] = GRID, size_wh: tuple[int, int] = SIZE_WH,
                  ) -> dict[str, Gallery]:
     """The four states of the class, each a ``Gallery`` (image and truth): ``start`` (the
     last tile's camera off), ``join`` (it comes on), ``leave`` (the first tile's goes off) and
-    ``swap`` (the centre tile shows another person)."""
+    ``swap`` (the centre tile shows another person, with another expression)."""
     from tools.compose_gallery import grid_layout, load_face_photos, random_participants, render_gallery
 
     n = grid[0] * grid[1]
     join_tile, leave_tile, swap_tile = n - 1, 0, n // 2
     rng = np.random.default_rng(seed)
-    people = random_participants(load_face_photos(), n + 1, rng)
+    photos = load_face_photos()
+    people = random_participants(photos, n + 1, rng)
     boxes = grid_layout(*grid, size_wh, gap_px=6, margin_px=10)
     base = list(people[:n])
+    by_name = {ph.path.name: ph for ph in photos}
+    if SWAP_FROM_PHOTO in by_name:
+        base[swap_tile] = dataclasses.replace(base[swap_tile], photo=by_name[SWAP_FROM_PHOTO])
     joined_person = base[join_tile]
     base[join_tile] = dataclasses.replace(joined_person, photo=None)  # camera off until "join"
     states = {"start": base}
@@ -61,7 +72,8 @@ def class_states(seed: int = 7, grid: tuple[int, int] = GRID, size_wh: tuple[int
     left[leave_tile] = dataclasses.replace(left[leave_tile], photo=None)
     states["leave"] = left
     swapped = list(left)
-    swapped[swap_tile] = dataclasses.replace(swapped[swap_tile], photo=people[n].photo)
+    swap_to = by_name.get(SWAP_TO_PHOTO, people[n].photo)
+    swapped[swap_tile] = dataclasses.replace(swapped[swap_tile], photo=swap_to)
     states["swap"] = swapped
     return {k: render_gallery(v, boxes, size_wh, jpeg_quality=85) for k, v in states.items()}
 

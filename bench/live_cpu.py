@@ -8,12 +8,14 @@ planted: a camera comes on (a face joins, at 40 % of the run), one goes off (a f
 
 - CPU seconds per minute of class of the run's process tree (user + system, all threads and
   the overlay), after a warm-up; also the start-up CPU and per-frame CPU;
-- resident memory (VmRSS) in the class's last seconds (before shutdown) and the largest seen;
+- resident memory (VmRSS) in the class's last seconds (before shutdown), split into heap and
+  buffers (RssAnon) and mapped code and files (RssFile), and the largest seen;
 - the busiest threads' CPU (``/proc/PID/task``) after the warm-up;
 - the reaction to each planted change, from the database rows: seconds from the moment the
   window showed it to the capture time of the first stored frame that reflects it (a face in
   the joining tile; none in the leaving one; the centre tile's stored, smoothed expression
-  half-way from its old to its final value).
+  half-way from its old to its final value, and its label that of the new face: the centre
+  tile changes from a face read as Neutral to one read as clearly happy).
 
 ``--repo`` runs the ``classmood`` of another copy of the source tree (same interpreter), so a
 "before" and an "after" can be measured in one session on the same machine. Linux only; needs
@@ -104,6 +106,12 @@ def rss_parts_mb(pid: int) -> dict[str, float]:
     return out
 
 
+def _median_since(samples: list[tuple[float, float]], since_s: float) -> float:
+    """The median of the values sampled at or after ``since_s`` (0.0 when there are none)."""
+    values = sorted(v for t, v in samples if t >= since_s)
+    return values[len(values) // 2] if values else 0.0
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory (VmRSS) of ``pid``'s tree, MB."""
     return rss_parts_mb(pid)["total"]
@@ -184,7 +192,11 @@ def reactions(db_path: Path, tiles: list[list[int]], planted: dict[str, float]) 
             hit = [t - t0 for t, rows in after if rows and full > 0
                    and float(np.nansum(np.abs(rows[0][1] - p0))) >= 0.5 * full]
             out["swap"] = hit[0] if hit else None
-            out["swap_labels"] = f"{before[-1][0][0]}->{after[-1][1][0][0]}"  # type: ignore[assignment]
+            old_label, new_label = before[-1][0][0], after[-1][1][0][0]
+            out["swap_labels"] = f"{old_label}->{new_label}"  # type: ignore[assignment]
+            # What the host sees: the badge shows the new expression's name.
+            shown = [t - t0 for t, rows in after if rows and rows[0][0] == new_label] if new_label != old_label else []
+            out["swap_label"] = shown[0] if shown else None
     return out
 
 
@@ -223,6 +235,7 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
         warm_at: float | None = None
         end_at = cpu_end = rss_end = 0.0
         rss_end_parts: dict[str, float] = {}
+        rss_samples: list[tuple[float, float]] = []  # (seconds into the run, MB), every 0.5 s
         while cm.poll() is None:
             now = time.monotonic() - t_start
             c = cpu_s(cm.pid)
@@ -244,6 +257,7 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
                 parts = rss_parts_mb(cm.pid)
                 if parts["total"]:
                     rss_end, rss_end_parts = parts["total"], parts
+                    rss_samples.append((now, parts["total"]))
             end_at, cpu_end = now, cpu0
             time.sleep(0.5)
         con = sqlite3.connect(db_path)
@@ -257,6 +271,7 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
         return {"duration_s": duration_s, "frames": frames, "faces": faces, "startup_cpu_s": cpu_at_warm,
                 "cpu_s_per_min": per_min, "cpu_ms_per_frame": per_min / 60 / fps * 1000 if fps else None,
                 "share_of_core": per_min / 60, "rss_end_mb": rss_end or rss_max, "rss_max_mb": rss_max,
+                "rss_last_min_median_mb": _median_since(rss_samples, end_at - 60.0),
                 "rss_end_anon_mb": rss_end_parts.get("anon", 0.0), "rss_end_file_mb": rss_end_parts.get("file", 0.0),
                 "reaction_s": reactions(db_path, tiles, planted), "rc": cm.returncode,
                 "thread_ms_per_s": [(name, ms) for ms, name in per_thread[:6]]}
@@ -302,9 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     print("busiest threads after warm-up (name/id, CPU ms a second): " + ", ".join(
         f"{name} {ms:.1f}" for name, ms in r["thread_ms_per_s"]))  # type: ignore[attr-defined]
     print(f"resident memory: {r['rss_end_mb']:.0f} MB at the end ({r['rss_end_anon_mb']:.0f} MB heap and buffers, "
-          f"{r['rss_end_file_mb']:.0f} MB mapped code and files), {r['rss_max_mb']:.0f} MB at most")
+          f"{r['rss_end_file_mb']:.0f} MB mapped code and files), median of the last minute "
+          f"{r['rss_last_min_median_mb']:.0f} MB, {r['rss_max_mb']:.0f} MB at most")
     print(f"reaction: face joins {s(rx.get('join'))}, face leaves {s(rx.get('leave'))}, "
-          f"another face's expression half-way shown {s(rx.get('swap'))} ({rx.get('swap_labels')})")
+          f"another face's expression half-way shown {s(rx.get('swap'))} ({rx.get('swap_labels')}), "
+          f"its new label shown {s(rx.get('swap_label'))}")
     return 0
 
 
