@@ -50,7 +50,8 @@ class EmotionSmoother:
                 self._clear.pop(tid, None)
                 continue
             prev = self._state.get(tid)
-            if prev is None or self.tau_s <= 0 or t_s - prev[0] > 5 * self.tau_s or self._clear_change(tid, p, prev[1], t_s):
+            if (prev is None or self.tau_s <= 0 or t_s - prev[0] > 5 * self.tau_s
+                    or self._clear_change(tid, p, prev[1], t_s)):
                 s = p.copy()
             else:
                 alpha = 1.0 - math.exp(-max(t_s - prev[0], 0.0) / self.tau_s)

@@ -366,13 +366,14 @@ def _observation_rows(session_id: int, fr: FrameResult, t_s: float, pids: dict[i
     attention = f.attention.tolist() if f.attention is not None else [None] * n
     for i, (x1, y1, x2, y2) in enumerate(boxes):
         probs = probs_all[i] if readable[i] else None  # unreadable: no expression is stored for it
-        label = "Present" if labels[i] is None else label_text(labels[i])
+        code, looks = labels[i], attention[i]
+        label = "Present" if code is None else label_text(code)
         yaw, pitch, roll = poses[i]
         rows.append({"session_id": session_id, "participant_id": pids[f.track_id[i].item()], "frame_id": fr.frame_id,
                      "t_utc": fr.t_utc, "t_s": t_s, "x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1,
                      "detection_score": float(f.score[i]), "label": label,
                      "confidence": max(probs) if probs is not None else None, **_probs(probs),
-                     "attention": attention_text(attention[i]) if attention[i] is not None else None,
+                     "attention": attention_text(looks) if looks is not None else None,
                      "yaw_deg": _finite(yaw), "pitch_deg": _finite(pitch), "roll_deg": _finite(roll),
                      "eyes": eyes_text(eyes_all[i])})
     for label, ids, boxes in (("Hidden", fr.hidden_track_ids, fr.hidden_xyxy),

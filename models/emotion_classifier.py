@@ -18,14 +18,14 @@ one line that says how to fix it instead of failing on the first face:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
-from models.ort_session import inference_session, ort, session_options
+from models.model_file import open_session
+from models.ort_session import ort
 from models.preprocessing import FACE_SIZE_PX
 from vocab.errors import ModelError, one_line
 from vocab.labels import EMOTIONS
@@ -83,20 +83,9 @@ class OnnxEmotionClassifier:
         fix = _FIX_REINSTALL.format(path=self.path)
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1 or None, got {threads}")
-        try:
-            model_bytes = self.path.read_bytes()
-        except FileNotFoundError:
-            raise ModelError(f"emotion model not found: {self.path}; {fix}") from None
-        except OSError as e:
-            raise ModelError(f"emotion model {self.path} cannot be read ({one_line(e)}); {fix}") from None
-        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
-
-        opts = session_options(threads)  # ORT's warnings quiet, threads that do not spin
-        try:
-            # From bytes, so the file hashed above is exactly the one that runs.
-            self._session: ort.InferenceSession | None = inference_session(model_bytes, opts)
-        except Exception as e:  # ORT raises its own types (InvalidProtobuf, Fail, ...)
-            raise ModelError(f"emotion model {self.path} is not a valid ONNX file ({one_line(e)}); {fix}") from None
+        # Any emotion model is used without a warning (retrained ones are expected): no shipped digest.
+        session, self.sha256 = open_session(self.path, "emotion", (), threads, fix)
+        self._session: ort.InferenceSession | None = session
 
         self._input_name, self._output_name = self._check_io(self._session, fix)
         meta = self._session.get_modelmeta().custom_metadata_map

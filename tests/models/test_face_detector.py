@@ -64,7 +64,7 @@ def test_rejects_non_bgr(detector):
 
 
 def test_missing_model_is_one_line_model_error(tmp_path):
-    with pytest.raises(ModelError, match="not readable") as info:
+    with pytest.raises(ModelError, match="not found") as info:
         MediaPipeFaceDetector(tmp_path / "nope.tflite")
     assert "\n" not in str(info.value)
 

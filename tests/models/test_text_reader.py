@@ -127,7 +127,7 @@ def test_bad_inputs_are_refused(reader: OnnxTextReader) -> None:
 
 
 def test_missing_or_mismatched_files_are_model_errors(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="not readable"):
+    with pytest.raises(ModelError, match="not found"):
         OnnxTextReader(rec_path=tmp_path / "nope.onnx")
     short = tmp_path / "dict.txt"
     short.write_text("a\nb\n", encoding="utf-8")
