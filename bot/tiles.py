@@ -267,6 +267,14 @@ def _even_out(tiles: np.ndarray, axis: int) -> np.ndarray:
     return np.array(out, np.int32).reshape(-1, 4)
 
 
+def _mates(tiles: np.ndarray, i: int, c0: int, c1: int) -> np.ndarray:
+    """Indices of the tiles (``i`` included) that share more than 80 % of tile ``i``'s extent
+    between box columns ``c0`` and ``c1``: its row for (1, 3) (y0, y1), its column for (0, 2)."""
+    lo, hi = tiles[i, c0], tiles[i, c1]
+    overlap = np.minimum(hi, tiles[:, c1]) - np.maximum(lo, tiles[:, c0])
+    return np.flatnonzero(overlap > 0.8 * (hi - lo))
+
+
 def _snap_to_lattice(tiles: np.ndarray, axis: int) -> np.ndarray:
     """Put the tiles of a regular row (``axis`` 0) or column (1) back on its lattice.
 
@@ -278,9 +286,7 @@ def _snap_to_lattice(tiles: np.ndarray, axis: int) -> np.ndarray:
     b0, b1 = (1, 3) if axis == 0 else (0, 2)
     out = tiles.copy()
     for i in range(len(tiles)):
-        lo, hi = tiles[i, b0], tiles[i, b1]
-        overlap = np.minimum(hi, tiles[:, b1]) - np.maximum(lo, tiles[:, b0])
-        mates = np.flatnonzero(overlap > 0.8 * (hi - lo))
+        mates = _mates(tiles, i, b0, b1)
         if len(mates) < 3:
             continue
         order = mates[np.argsort(tiles[mates, a0])]
@@ -309,9 +315,7 @@ def _align(tiles: np.ndarray, axis: int) -> np.ndarray:
     a0, a1 = (0, 2) if axis == 0 else (1, 3)
     out = tiles.copy()
     for i in range(len(tiles)):
-        lo, hi = tiles[i, a0], tiles[i, a1]
-        overlap = np.minimum(hi, tiles[:, a1]) - np.maximum(lo, tiles[:, a0])
-        mates = np.flatnonzero(overlap > 0.8 * (hi - lo))
+        mates = _mates(tiles, i, a0, a1)
         if len(mates) < 3:
             continue
         m0, m1 = _median(tiles[mates, a0]), _median(tiles[mates, a1])
