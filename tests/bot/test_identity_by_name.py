@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import cv2
 import numpy as np
 import pytest
 from sqlalchemy import text
@@ -17,7 +16,7 @@ from sqlalchemy import text
 from bot.pipeline import Pipeline, build_pipeline
 from db.engine import open_engine
 from db.recorder import Recorder, SessionInfo
-from tools.screensim import Screen, random_spec, simulate_screen
+from tools.screensim import other_page, random_spec, reflow, simulate_screen
 from tools.screensim.photos import load_pool
 from vocab.protocols import CapturedFrame
 from vocab.settings import Config, Privacy
@@ -34,25 +33,6 @@ def _shared_photos_or_skip() -> None:
     if len(pool.frontal) < 20:
         pytest.skip("the shared face photos are absent (../shared/data/faces): one stand-in face cannot "
                     "show who is who")
-
-
-def _reflow(image: np.ndarray, tiles: list[tuple[int, int, int, int]], order: list[int]) -> np.ndarray:
-    """The same gallery with tile ``order[i]``'s content drawn in tile ``i`` (equal-size tiles)."""
-    out = image.copy()
-    for i, j in enumerate(order):
-        x1, y1, x2, y2 = tiles[i]
-        a1, b1, a2, b2 = tiles[j]
-        out[y1:y2, x1:x2] = image[b1:b2, a1:a2]
-    return out
-
-
-def _other_people(image: np.ndarray, tiles: list[tuple[int, int, int, int]], other: Screen) -> np.ndarray:
-    """The same gallery with each tile showing the other screen's tile (its person and label) instead."""
-    out = image.copy()
-    for (x1, y1, x2, y2), t in zip(tiles, other.tiles, strict=True):
-        a1, b1, a2, b2 = t.xyxy
-        out[y1:y2, x1:x2] = cv2.resize(other.image[b1:b2, a1:a2], (x2 - x1, y2 - y1), interpolation=cv2.INTER_AREA)
-    return out
 
 
 def _ids_by_name(frame: FrameResult) -> dict[str, int]:
@@ -83,8 +63,8 @@ def test_names_keep_ids_through_a_reflow_and_a_page_change_and_back() -> None:
     try:
         first = _ids_by_name(_settle(pipeline, page1.image, 0.0))
         order = [4, 0, 8, 1, 7, 2, 6, 3, 5]  # everyone moves
-        moved = _ids_by_name(_settle(pipeline, _reflow(page1.image, tiles, order), 10.0))
-        other = _settle(pipeline, _other_people(page1.image, tiles, page2), 20.0)
+        moved = _ids_by_name(_settle(pipeline, reflow(page1.image, tiles, order), 10.0))
+        other = _settle(pipeline, other_page(page1.image, tiles, page2), 20.0)
         back = _ids_by_name(_settle(pipeline, page1.image, 30.0))
     finally:
         pipeline.close()

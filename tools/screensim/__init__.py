@@ -19,9 +19,10 @@ CLI: ``python -m tools.screensim --seed 7 --out x.png`` writes x.png and x.json.
 
 from __future__ import annotations
 
+from tools.screensim.moves import other_page, reflow
 from tools.screensim.photos import PhotoPool, load_pool
 from tools.screensim.scene import ScreenSpec, random_spec, simulate_screen
 from tools.screensim.truth import CONDITIONS, Decoy, FaceTruth, Screen, TextItem, TileTruth
 
 __all__ = ["CONDITIONS", "Decoy", "FaceTruth", "PhotoPool", "Screen", "ScreenSpec", "TextItem", "TileTruth",
-           "load_pool", "random_spec", "simulate_screen"]
+           "load_pool", "other_page", "random_spec", "reflow", "simulate_screen"]
