@@ -111,15 +111,29 @@ _FOLD = str.maketrans({"ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "�
                        "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "þ": "th", "ħ": "h"})
 
 
-def name_key(name: str) -> str:
-    """A key under which two reads of the same label agree: casefolded letters and digits, accents dropped.
+# Look-alikes the recogniser confuses on small sans-serif text (bench.names' wrong reads: "rn"
+# read as "m", capital I as lower-case l, "vv" as "w", O as 0), folded to one spelling in the key.
+_LOOK_ALIKE_PAIRS = (("rn", "m"), ("vv", "w"))
+_LOOK_ALIKE_CHARS = str.maketrans({"i": "l", "1": "l", "0": "o"})
 
-    OCR's remaining errors on small text are mostly a diacritic (ë read as ē, ø as o); the key
-    forgives those, so an identity keyed by it survives them. Two different people whose names
-    differ only in accents share a key: the tracker's position and appearance cues separate them.
+
+def name_key(name: str) -> str:
+    """A key under which two reads of the same label agree: casefolded letters and digits, accents
+    dropped, look-alike letters folded.
+
+    OCR's remaining errors on small text are mostly a diacritic (ë read as ē, ø as o) or two
+    look-alike letters ("Bernard" read "Bemard", "Uma Iyer" read "Uma lyer"); the key forgives
+    those, so an identity keyed by it survives them (bench.identity: a misread name on one page
+    split a person into two ids). Other misreads ("Turner" read "Turmer") are left to the
+    tracker, which takes a near key with the same looks for the same person. Two different
+    people whose names differ only in accents or look-alikes share a key: the tracker's position
+    and appearance cues separate them.
     """
     decomposed = unicodedata.normalize("NFKD", name.translate(_FOLD))
-    return "".join(ch for ch in decomposed.casefold() if ch.isalnum() and not unicodedata.combining(ch))
+    key = "".join(ch for ch in decomposed.casefold() if ch.isalnum() and not unicodedata.combining(ch))
+    for seen, meant in _LOOK_ALIKE_PAIRS:
+        key = key.replace(seen, meant)
+    return key.translate(_LOOK_ALIKE_CHARS)
 
 
 MIN_LABEL_CORRELATION = 0.8
@@ -164,17 +178,13 @@ class NameReader:
             CPU for 25 tiles, ~13 ms a frame on average at every 5); a name that appears later
             is still found within ``recheck_unread_max`` calls (a minute at 1 Hz).
         recheck_unread_max: the longest wait between two reads of a tile without a name.
-        max_tiles_per_call: read at most this many tiles in one call (None: all). The first
-            frame of a 25-tile gallery costs ~300 ms on two cores when every tile is read at
-            once; a limit of 8 spreads that over four frames of ~100 ms each, and the tiles
-            left for later give None until they are read.
 
     Not thread-safe: use one per pipeline thread.
     """
 
     def __init__(self, reader: TextLineReader, *, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                  max_chars: int = MAX_NAME_CHARS, recheck_unread_every: int = 5,
-                 recheck_unread_max: int = 60, max_tiles_per_call: int | None = None):
+                 recheck_unread_max: int = 60):
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in 0..1, got {min_confidence}")
         if recheck_unread_every < 1:
@@ -182,9 +192,6 @@ class NameReader:
         if recheck_unread_max < recheck_unread_every:
             raise ValueError(f"recheck_unread_max must be >= recheck_unread_every ({recheck_unread_every}), "
                              f"got {recheck_unread_max}")
-        if max_tiles_per_call is not None and max_tiles_per_call < 1:
-            raise ValueError(f"max_tiles_per_call must be >= 1 or None, got {max_tiles_per_call}")
-        self.max_tiles_per_call = max_tiles_per_call
         self.reader = reader
         self.min_confidence = float(min_confidence)
         self.max_chars = int(max_chars)
@@ -219,8 +226,6 @@ class NameReader:
                 entries.append(None)
                 todo.append(i)
         reads = 0
-        if self.max_tiles_per_call is not None:
-            todo = todo[:self.max_tiles_per_call]  # the rest stay None and uncached: read next call
         if todo:
             fresh = self._read_tiles(frame_bgr, [keys[i] for i in todo])
             reads = self._last_reads

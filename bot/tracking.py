@@ -19,6 +19,7 @@ participant is absent; their id still comes back if they do within ``forget_afte
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field
 
 import cv2
@@ -38,6 +39,17 @@ HIDDEN_COVER = 0.5  # share of a face box under the overlay that makes a missing
 # expression shown is at most that old anyway), and it is short next to the "no faces" alert
 # (10 s) and a real departure, which shows within 3 s.
 HOLD_S = 3.0
+# A face where a participant was is them only if it also looks somewhat like them. Measured on
+# bench.identity's simulated classes (82 tiles, fresh camera noise): the same person at the same
+# place 0.992 or more; another person put there by a reflow 0.45 median, 0.64 at the 95th
+# percentile, 0.75 at most; a hand over the face 0.93-0.96 (see HOLD_MIN_SIMILARITY). At 0.5,
+# 35 % of the other people took the id of whoever sat there before (whose name was not read).
+PLACE_MIN_SIMILARITY = 0.65
+# Two reads of one label that differ by a letter or two ("Will Turner", then "Will Turmer" after a
+# reflow) are one person when the face also looks the same (the same person 0.99 or more, another
+# person at most 0.75 on the bench above); names further apart never are.
+MISREAD_MIN_SIMILARITY = 0.95
+MISREAD_MIN_RATIO = 0.8
 HELD_SCORE = 0.0  # ``faces.score`` of a held row: no detection this frame
 SAME_TILE_IOU = 0.9  # a held face's tile must still be there (a reflow moves it; the hold ends)
 # Its place must still look like them (see _held). Measured on the 7x7 bench class: the same place
@@ -163,12 +175,11 @@ class ParticipantTracker:
             # is not read (yet) takes a named participant's place only if it also looks like them
             # (a page change puts other people, with labels not read yet, where the named ones were).
             named = np.array([tr.name_key is not None for tr in tracks], bool)
-            other_name = np.array([[keys[i] is not None and tr.name_key is not None and keys[i] != tr.name_key
-                                    for tr in tracks] for i in range(n)], bool).reshape(n, len(tracks))
+            other_name = _other_names(keys, [tr.name_key for tr in tracks], sims)
             unnamed_face = np.array([k is None for k in keys], bool)
             unsure = unnamed_face[:, None] & named[None, :] & (sims < APPEARANCE_MATCH)
             # Position first (with a sanity check on looks), then looks alone for faces that moved.
-            for score, ok in ((ious + 0.01 * sims, (ious >= IOU_MATCH) & (sims >= APPEARANCE_MATCH - 0.25)),
+            for score, ok in ((ious + 0.01 * sims, (ious >= IOU_MATCH) & (sims >= PLACE_MIN_SIMILARITY)),
                               (sims, sims >= APPEARANCE_MATCH)):
                 ok = ok & ~other_name & ~unsure
                 for flat in np.argsort(-score, axis=None):
@@ -338,6 +349,23 @@ def _with_held_rows(faces: Faces, held: list[_Track]) -> Faces:
         if now is not None:
             changes[f.name] = np.concatenate([now, fills[f.name].astype(now.dtype)])
     return dataclasses.replace(faces, **changes)
+
+
+def _other_names(face_keys: list[str | None], track_keys: list[str | None], sims: np.ndarray) -> np.ndarray:
+    """``(faces, tracks)`` bool: the face was read with another name than the participant's.
+
+    A name that differs by no more than a misread letter or two, on a face that looks the same
+    (``MISREAD_MIN_SIMILARITY``), is not another name.
+    """
+    out = np.zeros((len(face_keys), len(track_keys)), bool)
+    for i, a in enumerate(face_keys):
+        for j, b in enumerate(track_keys):
+            if a is None or b is None or a == b:
+                continue
+            misread = sims[i, j] >= MISREAD_MIN_SIMILARITY and \
+                difflib.SequenceMatcher(None, a, b).ratio() >= MISREAD_MIN_RATIO
+            out[i, j] = not misread
+    return out
 
 
 def _key(name: object) -> str | None:

@@ -64,6 +64,9 @@ def test_sanitize_caps_the_length() -> None:
     ("Łukasz (he/him)", "lukasz he him", True),
     ("Ana Souza", "Ana Sousa", False),
     ("20231047_Ana", "20231047 Ana", True),
+    ("Sven Bernard", "Sven Bemard", True),  # the recogniser's look-alikes
+    ("Uma Iyer", "Uma lyer", True),
+    ("Ana Souza", "Ana Soura", False),
 ])
 def test_name_key(a: str, b: str, same: bool) -> None:
     assert (name_key(a) == name_key(b)) is same
@@ -264,18 +267,6 @@ def test_moved_tiles_are_read_again(ocr: OnnxTextReader) -> None:
     shifted[:, [0, 2]] -= 2
     again = reader.read(gallery.image, shifted)
     assert again.reads >= 2 and again.names == ("Ana Souza", "Omar Haddad")
-
-
-def test_reading_can_be_spread_over_calls() -> None:
-    ocr = _FakeOcr("Ana Souza")
-    reader = NameReader(ocr, max_tiles_per_call=2)
-    tiles = np.array([[x, 0, x + 300, 200] for x in range(0, 1500, 300)], np.int32)
-    frame = _labelled(tiles)
-    got = [reader.read(frame, tiles) for _ in range(3)]
-    assert [sum(n is not None for n in g.names) for g in got] == [2, 4, 5]
-    assert [g.reads for g in got] == [2, 2, 1]
-    with pytest.raises(ValueError):
-        NameReader(ocr, max_tiles_per_call=0)
 
 
 def test_a_tile_without_name_is_rechecked_less_and_less_often() -> None:

@@ -195,3 +195,17 @@ def test_no_hold_after_a_reflow_or_on_a_black_frame() -> None:
     tracker2(_tiled(_frame(people, [(10, 10), (200, 10)], 0.0, 1), [[0, 0, 150, 150], [190, 0, 340, 150]]), 0.0)
     black = tracker2(_frame([], [], 1.0, 2), 1.0)  # the capture went black: nothing is held
     assert len(black.faces) == 0
+
+
+def test_a_misread_name_on_the_same_face_is_the_same_person_a_near_name_on_another_face_is_not() -> None:
+    """OCR misreads a letter now and then ("Will Turner" read "Will Turmer" after a reflow): with
+    the same face that is the same person; a near name on another face is someone else."""
+    rng = np.random.default_rng(8)
+    people = _person_canvas(rng, 3)
+    tracker = ParticipantTracker()
+    first = tracker(_named(_frame(people[:2], [(10, 10), (200, 10)], 0.0, 1), ["Will Turner", "Ana Souza"]), 0.0)
+    will, ana = first.faces.track_id.tolist()
+    moved = tracker(_named(_frame(people[:2], [(200, 200), (10, 200)], 1.0, 2), ["Will Turmer", "Ana Souza"]), 1.0)
+    assert moved.faces.track_id.tolist() == [will, ana]
+    other = tracker(_named(_frame([people[2]], [(400, 10)], 2.0, 3), ["Ana Sousa"]), 2.0)
+    assert other.faces.track_id.tolist()[0] not in (will, ana)
