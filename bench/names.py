@@ -108,15 +108,16 @@ def layout_table(reader: OnnxTextReader, families: list[str], jpeg_quality: int 
 
 
 def error_groups(rows: list[Read]) -> dict[str, list[Read]]:
-    """The wrong reads, by what went wrong: nothing read, only accents (the identity key agrees), other letters."""
-    groups: dict[str, list[Read]] = {"nothing read": [], "accents only": [], "other letters": []}
+    """The wrong reads, by what went wrong: nothing read, only accents or look-alike letters (the
+    identity key agrees: still the same person), other letters."""
+    groups: dict[str, list[Read]] = {"nothing read": [], "accents or look-alikes": [], "other letters": []}
     for r in rows:
         if r.exact:
             continue
         if r.label is None:
             groups["nothing read"].append(r)
         elif name_key(r.truth or "") == name_key(r.read or ""):
-            groups["accents only"].append(r)
+            groups["accents or look-alikes"].append(r)
         else:
             groups["other letters"].append(r)
     return groups
