@@ -38,6 +38,11 @@ class GlobalHotkey(QObject):
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name="classmood-hotkey", daemon=True)
 
+    @property
+    def thread_ident(self) -> int | None:
+        """The watching thread's ident (None before ``start``), e.g. for its CPU clock."""
+        return self._thread.ident
+
     def start(self) -> bool:
         """Grab the key; False (with ``error`` set) when another program holds it or X is absent."""
         self._thread.start()

@@ -64,7 +64,8 @@ def test_the_shortcut_costs_no_cpu_while_nobody_presses_it(qapp, xvfb_display: s
     hotkey = GlobalHotkey(display_name=xvfb_display)
     assert hotkey.start(), hotkey.error
     try:
-        clock = time.pthread_getcpuclockid(hotkey._thread.ident)
+        assert hotkey.thread_ident is not None
+        clock = time.pthread_getcpuclockid(hotkey.thread_ident)
         cpu0 = time.clock_gettime(clock)
         time.sleep(2.0)
         cpu_ms = (time.clock_gettime(clock) - cpu0) * 1000
