@@ -7,6 +7,7 @@ Floors are a little under what ``python -m bench.names`` measured on the same re
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 import cv2
 import numpy as np
@@ -14,8 +15,10 @@ import pytest
 from shared_data import shared_dir
 
 from bot.names import DEFAULT_MIN_CONFIDENCE, MAX_NAME_CHARS, NameReader, TileNames, name_key, sanitize_name
+from bot.naming import NamesStage
 from models.text_reader import OnnxTextReader
 from tools.name_labels import STYLES, render_gallery, render_tile, sample_names
+from vocab.types import Faces, FrameResult
 
 
 @pytest.fixture(scope="module")
@@ -327,3 +330,16 @@ def test_real_screenshots(ocr: OnnxTextReader) -> None:
         image = cv2.imread(str(path))
         for name in reader.read(image, find_tiles(image)).names:
             assert name is None or not any("\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in name)
+
+
+def test_a_tile_holding_two_faces_gives_its_name_to_neither() -> None:
+    """Two tiles the tile finder took for one (or a room camera): the name is not put on both faces,
+    which would make them one participant; a tile with one face names it."""
+    tiles = np.array([[0, 0, 600, 200], [600, 0, 900, 200]], np.int32)
+    faces_xyxy = np.array([[50, 40, 120, 110], [350, 40, 420, 110], [650, 40, 720, 110]], np.float32)
+    faces = Faces(xyxy=faces_xyxy, score=np.ones(3, np.float32), tile_xyxy=tiles[[0, 0, 1]])
+    frame = FrameResult(1, 0.0, datetime.now(UTC), (0, 0, 900, 200), image=_labelled(tiles), tiles_xyxy=tiles,
+                        faces=faces)
+    out = NamesStage(NameReader(_FakeOcr("Ana Souza")))(frame)
+    assert out.tile_names == ("Ana Souza", "Ana Souza")
+    assert out.faces.name is not None and out.faces.name.tolist() == [None, None, "Ana Souza"]
