@@ -112,11 +112,6 @@ def _median_since(samples: list[tuple[float, float]], since_s: float) -> float:
     return values[len(values) // 2] if values else 0.0
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory (VmRSS) of ``pid``'s tree, MB."""
-    return rss_parts_mb(pid)["total"]
-
-
 class _Lines:
     """A child's stdout lines, read in a thread."""
 
@@ -233,15 +228,16 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
         threads_span_s = 0.0
         rss_max = 0.0
         warm_at: float | None = None
-        end_at = cpu_end = rss_end = 0.0
-        rss_end_parts: dict[str, float] = {}
+        end_at = cpu_end = 0.0
+        rss_end_parts: dict[str, float] = {}  # the last sample of the class's last seconds
         rss_samples: list[tuple[float, float]] = []  # (seconds into the run, MB), every 0.5 s
         while cm.poll() is None:
             now = time.monotonic() - t_start
             c = cpu_s(cm.pid)
             if c > 0:
                 cpu0 = c
-            rss_max = max(rss_max, rss_mb(cm.pid))
+            parts = rss_parts_mb(cm.pid)
+            rss_max = max(rss_max, parts["total"])
             if warm_at is None and now >= warm_s:
                 warm_at, cpu_at_warm = now, c
                 threads_at_warm = thread_cpu_s(cm.pid)
@@ -253,11 +249,9 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
                     window.stdin.write(what + "\n")
                     window.stdin.flush()
                     planted[what] = float(wl.wait_for(f"ok {what}", 10).split()[2])
-            if now < duration_s - 2:  # the class's last seconds, not the shutdown (models closed)
-                parts = rss_parts_mb(cm.pid)
-                if parts["total"]:
-                    rss_end, rss_end_parts = parts["total"], parts
-                    rss_samples.append((now, parts["total"]))
+            if now < duration_s - 2 and parts["total"]:  # the class, not the shutdown (models closed)
+                rss_end_parts = parts
+                rss_samples.append((now, parts["total"]))
             end_at, cpu_end = now, cpu0
             time.sleep(0.5)
         con = sqlite3.connect(db_path)
@@ -270,7 +264,8 @@ def run(duration_s: float, repo: Path, fps: float, overlay: bool, extra: list[st
                             for k, v in threads_end.items())[::-1]
         return {"duration_s": duration_s, "frames": frames, "faces": faces, "startup_cpu_s": cpu_at_warm,
                 "cpu_s_per_min": per_min, "cpu_ms_per_frame": per_min / 60 / fps * 1000 if fps else None,
-                "share_of_core": per_min / 60, "rss_end_mb": rss_end or rss_max, "rss_max_mb": rss_max,
+                "share_of_core": per_min / 60, "rss_max_mb": rss_max,
+                "rss_end_mb": rss_end_parts.get("total") or rss_max,
                 "rss_last_min_median_mb": _median_since(rss_samples, end_at - 60.0),
                 "rss_end_anon_mb": rss_end_parts.get("anon", 0.0), "rss_end_file_mb": rss_end_parts.get("file", 0.0),
                 "reaction_s": reactions(db_path, tiles, planted), "rc": cm.returncode,

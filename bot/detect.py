@@ -47,7 +47,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from bot.tiles import find_tiles, participant_piece
+from bot.tiles import find_tiles, participant_piece, same_size
 from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import FaceDetector
 from vocab.types import Faces, FrameResult
@@ -581,9 +581,8 @@ def _regular(tiles: np.ndarray) -> np.ndarray:
     slide's title or a panel's icons that the gap finder cut loose, not webcam tiles)."""
     if len(tiles) < 2:
         return np.zeros(len(tiles), bool)
-    wh = (tiles[:, 2:] - tiles[:, :2]).astype(np.float32)
-    close = (np.abs(wh[:, None, :] - wh[None, :, :]) <= 0.04 * wh[:, None, :] + 2).all(axis=2)
-    return (close.sum(axis=1) >= 2) & (wh.min(axis=1) >= GRID_MIN_TILE_PX)
+    wh = tiles[:, 2:] - tiles[:, :2]
+    return (same_size(tiles).sum(axis=1) >= 2) & (wh.min(axis=1) >= GRID_MIN_TILE_PX)
 
 
 def _camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, int, int]) -> bool:
@@ -618,10 +617,10 @@ def _profile_photo(gray: np.ndarray, tile: np.ndarray, xyxy: np.ndarray) -> bool
     g = gray[y0:y1:2, x0:x1:2]
     if g.shape[0] < 16 or g.shape[1] < 16:
         return False
-    hist = np.convolve(np.bincount(g.ravel(), minlength=256), np.ones(3), mode="same")
-    painted = np.abs(g.astype(np.int16) - int(np.argmax(hist))) <= 1
-    if float(painted.mean()) < PHOTO_TILE_MIN_PAINTED:
+    grey, share = _mode(g, 1)
+    if share < PHOTO_TILE_MIN_PAINTED:
         return False
+    painted = np.abs(g.astype(np.int16) - grey) <= 1
     n, labels, stats, _ = cv2.connectedComponentsWithStats((~painted).astype(np.uint8), connectivity=8)
     bx0, by0, bx1, by1 = (int(v) for v in xyxy)
     inside = labels[max(0, by0 - y0) // 2:max(0, by1 - y0) // 2 + 1, max(0, bx0 - x0) // 2:max(0, bx1 - x0) // 2 + 1]
@@ -653,23 +652,28 @@ def _tile_of(xyxy: np.ndarray, tiles: np.ndarray, shape: tuple[int, ...]) -> np.
     return out
 
 
+def _mode(gray: np.ndarray, within: int) -> tuple[int, float]:
+    """The grey with the most of ``gray``'s pixels within ``within`` levels of it, and their share (0..1)."""
+    near = np.convolve(np.bincount(gray.ravel(), minlength=256), np.ones(2 * within + 1), mode="same")
+    grey = int(np.argmax(near))
+    return grey, float(near[grey] / gray.size)
+
+
 def _mode_share(gray: np.ndarray, within: int) -> float:
     """Share of ``gray``'s pixels within ``within`` grey levels of its commonest grey (0..1)."""
-    hist = np.bincount(gray.ravel(), minlength=256)
-    return float(np.convolve(hist, np.ones(2 * within + 1), mode="same").max() / gray.size)
+    return _mode(gray, within)[1]
 
 
-def flat_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
-    """Share of the box's pixels within 6 grey levels of its commonest grey (0..1; 1 if empty)."""
+def _box_gray(image_bgr: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     x0, y0, x1, y1 = (int(v) for v in xyxy)
-    gray = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    return _mode_share(gray, 6) if gray.size else 1.0
+    return cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
 
 
 def _flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool = False) -> bool:
     """True for a weak box that is largely one flat grey: Teams' initials disc on a
     camera-off tile, which BlazeFace scores 0.5-0.69, or a flat piece of the UI. Measured on
-    composed galleries: such boxes have a flat share of 0.36-0.82; real faces 0.18 typically,
+    composed galleries: such boxes have a flat share (pixels within 6 grey levels of the
+    box's commonest grey) of 0.36-0.82; real faces 0.18 typically,
     those scoring under 0.7 at most 0.30 (faces scoring higher reach 0.52 and are always kept).
 
     Inside a grid tile (camera video: painted camera-off tiles are judged by their own test)
@@ -679,17 +683,13 @@ def _flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool =
     pieces BlazeFace takes for faces 0.34-0.95 (most above 0.45)."""
     if score >= FLAT_MAX_SCORE:
         return False
-    exact = exact_share(image_bgr, xyxy)
+    gray = _box_gray(image_bgr, xyxy)  # converted once for both shares
+    if not gray.size:
+        return True  # as both shares of an empty box are 1
+    exact = _mode_share(gray, 1)
     if in_grid:
         return exact >= EXACT_SHARE_MIN
-    return flat_share(image_bgr, xyxy) >= FLAT_SHARE_MIN and exact >= EXACT_SHARE_MIN_OUTSIDE
-
-
-def exact_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
-    """Share of the box's pixels within 1 grey level of its commonest grey (0..1; 1 if empty)."""
-    x0, y0, x1, y1 = (int(v) for v in xyxy)
-    gray = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    return _mode_share(gray, 1) if gray.size else 1.0
+    return _mode_share(gray, 6) >= FLAT_SHARE_MIN and exact >= EXACT_SHARE_MIN_OUTSIDE
 
 
 def _starts(lo: int, hi: int, side: int, step: int) -> list[int]:

@@ -154,13 +154,18 @@ def participant_piece(tile: tuple[int, int, int, int] | list[int]) -> bool:
     return min(w, h) >= TILE_MIN_SIDE_PX and w <= BAR_ASPECT * h and h <= BAR_ASPECT * w
 
 
+def same_size(tiles_xyxy: np.ndarray) -> np.ndarray:
+    """``(n, n)`` bool: tiles ``i`` and ``j`` have one size, within 4 % (+2 px) of tile ``i``'s
+    width and height (a gallery's tiles, cut from a compressed frame, differ by a pixel or two)."""
+    wh = (np.asarray(tiles_xyxy)[:, 2:] - np.asarray(tiles_xyxy)[:, :2]).astype(np.float32).reshape(-1, 2)
+    return (np.abs(wh[:, None, :] - wh[None, :, :]) <= 0.04 * wh[:, None, :] + 2).all(axis=2)
+
+
 def _equal_class(tiles: list[tuple[int, int, int, int]]) -> int:
-    """The size of the largest set of ``tiles`` sharing one size (within 4 %); 0 for none."""
+    """The size of the largest set of ``tiles`` sharing one size (``same_size``); 0 for none."""
     if not tiles:
         return 0
-    wh = np.array([(c - a, d - b) for a, b, c, d in tiles], np.float32)
-    close = (np.abs(wh[:, None, :] - wh[None, :, :]) <= 0.04 * wh[:, None, :] + 2).all(axis=2)
-    return int(close.sum(axis=1).max())
+    return int(same_size(np.array(tiles, np.float32)).sum(axis=1).max())
 
 
 class _Params:

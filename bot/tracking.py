@@ -32,13 +32,8 @@ from vocab.types import Faces, FrameResult
 
 IOU_MATCH = 0.3
 APPEARANCE_MATCH = 0.75  # cosine similarity of signatures
+SIGNATURE_LEN = 16 * 8 + 16  # see appearance_signature: a hue x saturation and a value histogram
 HIDDEN_COVER = 0.5  # share of a face box under the overlay that makes a missing face "hidden"
-# How long a face the detector missed stays present at its last box (seconds of media/capture
-# time, not frames: 3 frames at the default 1 fps, 30 at 10 fps). Blur, a hand across the face or
-# a head turn hides a face for well under that; it equals the smoothing's time constant (the
-# expression shown is at most that old anyway), and it is short next to the "no faces" alert
-# (10 s) and a real departure, which shows within 3 s.
-HOLD_S = 3.0
 # A face where a participant was is them only if it also looks somewhat like them. Measured on
 # bench.identity's simulated classes (82 tiles, fresh camera noise): the same person at the same
 # place 0.992 or more; another person put there by a reflow 0.45 median, 0.64 at the 95th
@@ -50,6 +45,12 @@ PLACE_MIN_SIMILARITY = 0.65
 # person at most 0.75 on the bench above); names further apart never are.
 MISREAD_MIN_SIMILARITY = 0.95
 MISREAD_MIN_RATIO = 0.8
+# How long a face the detector missed stays present at its last box (seconds of media/capture
+# time, not frames: 3 frames at the default 1 fps, 30 at 10 fps). Blur, a hand across the face or
+# a head turn hides a face for well under that; it equals the smoothing's time constant (the
+# expression shown is at most that old anyway), and it is short next to the "no faces" alert
+# (10 s) and a real departure, which shows within 3 s.
+HOLD_S = 3.0
 HELD_SCORE = 0.0  # ``faces.score`` of a held row: no detection this frame
 SAME_TILE_IOU = 0.9  # a held face's tile must still be there (a reflow moves it; the hold ends)
 # Its place must still look like them (see _held). Measured on the 7x7 bench class: the same place
@@ -80,7 +81,7 @@ def appearance_signature(image: np.ndarray, box_xyxy: np.ndarray) -> np.ndarray:
     c, d = int(min(w, cx + s)), int(min(h, cy + 1.4 * s))
     patch = image[b:d, a:c]
     if patch.size == 0:
-        return np.zeros(16 * 8 + 16, np.float32)
+        return np.zeros(SIGNATURE_LEN, np.float32)
     patch = cv2.resize(patch, (48, 48), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
     hs = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256]).ravel()
@@ -133,7 +134,7 @@ class ParticipantTracker:
     def _signatures(self, frame: FrameResult) -> list[np.ndarray]:
         """The appearance signature of each face of ``frame``, reusing last frame's for kept boxes."""
         if frame.image is None:
-            return [np.zeros(144, np.float32) for _ in range(len(frame.faces))]
+            return [np.zeros(SIGNATURE_LEN, np.float32) for _ in range(len(frame.faces))]
         seen: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         out = []
         for box in frame.faces.xyxy:
@@ -244,12 +245,12 @@ class ParticipantTracker:
                 continue
             tid = self._by_name.get(key)
             if tid is None:
-                tid = self._new(np.array(tile, np.float32), np.zeros(144, np.float32), t_s)
+                tid = self._new(np.array(tile, np.float32), np.zeros(SIGNATURE_LEN, np.float32), t_s)
                 self._tracks[tid].name_key = key
                 self._by_name[key] = tid
             if tid in seen or tid in out_ids:
                 continue  # two tiles with one name are one person, already counted
-            self._revive(tid, np.array(tile, np.float32), np.zeros(144, np.float32), t_s, key)
+            self._revive(tid, np.array(tile, np.float32), np.zeros(SIGNATURE_LEN, np.float32), t_s, key)
             self._tracks[tid].last_seen = t_s
             out_ids.append(tid)
             boxes.append([float(v) for v in tile])

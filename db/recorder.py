@@ -298,9 +298,9 @@ class Recorder:
                 by_time: dict[datetime, list[int]] = {}
                 for tid in old:
                     by_time.setdefault(last_seen[tid], []).append(self._participant_ids[tid])
+                participants = _table(ParticipantRow)
                 for seen, pids in by_time.items():
-                    s.execute(update(_table(ParticipantRow)).where(_table(ParticipantRow).c.id.in_(pids))
-                              .values(last_seen_utc=seen))
+                    s.execute(update(participants).where(participants.c.id.in_(pids)).values(last_seen_utc=seen))
                 learned = [tid for tid in old if tid in names]  # a name read after the person was first seen
                 if learned:
                     s.execute(update(ParticipantRow),
