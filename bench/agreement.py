@@ -12,7 +12,9 @@ over all frames:
 - extra faces: the cheap path's faces that the full-cost path does not have;
 - label agreement: matched faces whose shown (smoothed) label is the same;
 - for the composed class, both paths' recall of the tiles that hold a face;
-- model calls of each path.
+- model calls of each path;
+- label changes: how often a participant's shown label changed from one frame to the next on
+  each path (the planted swap is one; the rest is a badge flipping).
 
 ``--noise-floor`` also compares the full-cost path with itself on another noise draw of the
 same class: how far two equally good readings of the class agree, the most any other path can
@@ -87,6 +89,7 @@ class Agreement:
     full_found: int = 0
     cheap_found: int = 0
     frames: int = 0
+    label_changes: dict[str, int] = field(default_factory=lambda: {"full": 0, "cheap": 0})
     cpu_s: dict[str, float] = field(default_factory=lambda: {"full": 0.0, "cheap": 0.0})
 
     @property
@@ -123,6 +126,7 @@ def compare(frames: Iterator[tuple[np.ndarray, np.ndarray | None]], cheap: Pipel
     how far the full-cost path agrees with itself, the floor of these measures)."""
     out = Agreement()
     t0 = datetime.now(UTC)
+    shown: dict[str, dict[int, int]] = {"full": {}, "cheap": {}}  # last label by track, per path
     for i, (image, truth) in enumerate(frames):
         results = {}
         cheap_image = image if cheap_frames is None else next(cheap_frames)[0]
@@ -130,6 +134,11 @@ def compare(frames: Iterator[tuple[np.ndarray, np.ndarray | None]], cheap: Pipel
             c = time.process_time()
             results[name] = pipe.process(CapturedFrame(im, (0, 0, im.shape[1], im.shape[0])), i + 1, float(i), t0)
             out.cpu_s[name] += time.process_time() - c
+            faces = results[name].faces
+            if faces.label is not None and faces.track_id is not None:
+                for tid, label in zip(faces.track_id.tolist(), faces.label.tolist(), strict=True):
+                    out.label_changes[name] += int(shown[name].get(tid, label) != label)
+                    shown[name][tid] = label
         f, ch = results["full"].faces, results["cheap"].faces
         out.frames += 1
         out.full_faces += len(f)
@@ -198,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU per frame: full-cost {1000 * r.cpu_s['full'] / r.frames:.0f} ms, "
           f"cheap {1000 * r.cpu_s['cheap'] / r.frames:.0f} ms "
           f"(ratio {r.cpu_s['full'] / max(r.cpu_s['cheap'], 1e-9):.1f})")
+    print(f"shown label changes over all participants: full-cost {r.label_changes['full']}, "
+          f"cheap {r.label_changes['cheap']}")
     if floor is not None:
         print(f"noise floor (full-cost vs full-cost on another noise draw of the class): recall agreement "
               f"{100 * floor.recall_agreement:.2f} %, label agreement {100 * floor.label_agreement:.2f} % "

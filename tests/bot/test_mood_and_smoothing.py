@@ -65,6 +65,53 @@ def test_one_sure_frame_or_unsure_readings_do_not_flip_the_shown_expression() ->
     assert held[-1] == HAPPY
 
 
+def _between(first: int, second: int, lead: float, seed: int, seconds: int = 60) -> list[tuple[float, list[float]]]:
+    """1 fps readings of a face between two expressions: ``first`` ahead of ``second`` by ``lead``
+    on average, each frame moved by camera-like noise (the model's readings of such a face differ
+    by a few points from frame to frame)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in range(seconds):
+        a = 0.42 + lead / 2 + rng.normal(0, 0.04)
+        b = 0.42 - lead / 2 + rng.normal(0, 0.04)
+        rest = (1.0 - a - b) / 5
+        out.append((float(t), [a if i == first else b if i == second else rest for i in range(7)]))
+    return out
+
+
+def _changes(labels: list[int]) -> int:
+    return sum(x != y for x, y in zip(labels, labels[1:], strict=False))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_face_between_two_expressions_keeps_its_badge(seed: int) -> None:
+    """A face the model reads about as Neutral as Happy shows one of them steadily, not a badge
+    that flips with the camera's noise every few seconds."""
+    labels = _labels(EmotionSmoother(tau_s=3.0), _between(NEUTRAL, HAPPY, 0.0, seed))
+    assert _changes(labels) <= 1, labels
+    assert set(labels) <= {NEUTRAL, HAPPY}
+
+
+def test_a_face_on_the_uncertain_line_does_not_blink() -> None:
+    """Smoothed top probability around the 0.4 line: shown as one thing, not Happy/Uncertain/Happy."""
+    rng = np.random.default_rng(3)
+    readings = []
+    for t in range(60):
+        top = 0.4 + rng.normal(0, 0.03)
+        readings.append((float(t), [top if i == HAPPY else (1 - top) / 6 for i in range(7)]))
+    assert _changes(_labels(EmotionSmoother(tau_s=3.0), readings)) <= 1
+
+
+def test_a_slow_real_change_still_shows() -> None:
+    """Neutral turning into a lasting smile read only ~0.6 sure (no clear-change restart): the
+    badge follows within a few seconds."""
+    steady = [(float(t), _sure(NEUTRAL, 0.6)) for t in range(10)]
+    smile = [(float(t), _sure(HAPPY, 0.6)) for t in range(10, 20)]
+    labels = _labels(EmotionSmoother(tau_s=3.0), [*steady, *smile])
+    assert labels[9] == NEUTRAL and labels[-1] == HAPPY
+    assert labels.index(HAPPY) <= 10 + 4
+
+
 def test_smoothing_is_per_participant_and_uncertain_under_threshold() -> None:
     sm = EmotionSmoother(tau_s=3.0, uncertain_below=0.5)
     flat = [1 / 7] * 7
