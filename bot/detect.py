@@ -9,8 +9,9 @@ for per tile: BlazeFace short range finds faces that are ~17-50 % of its input's
 what a webcam tile shows, one call per tile. Large tiles are also scanned in square
 windows; a wide tile without a confident face gets a second look in square windows, and a tile
 still without one a third, whole, with the full-range model, unless it looks like a camera-off
-tile (70 % of it one exact grey). Each model keeps boxes from its own score threshold (see
-TILE_SCORE_FACTOR).
+tile (70 % of it one exact grey, and, where the previous frame had the same tiles, unchanged
+since: a dark, compressed camera picture can be as much one grey, but it moves). Each model
+keeps boxes from its own score threshold (see TILE_SCORE_FACTOR).
 
 Everything the grid does not explain (a speaker tile, panels, a shared slide, a window on a
 desktop, a screen the gap finder could not cut) is scanned in square windows at the scales a
@@ -67,6 +68,10 @@ OFF_TILE_MAX_SCORE = 0.75
 # screens): camera-off 0.70-1.0, live 0.03-0.77 (95th percentile 0.34-0.57); 0.7 catches 175
 # camera-off tiles and mistakes 2 live ones.
 OFF_TILE_MIN_EXACT = 0.7
+# Share of a region's pixels exactly as on the previous frame from which it can be painted (see
+# _moving): camera-off tiles 0.991-1.0, live tiles at most 0.92 on the bench screens.
+PAINTED_MIN_UNCHANGED = 0.97
+PREVIOUS_MAX_AGE_S = 5.0
 # A profile photo on a camera-off tile, told from a live face on one frame (see _profile_photo):
 # the tile is PHOTO_TILE_MIN_PAINTED or more one exact grey (+-1 level), and the face lies in a
 # blob of other pixels that is clear of every edge of the tile, at most PHOTO_MAX_AREA of it, its
@@ -243,6 +248,7 @@ class FaceFinder:
         # Kept detections per (detector, window); windows not asked for in a frame are dropped.
         self._kept: dict[tuple[int, Window], _Kept] = {}
         self._tiles_kept: _KeptTiles | None = None
+        self._last_tiles: np.ndarray | None = None  # the tiles of the last frame, for _previous_frame
         # The scan windows chosen on an earlier frame: (grid, free cells, their grey means, t, windows).
         self._scan_kept: tuple[np.ndarray, np.ndarray, np.ndarray, float, list[Window]] | None = None
         self.detector_calls = 0
@@ -253,7 +259,7 @@ class FaceFinder:
         """The same detectors and settings with no memory of earlier frames (for an unrelated image or stream)."""
         new = copy.copy(self)
         new._history = deque(maxlen=self._history.maxlen)
-        new._kept, new._tiles_kept, new._scan_kept = {}, None, None
+        new._kept, new._tiles_kept, new._scan_kept, new._last_tiles = {}, None, None, None
         new.detector_calls = new.detector_calls_kept = new.scan_choices = 0
         return new
 
@@ -309,6 +315,9 @@ class FaceFinder:
             gray, small = grey
         boxes: list[np.ndarray] = []
         scores: list[np.ndarray] = []
+        gray_half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        previous = self._previous_frame(gray_half, tiles_xyxy, t_mono)
+        self._last_tiles = tiles_xyxy.copy()
 
         kept: dict[tuple[int, Window], _Kept] = {}
 
@@ -326,7 +335,7 @@ class FaceFinder:
 
         def off(k: int) -> bool:  # asked lazily (large, empty or face-holding tiles): ~0.3 ms a tile
             if k not in off_cache:
-                off_cache[k] = _camera_off_like(image_bgr, grid[k])
+                off_cache[k] = _camera_off_like(image_bgr, grid[k]) and not _moving(gray_half, previous, grid[k])
             return off_cache[k]
 
         look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score)
@@ -334,7 +343,6 @@ class FaceFinder:
         look(self.scan_detector, self._empty_tiles(grid, off, boxes, scores, (h, w)), self.scan_min_score)
         look(self.scan_detector, self._scan_windows(image_bgr, small, grid, t_mono), self.scan_min_score)
         self._kept = kept
-        gray_half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         older = self._references(t_mono)
         if t_mono is not None and self.still_after_s > 0 and \
                 (not self._history or t_mono - self._history[-1][0] >= HISTORY_STEP_S or t_mono < self._history[-1][0]):
@@ -520,6 +528,19 @@ class FaceFinder:
                 out.append((x0, y0, x1, y1))
         return out
 
+    def _previous_frame(self, gray_half: np.ndarray, tiles_xyxy: np.ndarray, t_mono: float | None) -> np.ndarray | None:
+        """The newest remembered frame to tell filmed tiles from painted ones (``_moving``), or
+        None: only an earlier frame (not one of the same instant) at most ``PREVIOUS_MAX_AGE_S``
+        old, of the same size, with the same tiles as now. After a reflow or a page change every
+        tile's pixels changed, a camera-off one's too; that is not a camera."""
+        if t_mono is None or not self._history or self._last_tiles is None:
+            return None
+        t, g = self._history[-1]
+        if not 0 < t_mono - t <= PREVIOUS_MAX_AGE_S or g.shape != gray_half.shape \
+                or not np.array_equal(self._last_tiles, tiles_xyxy):
+            return None
+        return g
+
     def _references(self, t_mono: float | None) -> list[np.ndarray]:
         """Every remembered frame of the last ``still_after_s`` and the newest one before them.
 
@@ -597,6 +618,26 @@ def _camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, i
     g = cv2.cvtColor(image_bgr[y0:y1:2, x0:x1:2], cv2.COLOR_BGR2GRAY)
     hist = np.bincount(g.ravel(), minlength=256)
     return float(np.convolve(hist, np.ones(3), mode="same").max() / g.size) >= OFF_TILE_MIN_EXACT
+
+
+def _moving(gray_half: np.ndarray, previous: np.ndarray | None, xyxy: np.ndarray | tuple[int, int, int, int]) -> bool:
+    """True when under ``PAINTED_MIN_UNCHANGED`` of the region's pixels (half-scale grey) are
+    exactly as on the previous frame: the picture is filmed, whatever it looks like. False
+    without a previous frame (the first frame is judged on its looks alone).
+
+    An app paints a camera-off tile, an icon or a disc again exactly, frame after frame; a
+    camera's picture changes with sensor noise and movement. Measured on the bench.detect
+    screens (two frames each): camera-off tiles 0.991-1.000 of their pixels unchanged, live
+    tiles 0.08-0.92 (a dark, heavily compressed one included). Only ever used to overrule a
+    "painted" judgement, so a codec that skips unchanged blocks of a still live picture leaves
+    things as the looks alone decide."""
+    if previous is None:
+        return False
+    x0, y0, x1, y1 = (int(v) // 2 for v in xyxy)
+    a = gray_half[y0:y1 + 1, x0:x1 + 1]
+    if a.size == 0:
+        return False
+    return float(np.count_nonzero(a == previous[y0:y1 + 1, x0:x1 + 1])) < PAINTED_MIN_UNCHANGED * a.size
 
 
 def _profile_photo(gray: np.ndarray, tile: np.ndarray, xyxy: np.ndarray) -> bool:

@@ -15,6 +15,10 @@ dark wall inside a tile is not mistaken for a gap.
 A large piece the frame-wide cut cannot split (a meeting window on a wallpaper, a stage beside
 panels in other colours) is cut again inside, with its own painted background colour
 (``_tiles_in_window``).
+
+Last, the pieces are put on the gallery's lattice (``_fill_lattice``): a tile whose picture is
+close to the background (a camera in a dim room on a dark theme) is dropped, trimmed or run into
+its neighbour by the cut; the rows and columns of the equal tiles give its place back.
 """
 
 from __future__ import annotations
@@ -87,8 +91,155 @@ def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
     out = _align(out, axis=0)
     out = _align(out, axis=1)
     out = _unique(out)
+    out = _fill_lattice(out, gray, bg)
     order = np.lexsort((out[:, 0], out[:, 1]))
     return out[order]
+
+
+# A lattice place with no tile is taken for a tile when under this share of its pixels is within
+# 1 grey level of the background: a place the app left empty is painted (0.9-1.0 of it), a dark
+# camera picture whose pixels sit within ``tol`` of the background, so the cut read it as gap,
+# has noise and texture (see _fill_lattice).
+LATTICE_MAX_PAINTED = 0.9
+LATTICE_MIN_TILES = 3
+# A piece the lattice explains: each place it covers at least this share of, and together they
+# hold this share of the piece.
+LATTICE_PLACE_COVER = 0.5
+LATTICE_PIECE_EXPLAINED = 0.6
+# A piece lying this much inside one place is a fragment of that place's tile (cut through a
+# dark band of its picture, or trimmed at a dark edge).
+LATTICE_FRAGMENT_INSIDE = 0.8
+
+
+def _fill_lattice(tiles: np.ndarray, gray: np.ndarray, bg: int) -> np.ndarray:
+    """``tiles`` put on their gallery's lattice: merged pieces split into its places, places
+    that hold a picture but were cut as gap added.
+
+    A gallery's tiles share one size and sit on a lattice of rows and columns. A camera in a
+    dim room, or a backdrop close to the app's background colour, gives a tile whose pixels
+    are within ``tol`` of the background: every line across it looks like gap, so the cut drops
+    it, trims it, or runs it into its neighbour through the gap between them (one piece with
+    two faces). The lattice is read off the largest set of equal tiles (``LATTICE_MIN_TILES``
+    or more): its rows, and its columns (those of two rows or more, or of the only row, plus
+    those of each row's own tiles: a short last row is centred on other columns), with places
+    between two columns (rows) one pitch apart filled in. Then:
+
+    - a piece that is not one of those tiles and is explained by lattice places (it covers
+      ``LATTICE_PLACE_COVER`` of each, and they hold ``LATTICE_PIECE_EXPLAINED`` of it) is
+      replaced by them; anything else (a speaker tile, a shared slide) stays as it is;
+    - a place no piece covers is added when it is not painted (``LATTICE_MAX_PAINTED``): the
+      empty places of a short last row and a camera-off tile in the background's own colour
+      stay out.
+    """
+    if len(tiles) < LATTICE_MIN_TILES:
+        return tiles
+    same = same_size(tiles) & np.array([_tile_shaped(tuple(t)) for t in tiles.tolist()])[None, :]
+    member = same[int(np.argmax(same.sum(axis=1)))]
+    if member.sum() < LATTICE_MIN_TILES:  # no gallery or strip (a toolbar's buttons are no lattice)
+        return tiles
+    members = tiles[member]
+    tw = int(_median(members[:, 2] - members[:, 0]))
+    th = int(_median(members[:, 3] - members[:, 1]))
+    ys, xs = _starts_of(members[:, 1], th), _starts_of(members[:, 0], tw)
+    # The gap between tiles is the same both ways: a pitch seen along one axis gives the other's.
+    gap = [step - side for side, starts in ((th, ys), (tw, xs)) if (step := _pitch(starts, side)) is not None]
+    rows = _with_pitch(ys, th, th + gap[0] if gap else None)
+    places = _places(members, rows, tw, th, gray.shape, tw + gap[0] if gap else None)
+    if len(places) == 0:
+        return tiles
+    out: list[np.ndarray] = [t for t in members]
+    changed = False
+    for piece in tiles[~member]:
+        inter = _intersections(piece[None], places)[0]
+        cover = inter / ((places[:, 2] - places[:, 0]) * (places[:, 3] - places[:, 1]))
+        area = (piece[2] - piece[0]) * (piece[3] - piece[1])
+        mine = (cover >= LATTICE_PLACE_COVER) | (inter >= LATTICE_FRAGMENT_INSIDE * area)
+        if mine.any() and inter[mine].sum() >= LATTICE_PIECE_EXPLAINED * area:
+            out += [pl for pl in places[mine]]
+            changed = True
+        else:
+            out.append(piece)
+    found = np.array(out, np.int32).reshape(-1, 4)
+    empty = ~(_intersections(places, found) > 0.01 * tw * th).any(axis=1)
+    added = [place for place in places[empty] if _painted_share(gray, place, bg) < LATTICE_MAX_PAINTED]
+    if added:
+        found = np.concatenate((found, np.array(added, np.int32)))
+    return _unique(found) if changed or added else tiles
+
+
+def _painted_share(gray: np.ndarray, box: np.ndarray, luma: int) -> float:
+    """Share of ``box``'s pixels (every other row and column) within 1 grey level of ``luma``."""
+    pixels = gray[box[1]:box[3]:2, box[0]:box[2]:2]
+    return float(np.count_nonzero(np.abs(pixels.astype(np.int16) - luma) <= 1)) / max(1, pixels.size)
+
+
+def _places(members: np.ndarray, rows: list[int], tw: int, th: int, hw: tuple[int, ...],
+            pitch: float | None) -> np.ndarray:
+    """``(n, 4)`` int32: the lattice's places, row by row (see ``_fill_lattice``)."""
+    h, w = hw[:2]
+    starts = _starts_of(members[:, 0], tw)
+    row_of = [int(np.argmin([abs(int(y) - r) for r in rows])) for y in members[:, 1]]
+    shared = [x for x in starts if len(rows) == 1 or
+              len({r for r, m in zip(row_of, members, strict=True) if abs(int(m[0]) - x) <= 0.04 * tw + 2}) >= 2]
+    step = _pitch(shared, tw) or pitch
+    if shared and step:  # a column seen in one row only, on the others' pitch (not a centred last row's)
+        shared = sorted(set(shared) | {x for x in starts
+                                       if abs((x - shared[0]) / step - round((x - shared[0]) / step)) * step
+                                       <= 0.04 * tw + 2})
+    out = []
+    for k, y in enumerate(rows):
+        own = [int(m[0]) for r, m in zip(row_of, members, strict=True) if r == k]
+        if any(min((abs(x - c) for c in shared), default=0) > 0.04 * tw + 2 for x in own):
+            shared_here = []  # a short last row, centred between the columns: its own tiles only
+        else:
+            shared_here = shared
+        columns = _with_pitch(_starts_of(np.array(shared_here + own, np.int32), tw), tw, pitch) \
+            if shared_here or own else []
+        for x in columns:
+            if x >= 0 and y >= 0 and x + tw <= w and y + th <= h:
+                out.append((x, y, x + tw, y + th))
+    return np.array(out, np.int32).reshape(-1, 4)
+
+
+def _pitch(starts: list[int], side: int) -> float | None:
+    """The step between neighbouring ``starts`` that is one tile plus a gap (under 1.5 tiles),
+    the median of those seen; None if no two neighbours are that close."""
+    steps = [b - a for a, b in zip(starts, starts[1:], strict=False) if side <= b - a < 1.5 * side]
+    return _median(np.array(steps)) if steps else None
+
+
+def _with_pitch(starts: list[int], side: int, fallback: float | None = None) -> list[int]:
+    """``starts`` with the places between two of them a whole number of pitches apart filled
+    in; the pitch is ``_pitch``'s, else ``fallback`` (the other axis's gap plus ``side``)."""
+    pitch = _pitch(starts, side) or fallback
+    if not pitch or not starts:
+        return starts
+    out = [starts[0]]
+    for b in starts[1:]:
+        k = round((b - out[-1]) / pitch)
+        if k >= 2 and abs((b - out[-1]) - k * pitch) <= 0.03 * k * pitch + 2:
+            out += [round(out[-1] + j * (b - out[-1]) / k) for j in range(1, k)]
+        out.append(b)
+    return out
+
+
+def _intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(len(a), len(b))`` intersection areas of xyxy boxes."""
+    ix = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    iy = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    return (np.clip(ix, 0, None) * np.clip(iy, 0, None)).astype(np.float64)
+
+
+def _starts_of(values: np.ndarray, side: int) -> list[int]:
+    """The distinct starts among ``values`` (tiles' left or top edges), those within 4 % of
+    ``side`` of one another taken as one (their median)."""
+    out: list[list[int]] = []
+    for v in sorted(int(v) for v in values):
+        if out and v - out[-1][-1] <= 0.04 * side + 2:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return [int(_median(np.array(group))) for group in out]
 
 
 # A piece this large a share of the frame that the cut left whole is looked into again with

@@ -17,7 +17,7 @@ import pytest
 
 from bench.detect import FRAME_DT_S, SCREEN_SETS, bench_screens, evaluate, format_table, make_finder_factory
 from tools.compose_gallery import shared_dir
-from tools.screensim import chrome, random_spec, simulate_screen
+from tools.screensim import chrome, load_pool, random_spec, simulate_screen
 from vocab.types import FrameResult
 
 # Measured 2026-11-29 on these 43 screens (2 frames): the figure beside each floor. The floors
@@ -25,12 +25,15 @@ from vocab.types import FrameResult
 # tile finder looked inside windows, each model had its own threshold and dark faces in grid
 # tiles stopped being taken for flat UI: frontal 202/229, masked 40/61, yaw 39/51, down 31/35,
 # 24-32 px 24/46.)
+# Dim rooms' tiles put back on the gallery's lattice and told from camera-off ones by their
+# movement: frontal 222 -> 226, low light 23 -> 28 of 32.
 RECALL_FLOORS = {
-    "frontal>=32px all": 0.95,  # 222/229 = 96.9 %
+    "frontal>=32px all": 0.97,  # 226/229 = 98.7 %
     "masked": 0.86,  # 56/61 = 91.8 %
     "yaw 45-75deg": 0.84,  # 46/51 = 90.2 %
     "looking down": 0.85,  # 33/35 = 94.3 %
     "faces 24-32px": 0.78,  # 39/46 = 84.8 %
+    "low light": 0.78,  # 28/32 = 87.5 %
 }
 # Every layout row: gallery 90/92, speaker+filmstrip 22/22, share+strip 19/20, windowed 24/25,
 # panels open 30/31, cameras off 17/18 (the smallest rows have 18-25 such faces).
@@ -79,7 +82,7 @@ def test_no_faces_on_ui_avatars_or_camera_off_tiles(tally, place):
 
 
 def test_few_false_faces_inside_live_tiles(tally):
-    # Measured: 4 boxes on no face at all (a blurred backdrop, a shoulder), and 7 too large or
+    # Measured: 5 boxes on no face at all (a blurred backdrop, a shoulder), and 7 too large or
     # shifted over a face no other box matched (a participant found once, with a poor box; the
     # face counts as missed above).
     assert tally.false_pos.get("live tile (not a face)", 0) <= 6
@@ -141,8 +144,8 @@ def test_all_cameras_off_gallery_has_no_faces(finder_factory, app):
 # the one-frame camera-off rule, 1 after (a strip tile the tile finder merged with the speaker's
 # pillarbox bar); recall unchanged: frontal 221/229, low light 24/32, backlight 17/18.
 FIRST_FRAME_FLOORS = {
-    "frontal>=32px all": 0.95,  # 221/229 = 96.5 %
-    "low light": 0.68,  # 24/32 = 75.0 %
+    "frontal>=32px all": 0.95,  # 223/229 = 97.4 %
+    "low light": 0.72,  # 27/32 = 84.4 %
     "backlight": 0.88,  # 17/18 = 94.4 %
 }
 FIRST_FRAME_MAX_PHOTOS = 3  # of 46 profile photos on these first frames; 1 measured
@@ -222,3 +225,24 @@ def test_real_screenshots_every_counted_face(finder_factory):
         if name == "zoom_6tiles_1172x699.png":  # 5 cameras on and one off (initials on a dark tile,
             assert len(out.tiles_xyxy) == 6      # which the cut trims to 582x156): all six reported
     assert all(got == want for got, want in found.values()), found
+
+
+def test_faces_in_dim_rooms(finder_factory):
+    """Galleries where most cameras are in dim rooms, two frames 4 s apart: a dark picture is
+    partly one grey like a camera-off tile, and within a few levels of a dark app's
+    background; its face is found all the same, and no face is reported on the camera-off
+    tiles (profile photos included) beside it. Measured on these 12 screens: low light 85/97
+    faces (79 before dim tiles were put back on the lattice and told from camera-off ones by
+    their movement), frontal >= 32 px 102/108 (99), no false face."""
+    _needs_shared()
+    pool = load_pool()
+    screens = []
+    for seed in range(800, 812):
+        spec = random_spec(seed, layout="gallery", rows=4, cols=4, n_tiles=16, lowlight_frac=0.6, backlight_frac=0.0,
+                           camera_off_frac=0.2, off_photo_frac=0.5, panels=(), windowed=False)
+        screens.append(("gallery", [simulate_screen(spec, frame_index=k, pool=pool) for k in range(2)]))
+    tally = evaluate(finder_factory, screens, frame_dt_s=FRAME_DT_S)
+    assert tally.total["low light"] >= 90
+    assert tally.recall("low light") >= 0.85, f"low light {tally.found['low light']}/{tally.total['low light']}"
+    assert tally.recall("frontal>=32px all") >= 0.92
+    assert all(tally.false_pos.get(place, 0) == 0 for place in NEVER_FACES)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from bot.tiles import find_tiles
-from tools.compose_gallery import compose_gallery, load_face_photos
+from tools.compose_gallery import compose_gallery, load_face_photos, shared_dir
+from tools.screensim import load_pool, random_spec, simulate_screen
 from vocab.geometry import box_overlap  # checked against hand-worked overlaps in tests/vocab/test_geometry.py
 
 
@@ -124,3 +125,31 @@ def test_a_slide_is_not_cut_into_tiles():
     strip = [t.xyxy for t in screen.tiles if t.role == "strip"]
     assert len(strip) == 6
     assert (box_overlap(np.array(strip), find_tiles(screen.image)).max(axis=1) > 0.9).sum() >= 4
+
+
+
+def _dim_rooms(theme: str) -> list:
+    """Simulated 4x4 galleries in which most cameras are in dim rooms (``tools.screensim``)."""
+    if shared_dir() is None:
+        pytest.skip("../shared/data/faces not found (set CLASSMOOD_SHARED): the screens need real photos")
+    pool = load_pool()
+    return [simulate_screen(random_spec(seed, layout="gallery", rows=4, cols=4, n_tiles=16, lowlight_frac=0.6,
+                                        backlight_frac=0.0, camera_off_frac=0.2, panels=(), windowed=False,
+                                        theme=theme), frame_index=0, pool=pool)
+            for seed in range(800, 815)]
+
+
+@pytest.mark.parametrize(("theme", "floor"), [("dark", 0.95), ("light", 0.98)])
+def test_tiles_of_dim_rooms_are_found_whole(theme, floor):
+    """A camera in a dim room sends a picture within a few grey levels of a dark app's
+    background: the cut reads it as gap and drops the tile, trims it or runs it into its
+    neighbour (one piece, two faces). On the gallery's lattice each is found whole again.
+    Measured on these 15 screens (240 tiles): dark 237/240 found within 6 px (was 158), light
+    240/240 (was 221)."""
+    exact = total = 0
+    for screen in _dim_rooms(theme):
+        found = find_tiles(screen.image).astype(np.float64)
+        for tile in screen.tiles:
+            total += 1
+            exact += int(len(found) > 0 and (np.abs(found - np.array(tile.xyxy)) <= 6).all(axis=1).any())
+    assert exact / total >= floor, f"{exact}/{total} tiles found whole"
