@@ -67,11 +67,37 @@ def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
     if bg is None:
         h, w = gray.shape
         return np.array([[0, 0, w, h]], np.int32)
+    params = _Params(gap_fill, min_tile_px, max_gap_frac)
+    out = _tiles_at(gray, bg, tol, params, max_depth)
+    if _equal_class([tuple(t) for t in out.tolist() if _tile_shaped(tuple(t))]) < STRICT_TRY_BELOW:
+        strict = _tiles_at(gray, bg, STRICT_TOL, params, max_depth)
+        if _lattice_score(strict) > _lattice_score(out):
+            out = strict
+    if len(out) == 0:
+        return _EMPTY.copy()
+    order = np.lexsort((out[:, 0], out[:, 1]))
+    return out[order]
+
+
+# A background-coloured slide (white on Zoom's light grey, 15 levels apart) melts into the gaps at
+# ``tol`` and its glyphs and bars are cut with the strip's tiles; where the cut finds fewer than
+# STRICT_TRY_BELOW equal tiles it is run again at STRICT_TOL (a lossless screen grab has no codec
+# noise to cover) and the cut with more equal tiles wins.
+STRICT_TOL = 5
+STRICT_TRY_BELOW = 4
+
+
+def _lattice_score(tiles: np.ndarray) -> int:
+    """How much of a gallery or strip a cut found: its largest set of equal, tile-shaped pieces."""
+    return _equal_class([tuple(t) for t in tiles.tolist() if _tile_shaped(tuple(t))])
+
+
+def _tiles_at(gray: np.ndarray, bg: int, tol: int, params: _Params, max_depth: int) -> np.ndarray:
+    """The cut at ``tol`` and everything after it (see ``find_tiles``), unordered."""
     is_bg = (cv2.absdiff(gray, np.full_like(gray, bg)) <= tol).astype(np.uint8)
     integral = cv2.integral(is_bg)  # (h+1, w+1) int32
     tiles: list[tuple[int, int, int, int]] = []
-    params = _Params(gap_fill, min_tile_px, max_gap_frac)
-    _cut(integral, 0, 0, image_bgr.shape[1], image_bgr.shape[0], tiles, params, max_depth)
+    _cut(integral, 0, 0, gray.shape[1], gray.shape[0], tiles, params, max_depth)
     frame_area = gray.shape[0] * gray.shape[1]
     for piece in [t for t in tiles if (t[2] - t[0]) * (t[3] - t[1]) >= LARGE_PIECE_SHARE * frame_area]:
         inner = _tiles_in_window(gray, piece, tol, params, max_depth)
@@ -91,9 +117,7 @@ def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
     out = _align(out, axis=0)
     out = _align(out, axis=1)
     out = _unique(out)
-    out = _fill_lattice(out, gray, bg)
-    order = np.lexsort((out[:, 0], out[:, 1]))
-    return out[order]
+    return _fill_lattice(out, gray, bg)
 
 
 # A lattice place with no tile is taken for a tile when under this share of its pixels is within
