@@ -133,6 +133,8 @@ LATTICE_PIECE_EXPLAINED = 0.6
 # A piece lying this much inside one place is a fragment of that place's tile (cut through a
 # dark band of its picture, or trimmed at a dark edge).
 LATTICE_FRAGMENT_INSIDE = 0.8
+# A place beyond the lattice explains a piece only where under this share of it is one grey.
+LATTICE_MAX_PAINTED_BEYOND = 0.4
 
 
 def _fill_lattice(tiles: np.ndarray, gray: np.ndarray, bg: int) -> np.ndarray:
@@ -171,15 +173,23 @@ def _fill_lattice(tiles: np.ndarray, gray: np.ndarray, bg: int) -> np.ndarray:
     places = _places(members, rows, tw, th, gray.shape, tw + gap[0] if gap else None)
     if len(places) == 0:
         return tiles
+    # A piece may also be explained by a place one pitch beyond the lattice's outer rows and
+    # columns (a column of dim tiles has no clean tile to start it); those are never added empty.
+    beyond = _ring(places, tw, th, gray.shape)
+    # ... and only where a camera's picture is: a panel beside the gallery is painted in its own
+    # colour (most of it one grey), a picture, even a dim one, is not.
+    beyond = beyond[[_painted_share(gray, b, _commonest(gray, b)) < LATTICE_MAX_PAINTED_BEYOND for b in beyond]] \
+        if len(beyond) else beyond
+    reach = np.concatenate((places, beyond)) if len(beyond) else places
     out: list[np.ndarray] = [t for t in members]
     changed = False
     for piece in tiles[~member]:
-        inter = _intersections(piece[None], places)[0]
-        cover = inter / ((places[:, 2] - places[:, 0]) * (places[:, 3] - places[:, 1]))
+        inter = _intersections(piece[None], reach)[0]
+        cover = inter / ((reach[:, 2] - reach[:, 0]) * (reach[:, 3] - reach[:, 1]))
         area = (piece[2] - piece[0]) * (piece[3] - piece[1])
         mine = (cover >= LATTICE_PLACE_COVER) | (inter >= LATTICE_FRAGMENT_INSIDE * area)
         if mine.any() and inter[mine].sum() >= LATTICE_PIECE_EXPLAINED * area:
-            out += [pl for pl in places[mine]]
+            out += [pl for pl in reach[mine]]
             changed = True
         else:
             out.append(piece)
@@ -191,10 +201,28 @@ def _fill_lattice(tiles: np.ndarray, gray: np.ndarray, bg: int) -> np.ndarray:
     return _unique(found) if changed or added else tiles
 
 
+def _commonest(gray: np.ndarray, box: np.ndarray) -> int:
+    """The commonest grey of ``box`` (every other row and column)."""
+    return int(np.argmax(np.bincount(gray[box[1]:box[3]:2, box[0]:box[2]:2].ravel(), minlength=256)))
+
+
 def _painted_share(gray: np.ndarray, box: np.ndarray, luma: int) -> float:
     """Share of ``box``'s pixels (every other row and column) within 1 grey level of ``luma``."""
     pixels = gray[box[1]:box[3]:2, box[0]:box[2]:2]
     return float(np.count_nonzero(np.abs(pixels.astype(np.int16) - luma) <= 1)) / max(1, pixels.size)
+
+
+def _ring(places: np.ndarray, tw: int, th: int, hw: tuple[int, ...]) -> np.ndarray:
+    """The places one pitch beyond ``places``' outer rows and columns, inside the frame."""
+    h, w = hw[:2]
+    xs, ys = sorted(set(places[:, 0].tolist())), sorted(set(places[:, 1].tolist()))
+    px = _median(np.diff(xs)) if len(xs) > 1 else None
+    py = _median(np.diff(ys)) if len(ys) > 1 else None
+    out_x = [round(v) for v in ((xs[0] - px, xs[-1] + px) if px else ())]
+    out_y = [round(v) for v in ((ys[0] - py, ys[-1] + py) if py else ())]
+    ring = {(x, y) for x in xs + out_x for y in ys + out_y if x in out_x or y in out_y}
+    return np.array([(x, y, x + tw, y + th) for x, y in sorted(ring)
+                     if x >= 0 and y >= 0 and x + tw <= w and y + th <= h], np.int32).reshape(-1, 4)
 
 
 def _places(members: np.ndarray, rows: list[int], tw: int, th: int, hw: tuple[int, ...],
@@ -490,12 +518,17 @@ def _snap_to_lattice(tiles: np.ndarray, axis: int) -> np.ndarray:
 def _align(tiles: np.ndarray, axis: int) -> np.ndarray:
     """Give a tile the x (``axis`` 0) or y (1) extent shared by most of its column (row).
 
-    A gallery's columns are aligned (strips too), so one trimmed tile is put back in line.
+    A gallery's columns are aligned (strips too), so one trimmed tile is put back in line. Only
+    tile-shaped pieces count as a column (a title bar and a task bar as wide as the frame are
+    no column: with them, a shared slide between them was stretched to the frame's width and
+    then swallowed the strip beside it).
     """
     a0, a1 = (0, 2) if axis == 0 else (1, 3)
     out = tiles.copy()
+    shaped = np.array([_tile_shaped(tuple(t)) for t in tiles.tolist()], bool)
     for i in range(len(tiles)):
         mates = _mates(tiles, i, a0, a1)
+        mates = mates[shaped[mates]]
         if len(mates) < 3:
             continue
         m0, m1 = _median(tiles[mates, a0]), _median(tiles[mates, a1])

@@ -144,7 +144,7 @@ def test_tiles_of_dim_rooms_are_found_whole(theme, floor):
     """A camera in a dim room sends a picture within a few grey levels of a dark app's
     background: the cut reads it as gap and drops the tile, trims it or runs it into its
     neighbour (one piece, two faces). On the gallery's lattice each is found whole again.
-    Measured on these 15 screens (240 tiles): dark 237/240 found within 6 px (was 158), light
+    Measured on these 15 screens (240 tiles): dark 234/240 found within 6 px (was 158), light
     240/240 (was 221)."""
     exact = total = 0
     for screen in _dim_rooms(theme):
@@ -159,9 +159,9 @@ def test_strip_tiles_beside_a_white_slide():
     """A shared white slide on a light app (15 grey levels from its background) melts into the
     gaps at the codec tolerance, and its lines and bars were cut together with the strip's
     tiles beside them. Where that cut finds few equal tiles, a strict one (lossless grab) is
-    tried and the cut with more equal tiles wins. Measured on these 15 simulated shares (light
-    theme): 64 of 88 strip tiles found within 6 px (52 before); Teams' one-colour stage is
-    still found as one region."""
+    tried and the cut with more equal tiles wins; and a slide between a title bar and a task
+    bar is no longer stretched to their width (swallowing the strip). Measured on these 15
+    simulated shares (light theme): 82 of 88 strip tiles found within 6 px (52 before)."""
     if shared_dir() is None:
         pytest.skip("../shared/data/faces not found (set CLASSMOOD_SHARED): the screens need real photos")
     pool = load_pool()
@@ -174,4 +174,4 @@ def test_strip_tiles_beside_a_white_slide():
             if tile.role == "strip":
                 total += 1
                 exact += int(len(found) > 0 and (np.abs(found - np.array(tile.xyxy)) <= 6).all(axis=1).any())
-    assert exact / total >= 0.68, f"{exact}/{total} strip tiles found whole"
+    assert exact / total >= 0.85, f"{exact}/{total} strip tiles found whole"
