@@ -364,7 +364,8 @@ class FaceFinder:
         in_tile = containing_box(xyxy, tiles_xyxy)
         real = np.array([not _flat(image_bgr, b, s, in_grid=k >= 0) and not self._still(gray_half, older, b)
                          and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
-                         and not (j >= 0 and _profile_photo(gray, tiles_xyxy[j], b))
+                         and not (j >= 0 and _profile_photo(gray, tiles_xyxy[j], b)
+                                  and not _moving(gray_half, previous, tiles_xyxy[j]))
                          for b, s, k, j in zip(xyxy, score, in_grid, in_tile, strict=True)], bool).reshape(-1)
         xyxy, score = xyxy[real], score[real]
         xyxy, score = _drop_weak_beside_confident(xyxy, score, tiles_xyxy)
