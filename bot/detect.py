@@ -110,6 +110,12 @@ WINDOW_MIN_STD = 3.0
 GRID_MIN_TILE_PX = 60
 # Second look at an empty wide grid tile: square windows overlapping this much.
 SECOND_LOOK_OVERLAP = 0.4
+# A last look at a grid tile still without a face: windows this share of its height (see _close_looks).
+CLOSE_LOOK_SIDE = 0.6
+CLOSE_LOOK_MIN_SKIN = 0.25
+SKIN_LIT_Y = 90.0  # pixels darker than this are judged as if lit to it (see _skin_share)
+SKIN_MIN_Y = 8.0
+SKIN_MAX_GAIN = 3.0
 
 # Skin in YCrCb (the usual Cr/Cb box, luma from 20 so dim faces count): the scan's cost filter.
 SKIN_YCRCB_LO = np.array([20, 133, 77], np.uint8)
@@ -321,13 +327,16 @@ class FaceFinder:
 
         kept: dict[tuple[int, Window], _Kept] = {}
 
-        def look(detector: FaceDetector, windows: list[Window], min_score: float) -> None:
+        def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False) -> None:
             for x0, y0, x1, y1 in windows:
                 xyxy, score = self._detect_window(detector, image_bgr, small, (x0, y0, x1, y1), t_mono, kept)
                 good = score >= min_score
-                xyxy, score = xyxy[good], score[good]
+                xyxy, score = xyxy[good] + np.array([x0, y0, x0, y0], np.float32), score[good]
+                if skin and len(xyxy):  # see _close_looks
+                    good = np.array([_skin_share(image_bgr, b) >= CLOSE_LOOK_MIN_SKIN for b in xyxy], bool)
+                    xyxy, score = xyxy[good], score[good]
                 if len(xyxy):
-                    boxes.append(xyxy + np.array([x0, y0, x0, y0], np.float32))
+                    boxes.append(xyxy)
                     scores.append(score)
 
         grid = tiles_xyxy[_regular(tiles_xyxy)] if len(tiles_xyxy) else tiles_xyxy
@@ -341,6 +350,7 @@ class FaceFinder:
         look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score)
         look(self.detector, self._second_looks(grid, off, boxes, scores), self.min_score)
         look(self.scan_detector, self._empty_tiles(grid, off, boxes, scores, (h, w)), self.scan_min_score)
+        look(self.detector, self._close_looks(grid, off, boxes, scores), self.min_score, skin=True)
         look(self.scan_detector, self._scan_windows(image_bgr, small, grid, t_mono), self.scan_min_score)
         self._kept = kept
         older = self._references(t_mono)
@@ -442,6 +452,26 @@ class FaceFinder:
         finds faces from ~10 % of it, where the short-range model (128 px) needs ~17 %."""
         explained = self._explained(grid, boxes, scores)
         return [self._padded(tile, hw) for k, tile in enumerate(grid) if not explained[k] and not off(k)]
+
+    def _close_looks(self, grid: np.ndarray, off: Callable[[int], bool], boxes: list[np.ndarray],
+                     scores: list[np.ndarray]) -> list[Window]:
+        """Square windows of ``CLOSE_LOOK_SIDE`` of the tile's height, overlapping by half, over
+        grid tiles still without a confident face after three looks (camera-off ones aside): a
+        webcam far from its user shows a face 14-24 % of the tile's height, 7-12 % of what the
+        short-range model sees of a whole 16:9 tile; in such a window it is 25-40 %, where that
+        model is surest. So close, it also takes a shirt under a face too small or blurred to
+        find for one; a box found this way is kept only if ``CLOSE_LOOK_MIN_SKIN`` of it is
+        skin-coloured (``_skin_share``)."""
+        explained = self._explained(grid, boxes, scores)
+        out: list[Window] = []
+        for k, (x0, y0, x1, y1) in enumerate(grid):
+            side = int((y1 - y0) * CLOSE_LOOK_SIDE)
+            if explained[k] or side < 2 * self.drop_below_px or off(k):
+                continue
+            step = max(1, side // 2)
+            out += [(wx, wy, wx + side, wy + side) for wy in _starts(int(y0), int(y1), side, step)
+                    for wx in _starts(int(x0), int(x1), side, step)]
+        return out
 
     def _padded(self, tile: np.ndarray, hw: tuple[int, int]) -> Window:
         """``tile`` grown by ``tile_pad_frac`` of its size each side, clipped to the frame."""
@@ -566,6 +596,24 @@ class FaceFinder:
         if a.size == 0:
             return False
         return all(float(cv2.absdiff(a, g[y0:y1 + 1, x0:x1 + 1]).mean()) < self.still_max_diff for g in older)
+
+
+def _skin_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
+    """Share of the box's pixels that are skin-coloured, dim ones judged as if lit.
+
+    The YCrCb box holds skin at ordinary exposure. A camera in a dim room scales a face's
+    colour towards black, and its chroma (Cr, Cb distances from 128) with it: a face at a third
+    of normal brightness sits at Cr 131-135, outside the box. So a pixel under ``SKIN_LIT_Y``
+    luma is judged with its luma and chroma distances scaled up to that level (at most
+    ``SKIN_MAX_GAIN`` times, from luma ``SKIN_MIN_Y``, so black noise stays black)."""
+    x0, y0, x1, y1 = (int(v) for v in xyxy)
+    box = image_bgr[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+    if box.size == 0:
+        return 0.0
+    ycc = cv2.cvtColor(box, cv2.COLOR_BGR2YCrCb).reshape(-1, 3).astype(np.float32)
+    gain = np.where(ycc[:, 0] >= SKIN_MIN_Y, np.clip(SKIN_LIT_Y / np.maximum(ycc[:, 0], 1.0), 1.0, SKIN_MAX_GAIN), 1.0)
+    lit = np.concatenate((ycc[:, :1] * gain[:, None], 128.0 + (ycc[:, 1:] - 128.0) * gain[:, None]), axis=1)
+    return float(((lit >= SKIN_YCRCB_LO) & (lit <= SKIN_YCRCB_HI)).all(axis=1).mean())
 
 
 def _drop_weak_beside_confident(xyxy: np.ndarray, score: np.ndarray,
