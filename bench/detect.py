@@ -229,31 +229,39 @@ class _CountingDetector:
 
 
 def timing(repeats: int) -> None:
-    """The per-gallery-size timing table (composed 1080p galleries, all cameras on)."""
+    """The per-gallery-size timing table (composed 1080p galleries, all cameras on): the tile
+    detector alone, then with its twin on a second thread (``bot.detector_pair``, as a pushed
+    run or a file source builds it)."""
     from tools.compose_gallery import compose_gallery, load_face_photos
 
     photos = load_face_photos()
-    print("tiles  detector_ms  calls  ms_per_call  stage_ms")
-    with make_finder_factory() as factory:
+    print("tiles  detector_ms  calls  ms_per_call  stage_ms  stage_ms_paired")
+    with make_finder_factory() as factory, \
+            MediaPipeFaceDetector(SHORT_RANGE_MODEL_PATH, min_score=TILE_MIN_SCORE) as twin_model:
         base = factory()
         tile, scan = _CountingDetector(base.detector), _CountingDetector(base.scan_detector)  # type: ignore[arg-type]
+        twin = _CountingDetector(twin_model)
         for grid in ((1, 1), (3, 3), (5, 5), (7, 7)):
             g = compose_gallery(photos, grid=grid, size_wh=(1920, 1080), seed=1, camera_off_frac=0)
-            det_ms, stage_ms, calls = [], [], 0
+            det_ms, stage_ms, paired_ms, calls = [], [], [], 0
             for k in range(repeats + 1):
-                finder = FaceFinder(tile, scan_detector=scan)
-                frame = FrameResult(k, 0.0, datetime.now(UTC), (0, 0, 1920, 1080), image=g.image)
-                tile.calls = scan.calls = 0
-                tile.ms = scan.ms = 0.0
-                t = time.perf_counter()
-                finder(frame)
-                if k:  # the first is a warm-up
-                    stage_ms.append((time.perf_counter() - t) * 1000)
-                    det_ms.append(tile.ms + scan.ms)
-                    calls = tile.calls + scan.calls
+                for paired in (False, True):
+                    finder = FaceFinder(tile, scan_detector=scan, twin=twin if paired else None)
+                    frame = FrameResult(k, 0.0, datetime.now(UTC), (0, 0, 1920, 1080), image=g.image)
+                    tile.calls = scan.calls = twin.calls = 0
+                    tile.ms = scan.ms = 0.0
+                    t = time.perf_counter()
+                    finder(frame)
+                    finder.close()
+                    if k and paired:  # the first is a warm-up
+                        paired_ms.append((time.perf_counter() - t) * 1000)
+                    elif k:
+                        stage_ms.append((time.perf_counter() - t) * 1000)
+                        det_ms.append(tile.ms + scan.ms)
+                        calls = tile.calls + scan.calls
             det = float(np.median(det_ms))
             print(f"{len(g.tiles):5d}  {det:11.1f}  {calls:5d}  {det / max(calls, 1):11.2f}  "
-                  f"{np.median(stage_ms):8.1f}")
+                  f"{np.median(stage_ms):8.1f}  {np.median(paired_ms):15.1f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

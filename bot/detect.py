@@ -48,6 +48,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from bot.detector_pair import DetectorPair
 from bot.tiles import find_tiles, participant_piece, same_size
 from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import FaceDetector
@@ -214,6 +215,9 @@ class FaceFinder:
             window on every frame (the full-cost path). Needs ``t_mono``.
         change_max_diff: a change of this many grey levels in any 16 px cell of a window
             re-detects it at once.
+        twin: a second instance of ``detector`` (same model and threshold) that answers half of
+            a frame's many tile windows on a worker thread (``bot.detector_pair``); not closed
+            here (``close()`` stops the worker).
 
     ``detector_calls`` counts the detector calls made, ``detector_calls_kept`` those saved,
     ``scan_choices`` the times the scan windows outside the grid were chosen afresh.
@@ -225,7 +229,8 @@ class FaceFinder:
                  scan_min_score: float | None = None,
                  drop_below_px: int = 20, merge_iou: float = 0.3, still_after_s: float = 4.0,
                  still_max_diff: float = 0.6, tile_finder: Callable[[np.ndarray], np.ndarray] = find_tiles,
-                 redetect_after_s: float = REDETECT_AFTER_S, change_max_diff: float = CHANGE_MAX_DIFF):
+                 redetect_after_s: float = REDETECT_AFTER_S, change_max_diff: float = CHANGE_MAX_DIFF,
+                 twin: FaceDetector | None = None):
         share = scan_face_share if scan_face_share is not None else (0.1 if scan_detector is not None else 0.17)
         if not 0 < share < 1 or level_factor <= 1 or min_face_px < 4:
             raise ValueError("scan_face_share must be in (0, 1), level_factor > 1 and min_face_px >= 4")
@@ -235,6 +240,7 @@ class FaceFinder:
             raise ValueError("min_score and scan_min_score must be in 0..1")
         self.detector = detector
         self.scan_detector = scan_detector if scan_detector is not None else detector
+        self.pair = DetectorPair(detector, twin) if twin is not None else None
         self.min_face_px = min_face_px
         self.scan_face_share = share
         self.level_factor = level_factor
@@ -260,6 +266,11 @@ class FaceFinder:
         self.detector_calls = 0
         self.detector_calls_kept = 0
         self.scan_choices = 0
+
+    def close(self) -> None:
+        """Stop the twin's worker thread, if any (the detectors are the caller's to close)."""
+        if self.pair is not None:
+            self.pair.close()
 
     def fresh(self) -> FaceFinder:
         """The same detectors and settings with no memory of earlier frames (for an unrelated image or stream)."""
@@ -328,8 +339,8 @@ class FaceFinder:
         kept: dict[tuple[int, Window], _Kept] = {}
 
         def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False) -> None:
-            for x0, y0, x1, y1 in windows:
-                xyxy, score = self._detect_window(detector, image_bgr, small, (x0, y0, x1, y1), t_mono, kept)
+            answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept)
+            for (x0, y0, _, _), (xyxy, score) in zip(windows, answers, strict=True):
                 good = score >= min_score
                 xyxy, score = xyxy[good] + np.array([x0, y0, x0, y0], np.float32), score[good]
                 if skin and len(xyxy):  # see _close_looks
@@ -384,32 +395,46 @@ class FaceFinder:
                               axis=1).astype(np.float32)
         return Faces(xyxy=xyxy, score=score, tile_xyxy=tile_of)
 
-    def _detect_window(self, detector: FaceDetector, image_bgr: np.ndarray, small: np.ndarray, window: Window,
-                       t_mono: float | None, kept: dict[tuple[int, Window], _Kept]) -> tuple[np.ndarray, np.ndarray]:
-        """The detector's answer for ``window`` (window pixels): kept from an earlier frame while
-        the window has not changed and is not due, else asked now. Records it in ``kept``."""
-        x0, y0, x1, y1 = window
-        if self.redetect_after_s <= 0 or t_mono is None:
-            self.detector_calls += 1
-            return detector.detect(image_bgr[y0:y1, x0:x1])
-        key = (id(detector), window)
-        cells = coarse_cells(small, window)
-        old = self._kept.get(key)
-        if old is not None and old.t_s <= t_mono < old.due_s \
-                and not cells_changed(old.cells, cells, self.change_max_diff):
-            kept[key] = old
-            self.detector_calls_kept += 1
-            return old.xyxy, old.score
-        self.detector_calls += 1
-        xyxy, score = detector.detect(image_bgr[y0:y1, x0:x1])
-        if old is not None and old.t_s <= t_mono and _same_boxes(old.xyxy, xyxy):
-            # A refresh that finds the same faces keeps the same boxes: the detector's pixel
-            # jitter would otherwise shift every crop and make the later stages redo their work.
-            xyxy, score = old.xyxy, old.score
-        # Stagger the refreshes of windows found together over half a period (golden-ratio spread).
-        spread = 0.75 + 0.5 * (((x0 * 31 + y0 * 17) * 0.6180339887) % 1.0)
-        kept[key] = _Kept(cells, t_mono, t_mono + self.redetect_after_s * spread, xyxy, score)
-        return xyxy, score
+    def _detect_windows(self, detector: FaceDetector, image_bgr: np.ndarray, small: np.ndarray,
+                        windows: list[Window], t_mono: float | None,
+                        kept: dict[tuple[int, Window], _Kept]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The detector's answer for each window (window pixels): kept from an earlier frame
+        while the window has not changed and is not due, else asked now (by ``pair`` with its
+        twin, when ``detector`` is the tile detector and a pair was given). Records them in
+        ``kept``."""
+        t = t_mono if self.redetect_after_s > 0 else None  # None: nothing kept, nothing reused
+        answers: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(windows)
+        cells: list[np.ndarray] = []
+        for i, window in enumerate(windows):
+            if t is None:
+                continue
+            cells.append(now := coarse_cells(small, window))
+            old = self._kept.get((id(detector), window))
+            if old is not None and old.t_s <= t < old.due_s and not cells_changed(old.cells, now, self.change_max_diff):
+                kept[(id(detector), window)] = old
+                self.detector_calls_kept += 1
+                answers[i] = (old.xyxy, old.score)
+        asked = [i for i, a in enumerate(answers) if a is None]
+        crops = [image_bgr[y0:y1, x0:x1] for x0, y0, x1, y1 in (windows[i] for i in asked)]
+        fresh = self.pair.detect_all(crops) if self.pair is not None and detector is self.pair.first \
+            else [detector.detect(c) for c in crops]
+        self.detector_calls += len(asked)
+        for i, (xyxy, score) in zip(asked, fresh, strict=True):
+            answers[i] = (xyxy, score)
+            if t is None:
+                continue
+            x0, y0 = windows[i][:2]
+            key = (id(detector), windows[i])
+            old = self._kept.get(key)
+            if old is not None and old.t_s <= t and _same_boxes(old.xyxy, xyxy):
+                # A refresh that finds the same faces keeps the same boxes: the detector's pixel
+                # jitter would otherwise shift every crop and make the later stages redo their work.
+                xyxy, score = old.xyxy, old.score
+                answers[i] = (xyxy, score)
+            # Stagger the refreshes of windows found together over half a period (golden-ratio spread).
+            spread = 0.75 + 0.5 * (((x0 * 31 + y0 * 17) * 0.6180339887) % 1.0)
+            kept[key] = _Kept(cells[i], t, t + self.redetect_after_s * spread, xyxy, score)
+        return [a for a in answers if a is not None]
 
     def _grid_windows(self, grid: np.ndarray, off: Callable[[int], bool], hw: tuple[int, int]) -> list[Window]:
         """One window per grid tile, padded; plus square windows over large tiles that do not

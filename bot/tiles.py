@@ -383,11 +383,11 @@ class _Params:
 def _background_luma(gray: np.ndarray, tol: int) -> int | None:
     """The commonest luma among the frame's uniform rows and columns (None if none are).
 
-    Rows and columns are sampled every 2 px, so gaps of 2 px or more always contribute.
+    Rows and columns are sampled every 2 px, so gaps of 2 px or more always contribute; along
+    a line every 4th pixel is enough to tell a uniform one (and halves the medians' cost).
     """
-    small = gray[::2, ::2].astype(np.int16)
     candidates = []
-    for lines in (small, small.T):
+    for lines in (gray[::2, ::4].astype(np.int16), gray[::4, ::2].T.astype(np.int16)):
         med = np.median(lines, axis=1)
         near = (np.abs(lines - med[:, None]) <= tol).mean(axis=1)
         candidates.append(med[near >= 0.98])
