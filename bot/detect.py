@@ -383,10 +383,13 @@ class FaceFinder:
         xyxy, score = xyxy[keep], score[keep]
         in_grid = containing_box(xyxy, grid)
         in_tile = containing_box(xyxy, tiles_xyxy)
-        real = np.array([not _flat(image_bgr, b, s, in_grid=k >= 0) and not self._still(gray_half, older, b)
+        # A box in a grid tile, or in any tile that changed since the previous frame (a speaker's
+        # camera), is judged as camera video by the flat test (see _flat).
+        moving = {j: _moving(gray_half, previous, tiles_xyxy[j]) for j in set(in_tile.tolist()) if j >= 0}
+        real = np.array([not _flat(image_bgr, b, s, in_grid=k >= 0 or moving.get(j, False))
+                         and not self._still(gray_half, older, b)
                          and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
-                         and not (j >= 0 and _profile_photo(gray, tiles_xyxy[j], b)
-                                  and not _moving(gray_half, previous, tiles_xyxy[j]))
+                         and not (j >= 0 and _profile_photo(gray, tiles_xyxy[j], b) and not moving[j])
                          for b, s, k, j in zip(xyxy, score, in_grid, in_tile, strict=True)], bool).reshape(-1)
         xyxy, score = xyxy[real], score[real]
         xyxy, score = _drop_weak_beside_confident(xyxy, score, tiles_xyxy)

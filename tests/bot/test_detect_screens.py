@@ -83,7 +83,7 @@ def test_no_faces_on_ui_avatars_or_camera_off_tiles(tally, place):
 
 
 def test_few_false_faces_inside_live_tiles(tally):
-    # Measured: 7 boxes on no face at all (a blurred backdrop, a shoulder; 5 before the close
+    # Measured: 8 boxes on no face at all (a blurred backdrop, a shoulder; 5 before the close
     # look, whose windows also take the shirt under a face too small or blurred to find: the
     # participant is there, their box is not on their face), and 6 too large or shifted over a
     # face no other box matched (a participant found once, with a poor box; the face counts as
@@ -249,3 +249,20 @@ def test_faces_in_dim_rooms(finder_factory):
     assert tally.recall("low light") >= 0.85, f"low light {tally.found['low light']}/{tally.total['low light']}"
     assert tally.recall("frontal>=32px all") >= 0.92
     assert all(tally.false_pos.get(place, 0) == 0 for place in NEVER_FACES)
+
+
+def test_a_masked_face_filling_a_live_speaker_tile(finder_factory):
+    """The speaker tile is no grid tile, so its boxes were judged by the flat test for UI pieces
+    (a weak box partly one grey): a masked face filling it, found by the full-range scan at 0.57,
+    was dropped for its mask. A tile that changes from frame to frame is a camera and is judged
+    like a grid tile (the bench screen where this was seen: speaker+filmstrip seed 205)."""
+    _needs_shared()
+    overrides, _ = SCREEN_SETS["speaker+filmstrip"]
+    frames = [simulate_screen(random_spec(205, **overrides), frame_index=k, pool=load_pool()) for k in range(3)]
+    out = _run(finder_factory, [f.image for f in frames], dt_s=FRAME_DT_S)
+    speaker = [f for f in frames[-1].faces if "speaker" in f.conditions and "masked" in f.conditions]
+    assert speaker, "the screen's speaker is masked"
+    for face in speaker:
+        centre = np.array([(face.xyxy[0] + face.xyxy[2]) / 2, (face.xyxy[1] + face.xyxy[3]) / 2])
+        inside = ((out.faces.xyxy[:, :2] <= centre) & (out.faces.xyxy[:, 2:] >= centre)).all(axis=1)
+        assert inside.any(), f"masked speaker {face.photo} not found"
