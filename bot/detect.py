@@ -114,6 +114,10 @@ SECOND_LOOK_OVERLAP = 0.4
 # A last look at a grid tile still without a face: windows this share of its height (see _close_looks).
 CLOSE_LOOK_SIDE = 0.6
 CLOSE_LOOK_MIN_SKIN = 0.25
+# Inside a grid tile or a tile that moves, boxes are kept from this side (elsewhere from
+# drop_below_px): BlazeFace's box covers brow to mouth, 17-19 px for a 25-28 px face (chin to
+# hairline) of a webcam far away.
+GRID_MIN_FACE_PX = 15
 SKIN_LIT_Y = 90.0  # pixels darker than this are judged as if lit to it (see _skin_share)
 SKIN_MIN_Y = 8.0
 SKIN_MAX_GAIN = 3.0
@@ -377,7 +381,14 @@ class FaceFinder:
         xyxy = np.concatenate(boxes).astype(np.float32)
         score = np.concatenate(scores).astype(np.float32)
         side = np.minimum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
-        ok = side >= self.drop_below_px  # scores were checked per detector in look()
+        # Scores were checked per detector in look(). Panel avatars (the reason for drop_below_px)
+        # are never inside a grid tile or a tile that moves; a webcam far from its user is, with a
+        # box of 16-20 px.
+        moving = {j: _moving(gray_half, previous, tiles_xyxy[j]) for j in range(len(tiles_xyxy))} \
+            if previous is not None else {}
+        holder = containing_box(xyxy, tiles_xyxy)
+        filmed = (containing_box(xyxy, grid) >= 0) | np.array([moving.get(j, False) for j in holder.tolist()], bool)
+        ok = (side >= self.drop_below_px) | ((side >= GRID_MIN_FACE_PX) & filmed)
         xyxy, score = xyxy[ok], score[ok]
         keep = merge_duplicates(xyxy, score, self.merge_iou)
         xyxy, score = xyxy[keep], score[keep]
@@ -385,11 +396,10 @@ class FaceFinder:
         in_tile = containing_box(xyxy, tiles_xyxy)
         # A box in a grid tile, or in any tile that changed since the previous frame (a speaker's
         # camera), is judged as camera video by the flat test (see _flat).
-        moving = {j: _moving(gray_half, previous, tiles_xyxy[j]) for j in set(in_tile.tolist()) if j >= 0}
         real = np.array([not _flat(image_bgr, b, s, in_grid=k >= 0 or moving.get(j, False))
                          and not self._still(gray_half, older, b)
                          and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
-                         and not (j >= 0 and _profile_photo(gray, tiles_xyxy[j], b) and not moving[j])
+                         and not (j >= 0 and _profile_photo(gray, tiles_xyxy[j], b) and not moving.get(j, False))
                          for b, s, k, j in zip(xyxy, score, in_grid, in_tile, strict=True)], bool).reshape(-1)
         xyxy, score = xyxy[real], score[real]
         xyxy, score = _drop_weak_beside_confident(xyxy, score, tiles_xyxy)

@@ -26,14 +26,15 @@ from vocab.types import FrameResult
 # tiles stopped being taken for flat UI: frontal 202/229, masked 40/61, yaw 39/51, down 31/35,
 # 24-32 px 24/46.)
 # Dim rooms' tiles put back on the gallery's lattice and told from camera-off ones by their
-# movement, strips beside a white slide cut strictly, and a close look at tiles still without a
-# face: frontal 222 -> 227, low light 23 -> 30 of 32, yaw 46 -> 48, 24-32 px 39 -> 41.
+# movement, strips beside a white slide cut strictly, a close look at tiles still without a face,
+# and 15-19 px boxes kept inside camera tiles: frontal 222 -> 227, low light 23 -> 30 of 32,
+# yaw 46 -> 49, 24-32 px 39 -> 44, masked 56 -> 57.
 RECALL_FLOORS = {
     "frontal>=32px all": 0.97,  # 227/229 = 99.1 %
-    "masked": 0.86,  # 56/61 = 91.8 %
-    "yaw 45-75deg": 0.88,  # 48/51 = 94.1 %
+    "masked": 0.88,  # 57/61 = 93.4 %
+    "yaw 45-75deg": 0.9,  # 49/51 = 96.1 %
     "looking down": 0.85,  # 33/35 = 94.3 %
-    "faces 24-32px": 0.86,  # 41/46 = 89.1 % (39 before the close look)
+    "faces 24-32px": 0.9,  # 44/46 = 95.7 % (41 before small boxes were kept in camera tiles)
     "low light": 0.84,  # 30/32 = 93.8 %
 }
 # Every layout row: gallery 90/92, speaker+filmstrip 22/22, share+strip 19/20, windowed 24/25,
@@ -85,9 +86,9 @@ def test_no_faces_on_ui_avatars_or_camera_off_tiles(tally, place):
 def test_few_false_faces_inside_live_tiles(tally):
     # Measured: 8 boxes on no face at all (a blurred backdrop, a shoulder; 5 before the close
     # look, whose windows also take the shirt under a face too small or blurred to find: the
-    # participant is there, their box is not on their face), and 6 too large or shifted over a
+    # participant is there, their box is not on their face), and 2 too large or shifted over a
     # face no other box matched (a participant found once, with a poor box; the face counts as
-    # missed above).
+    # missed above; 7 before small boxes were kept in camera tiles).
     assert tally.false_pos.get("live tile (not a face)", 0) <= 9
     assert tally.false_pos.get("loose box on a missed face", 0) <= 11
 
