@@ -73,6 +73,7 @@ OFF_TILE_MIN_EXACT = 0.7
 # _moving): camera-off tiles 0.991-1.0, live tiles at most 0.92 on the bench screens.
 PAINTED_MIN_UNCHANGED = 0.97
 PREVIOUS_MAX_AGE_S = 5.0
+MOVING_TILE_MAX_SHARE = 0.1  # a moving piece up to this share of the frame is looked at as a tile
 # A profile photo on a camera-off tile, told from a live face on one frame (see _profile_photo):
 # the tile is PHOTO_TILE_MIN_PAINTED or more one exact grey (+-1 level), and the face lies in a
 # blob of other pixels that is clear of every edge of the tile, at most PHOTO_MAX_AREA of it, its
@@ -354,7 +355,15 @@ class FaceFinder:
                     boxes.append(xyxy)
                     scores.append(score)
 
-        grid = tiles_xyxy[_regular(tiles_xyxy)] if len(tiles_xyxy) else tiles_xyxy
+        regular = _regular(tiles_xyxy) if len(tiles_xyxy) else np.zeros(0, bool)
+        if previous is not None and len(tiles_xyxy):
+            # A tile the gap finder cut at another size (a strip tile run into a bar above it)
+            # that is shaped like a participant's and moves is a camera: looked at per tile too.
+            area = (tiles_xyxy[:, 2] - tiles_xyxy[:, 0]) * (tiles_xyxy[:, 3] - tiles_xyxy[:, 1])
+            regular |= np.array([participant_piece(t) and a <= MOVING_TILE_MAX_SHARE * h * w
+                                 and _moving(gray_half, previous, t)
+                                 for t, a in zip(tiles_xyxy.tolist(), area.tolist(), strict=True)], bool)
+        grid = tiles_xyxy[regular]
         off_cache: dict[int, bool] = {}
 
         def off(k: int) -> bool:  # asked lazily (large, empty or face-holding tiles): ~0.3 ms a tile
