@@ -1,0 +1,176 @@
+"""Painted by the app or filmed by a camera: the tests the face finder asks of a tile or a box.
+
+A meeting app paints its camera-off tiles, initials discs, profile photos, panels and icons in
+exact colours and repaints them identically frame after frame; a camera's picture, even a dark,
+heavily compressed one, has gradients and noise and changes with every frame. BlazeFace takes
+some painted things for faces (a disc at 0.5-0.69, a photo at 0.5-0.72), so ``bot.detect``
+drops boxes these tests call painted. Each judges on one frame (``flat``, ``camera_off_like``,
+``profile_photo``) or against the previous one (``moving``); ``skin_share`` is the colour test
+of the close look.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# A detection scoring under FLAT_MAX_SCORE whose box is at least FLAT_SHARE_MIN one grey is
+# dropped (see flat).
+FLAT_MAX_SCORE = 0.7
+FLAT_SHARE_MIN = 0.33
+EXACT_SHARE_MIN = 0.4  # inside a grid tile: see flat
+EXACT_SHARE_MIN_OUTSIDE = 0.2  # outside the grid, with FLAT_SHARE_MIN: see flat
+# Share of a tile's pixels within 1 grey level of its commonest grey from which it is painted,
+# not filmed. Measured on 176 camera-off and 765 live tiles (composed galleries and simulated
+# screens): camera-off 0.70-1.0, live 0.03-0.77 (95th percentile 0.34-0.57); 0.7 catches 175
+# camera-off tiles and mistakes 2 live ones.
+OFF_TILE_MIN_EXACT = 0.7
+# Share of a region's pixels exactly as on the previous frame from which it can be painted (see
+# moving): camera-off tiles 0.991-1.0, live tiles at most 0.92 on the bench screens.
+PAINTED_MIN_UNCHANGED = 0.97
+# A profile photo on a camera-off tile, told from a live face on one frame (see profile_photo):
+# the tile is PHOTO_TILE_MIN_PAINTED or more one exact grey (+-1 level), and the face lies in a
+# blob of other pixels that is clear of every edge of the tile, at most PHOTO_MAX_AREA of it, its
+# centre within PHOTO_MAX_OFFSET of the tile's (share of the tile's width / height). Measured on
+# the first frames of the bench's 43 screens (truth boxes): the 46 profile photos are painted
+# 0.73-0.91, their blob 8.7-9.3 % of the tile and 11+ px clear of its edges; of 426 live faces
+# 423 have a blob that reaches an edge (a webcam picture fills its tile; a body is cut by the
+# bottom), the others are off-centre or on a tile painted under 0.6.
+PHOTO_TILE_MIN_PAINTED = 0.65
+PHOTO_MAX_AREA = 0.35
+PHOTO_MAX_OFFSET = (0.1, 0.15)
+
+# Skin in YCrCb (the usual Cr/Cb box, luma from 20 so dim faces count): the scan's cost filter.
+SKIN_YCRCB_LO = np.array([20, 133, 77], np.uint8)
+SKIN_YCRCB_HI = np.array([255, 178, 130], np.uint8)
+SKIN_LIT_Y = 90.0  # pixels darker than this are judged as if lit to it (see skin_share)
+SKIN_MIN_Y = 8.0
+SKIN_MAX_GAIN = 3.0
+
+
+def camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, int, int]) -> bool:
+    """True when a tile looks painted by the app rather than filmed: at least
+    ``OFF_TILE_MIN_EXACT`` of its pixels within 1 grey level of its commonest grey. Apps paint
+    a camera-off tile in one exact colour around a name, a disc or a small photo; a camera's
+    picture, even a dark, heavily compressed one of a plain wall, has gradients and noise.
+    (A looser "mostly one grey within 6 levels" skipped a 35 px face in a dark tile.)"""
+    x0, y0, x1, y1 = (int(v) for v in tile)
+    if y1 - y0 < 16 or x1 - x0 < 16:
+        return False
+    g = cv2.cvtColor(image_bgr[y0:y1:2, x0:x1:2], cv2.COLOR_BGR2GRAY)
+    hist = np.bincount(g.ravel(), minlength=256)
+    return float(np.convolve(hist, np.ones(3), mode="same").max() / g.size) >= OFF_TILE_MIN_EXACT
+
+
+def moving(gray_half: np.ndarray, previous: np.ndarray | None, xyxy: np.ndarray | tuple[int, int, int, int]) -> bool:
+    """True when under ``PAINTED_MIN_UNCHANGED`` of the region's pixels (half-scale grey) are
+    exactly as on the previous frame: the picture is filmed, whatever it looks like. False
+    without a previous frame (the first frame is judged on its looks alone).
+
+    An app paints a camera-off tile, an icon or a disc again exactly, frame after frame; a
+    camera's picture changes with sensor noise and movement. Measured on the bench.detect
+    screens (two frames each): camera-off tiles 0.991-1.000 of their pixels unchanged, live
+    tiles 0.08-0.92 (a dark, heavily compressed one included). Only ever used to overrule a
+    "painted" judgement, so a codec that skips unchanged blocks of a still live picture leaves
+    things as the looks alone decide."""
+    if previous is None:
+        return False
+    x0, y0, x1, y1 = (int(v) // 2 for v in xyxy)
+    a = gray_half[y0:y1 + 1, x0:x1 + 1]
+    if a.size == 0:
+        return False
+    return float(np.count_nonzero(a == previous[y0:y1 + 1, x0:x1 + 1])) < PAINTED_MIN_UNCHANGED * a.size
+
+
+def profile_photo(gray: np.ndarray, tile: np.ndarray, xyxy: np.ndarray) -> bool:
+    """True when the face box is a still profile photo on a camera-off tile, on one frame.
+
+    Every app paints a camera-off tile in one exact colour and puts the photo (a square, a
+    disc) small in its middle, the painted colour all around it; a webcam picture fills its
+    tile, and the person in it is cut by the tile's bottom edge. So: the tile is
+    ``PHOTO_TILE_MIN_PAINTED`` one grey (+-1 level), and the connected blob of other pixels
+    holding most of the face box touches no edge of the tile, covers at most ``PHOTO_MAX_AREA``
+    of it and sits centred (``PHOTO_MAX_OFFSET``). The painted share alone does not separate
+    them (dark, compressed live tiles reach 0.76, photo tiles start at 0.73); the floating,
+    centred blob does. Read at half resolution, ~0.2 ms a tile. ``gray``: the frame in grey."""
+    x0, y0, x1, y1 = (int(v) for v in tile)
+    sample = gray[y0:y1:4, x0:x1:4]
+    if not sample.size or mode_share(sample, 1) < PHOTO_TILE_MIN_PAINTED - 0.05:
+        return False  # a live tile, seen on a quarter of the pixels (the share within ~0.01)
+    g = gray[y0:y1:2, x0:x1:2]
+    if g.shape[0] < 16 or g.shape[1] < 16:
+        return False
+    grey, share = commonest_grey(g, 1)
+    if share < PHOTO_TILE_MIN_PAINTED:
+        return False
+    painted = np.abs(g.astype(np.int16) - grey) <= 1
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((~painted).astype(np.uint8), connectivity=8)
+    bx0, by0, bx1, by1 = (int(v) for v in xyxy)
+    inside = labels[max(0, by0 - y0) // 2:max(0, by1 - y0) // 2 + 1, max(0, bx0 - x0) // 2:max(0, bx1 - x0) // 2 + 1]
+    counts = np.bincount(inside.ravel(), minlength=n)
+    counts[0] = 0
+    if counts.max() == 0:
+        return False
+    cx, cy, cw, ch, area = (int(v) for v in stats[int(np.argmax(counts))])
+    h, w = g.shape
+    return (cx > 0 and cy > 0 and cx + cw < w and cy + ch < h and area <= PHOTO_MAX_AREA * h * w
+            and abs(cx + cw / 2 - w / 2) <= PHOTO_MAX_OFFSET[0] * w
+            and abs(cy + ch / 2 - h / 2) <= PHOTO_MAX_OFFSET[1] * h)
+
+
+def commonest_grey(gray: np.ndarray, within: int) -> tuple[int, float]:
+    """The grey with the most of ``gray``'s pixels within ``within`` levels of it, and their share (0..1)."""
+    near = np.convolve(np.bincount(gray.ravel(), minlength=256), np.ones(2 * within + 1), mode="same")
+    grey = int(np.argmax(near))
+    return grey, float(near[grey] / gray.size)
+
+
+def mode_share(gray: np.ndarray, within: int) -> float:
+    """Share of ``gray``'s pixels within ``within`` grey levels of its commonest grey (0..1)."""
+    return commonest_grey(gray, within)[1]
+
+
+def box_gray(image_bgr: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+    x0, y0, x1, y1 = (int(v) for v in xyxy)
+    return cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+
+
+def flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool = False) -> bool:
+    """True for a weak box that is largely one flat grey: Teams' initials disc on a
+    camera-off tile, which BlazeFace scores 0.5-0.69, or a flat piece of the UI. Measured on
+    composed galleries: such boxes have a flat share (pixels within 6 grey levels of the
+    box's commonest grey) of 0.36-0.82; real faces 0.18 typically,
+    those scoring under 0.7 at most 0.30 (faces scoring higher reach 0.52 and are always kept).
+
+    Inside a grid tile (camera video: painted camera-off tiles are judged by their own test)
+    only a box that is *painted* is flat: ``EXACT_SHARE_MIN`` of it within 1 grey level. Dark,
+    backlit and low-contrast live faces have a flat share of 0.35-0.67 but an exact share of
+    0.09-0.34 (88 weak faces on the first frames of the bench screens); the painted UI
+    pieces BlazeFace takes for faces 0.34-0.95 (most above 0.45)."""
+    if score >= FLAT_MAX_SCORE:
+        return False
+    gray = box_gray(image_bgr, xyxy)  # converted once for both shares
+    if not gray.size:
+        return True  # as both shares of an empty box are 1
+    exact = mode_share(gray, 1)
+    if in_grid:
+        return exact >= EXACT_SHARE_MIN
+    return mode_share(gray, 6) >= FLAT_SHARE_MIN and exact >= EXACT_SHARE_MIN_OUTSIDE
+
+
+def skin_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
+    """Share of the box's pixels that are skin-coloured, dim ones judged as if lit.
+
+    The YCrCb box holds skin at ordinary exposure. A camera in a dim room scales a face's
+    colour towards black, and its chroma (Cr, Cb distances from 128) with it: a face at a third
+    of normal brightness sits at Cr 131-135, outside the box. So a pixel under ``SKIN_LIT_Y``
+    luma is judged with its luma and chroma distances scaled up to that level (at most
+    ``SKIN_MAX_GAIN`` times, from luma ``SKIN_MIN_Y``, so black noise stays black)."""
+    x0, y0, x1, y1 = (int(v) for v in xyxy)
+    box = image_bgr[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+    if box.size == 0:
+        return 0.0
+    ycc = cv2.cvtColor(box, cv2.COLOR_BGR2YCrCb).reshape(-1, 3).astype(np.float32)
+    gain = np.where(ycc[:, 0] >= SKIN_MIN_Y, np.clip(SKIN_LIT_Y / np.maximum(ycc[:, 0], 1.0), 1.0, SKIN_MAX_GAIN), 1.0)
+    lit = np.concatenate((ycc[:, :1] * gain[:, None], 128.0 + (ycc[:, 1:] - 128.0) * gain[:, None]), axis=1)
+    return float(((lit >= SKIN_YCRCB_LO) & (lit <= SKIN_YCRCB_HI)).all(axis=1).mean())
