@@ -325,21 +325,30 @@ class FaceFinder:
                     boxes.append(xyxy)
                     scores.append(score)
 
+        moving: dict[int, bool] = {}
+
+        def moves(j: int) -> bool:  # tile j changed since the previous frame; asked lazily (~0.05 ms)
+            if j < 0:
+                return False
+            if j not in moving:
+                moving[j] = painted.moving(gray_half, previous, tiles_xyxy[j])
+            return moving[j]
+
         regular = _regular(tiles_xyxy) if len(tiles_xyxy) else np.zeros(0, bool)
         if previous is not None and len(tiles_xyxy):
             # A tile the gap finder cut at another size (a strip tile run into a bar above it)
             # that is shaped like a participant's and moves is a camera: looked at per tile too.
             area = (tiles_xyxy[:, 2] - tiles_xyxy[:, 0]) * (tiles_xyxy[:, 3] - tiles_xyxy[:, 1])
-            regular |= np.array([participant_piece(t) and a <= MOVING_TILE_MAX_SHARE * h * w
-                                 and painted.moving(gray_half, previous, t)
-                                 for t, a in zip(tiles_xyxy.tolist(), area.tolist(), strict=True)], bool)
+            regular |= np.array([not r and participant_piece(t) and a <= MOVING_TILE_MAX_SHARE * h * w and moves(j)
+                                 for j, (r, t, a) in enumerate(zip(regular.tolist(), tiles_xyxy.tolist(),
+                                                                   area.tolist(), strict=True))], bool)
+        grid_tile = np.flatnonzero(regular)  # grid index -> index in tiles_xyxy
         grid = tiles_xyxy[regular]
         off_cache: dict[int, bool] = {}
 
         def off(k: int) -> bool:  # asked lazily (large, empty or face-holding tiles): ~0.3 ms a tile
             if k not in off_cache:
-                off_cache[k] = painted.camera_off_like(image_bgr, grid[k]) \
-                    and not painted.moving(gray_half, previous, grid[k])
+                off_cache[k] = painted.camera_off_like(image_bgr, grid[k]) and not moves(int(grid_tile[k]))
             return off_cache[k]
 
         look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score)
@@ -364,15 +373,6 @@ class FaceFinder:
         # Scores were checked per detector in look(). Panel avatars (the reason for drop_below_px)
         # are never inside a grid tile or a tile that moves; a webcam far from its user is, with a
         # box of 16-20 px.
-        moving: dict[int, bool] = {}
-
-        def moves(j: int) -> bool:  # tile j changed since the previous frame; asked lazily (~0.05 ms)
-            if j < 0:
-                return False
-            if j not in moving:
-                moving[j] = painted.moving(gray_half, previous, tiles_xyxy[j])
-            return moving[j]
-
         small_ok = (side < self.drop_below_px) & (side >= GRID_MIN_FACE_PX)
         if small_ok.any():
             k_grid, k_tile = containing_box(xyxy[small_ok], grid), containing_box(xyxy[small_ok], tiles_xyxy)

@@ -57,9 +57,7 @@ def camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, in
     x0, y0, x1, y1 = (int(v) for v in tile)
     if y1 - y0 < 16 or x1 - x0 < 16:
         return False
-    g = cv2.cvtColor(image_bgr[y0:y1:2, x0:x1:2], cv2.COLOR_BGR2GRAY)
-    hist = np.bincount(g.ravel(), minlength=256)
-    return float(np.convolve(hist, np.ones(3), mode="same").max() / g.size) >= OFF_TILE_MIN_EXACT
+    return mode_share(cv2.cvtColor(image_bgr[y0:y1:2, x0:x1:2], cv2.COLOR_BGR2GRAY), 1) >= OFF_TILE_MIN_EXACT
 
 
 def moving(gray_half: np.ndarray, previous: np.ndarray | None, xyxy: np.ndarray | tuple[int, int, int, int]) -> bool:
@@ -131,6 +129,7 @@ def mode_share(gray: np.ndarray, within: int) -> float:
 
 
 def box_gray(image_bgr: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+    """The box's pixels in grey."""
     x0, y0, x1, y1 = (int(v) for v in xyxy)
     return cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
 

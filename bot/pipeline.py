@@ -142,7 +142,7 @@ class Pipeline:
         return dataclasses.replace(
             self, finder=self.finder.fresh(), emotion=self.emotion.fresh() if self.emotion else None,
             tracker=ParticipantTracker(forget_after_s=self.tracker.forget_after_s),
-            smoother=EmotionSmoother(tau_s=self.smoother.tau_s, uncertain_below=self.smoother.uncertain_below),
+            smoother=self.smoother.fresh(),
             attention=self.attention.fresh() if self.attention else None,
             names=self.names.fresh() if self.names else None)
 

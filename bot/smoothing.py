@@ -50,6 +50,10 @@ class EmotionSmoother:
     _clear: dict[int, tuple[int, float]] = field(default_factory=dict)  # sure expression, since when
     _shown: dict[int, int] = field(default_factory=dict)  # label shown last, by track
 
+    def fresh(self) -> EmotionSmoother:
+        """The same settings with no participant's average, sure reading or shown label."""
+        return dataclasses.replace(self, _state={}, _clear={}, _shown={})
+
     def __call__(self, frame: FrameResult, t_s: float) -> FrameResult:
         faces = frame.faces
         if faces.emotion_probs is None or faces.track_id is None:

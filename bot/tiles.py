@@ -28,6 +28,8 @@ import statistics
 import cv2
 import numpy as np
 
+from vocab.geometry import intersection_area
+
 _EMPTY = np.zeros((0, 4), np.int32)
 
 
@@ -69,9 +71,10 @@ def find_tiles(image_bgr: np.ndarray, *, tol: int = 14, gap_fill: float = 0.98,
         return np.array([[0, 0, w, h]], np.int32)
     params = _Params(gap_fill, min_tile_px, max_gap_frac)
     out = _tiles_at(gray, bg, tol, params, max_depth)
-    if _equal_class([tuple(t) for t in out.tolist() if _tile_shaped(tuple(t))]) < STRICT_TRY_BELOW:
+    score = _lattice_score(out)
+    if score < STRICT_TRY_BELOW:
         strict = _tiles_at(gray, bg, STRICT_TOL, params, max_depth)
-        if _lattice_score(strict) > _lattice_score(out):
+        if _lattice_score(strict) > score:
             out = strict
     if len(out) == 0:
         return _EMPTY.copy()
@@ -89,7 +92,12 @@ STRICT_TRY_BELOW = 4
 
 def _lattice_score(tiles: np.ndarray) -> int:
     """How much of a gallery or strip a cut found: its largest set of equal, tile-shaped pieces."""
-    return _equal_class([tuple(t) for t in tiles.tolist() if _tile_shaped(tuple(t))])
+    return _equal_class([tuple(t) for t in tiles[_shaped(tiles)].tolist()])
+
+
+def _shaped(tiles: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool: ``_tile_shaped`` of each of ``tiles``."""
+    return np.array([_tile_shaped(tuple(t)) for t in tiles.tolist()], bool).reshape(-1)
 
 
 def _tiles_at(gray: np.ndarray, bg: int, tol: int, params: _Params, max_depth: int) -> np.ndarray:
@@ -159,7 +167,7 @@ def _fill_lattice(tiles: np.ndarray, gray: np.ndarray, bg: int) -> np.ndarray:
     """
     if len(tiles) < LATTICE_MIN_TILES:
         return tiles
-    same = same_size(tiles) & np.array([_tile_shaped(tuple(t)) for t in tiles.tolist()])[None, :]
+    same = same_size(tiles) & _shaped(tiles)[None, :]
     member = same[int(np.argmax(same.sum(axis=1)))]
     if member.sum() < LATTICE_MIN_TILES:  # no gallery or strip (a toolbar's buttons are no lattice)
         return tiles
@@ -184,7 +192,7 @@ def _fill_lattice(tiles: np.ndarray, gray: np.ndarray, bg: int) -> np.ndarray:
     out: list[np.ndarray] = [t for t in members]
     changed = False
     for piece in tiles[~member]:
-        inter = _intersections(piece[None], reach)[0]
+        inter = intersection_area(piece[None], reach)[0]
         cover = inter / ((reach[:, 2] - reach[:, 0]) * (reach[:, 3] - reach[:, 1]))
         area = (piece[2] - piece[0]) * (piece[3] - piece[1])
         mine = (cover >= LATTICE_PLACE_COVER) | (inter >= LATTICE_FRAGMENT_INSIDE * area)
@@ -194,7 +202,7 @@ def _fill_lattice(tiles: np.ndarray, gray: np.ndarray, bg: int) -> np.ndarray:
         else:
             out.append(piece)
     found = np.array(out, np.int32).reshape(-1, 4)
-    empty = ~(_intersections(places, found) > 0.01 * tw * th).any(axis=1)
+    empty = ~(intersection_area(places, found) > 0.01 * tw * th).any(axis=1)
     added = [place for place in places[empty] if _painted_share(gray, place, bg) < LATTICE_MAX_PAINTED]
     if added:
         found = np.concatenate((found, np.array(added, np.int32)))
@@ -273,13 +281,6 @@ def _with_pitch(starts: list[int], side: int, fallback: float | None = None) -> 
             out += [round(out[-1] + j * (b - out[-1]) / k) for j in range(1, k)]
         out.append(b)
     return out
-
-
-def _intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(len(a), len(b))`` intersection areas of xyxy boxes."""
-    ix = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    iy = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    return (np.clip(ix, 0, None) * np.clip(iy, 0, None)).astype(np.float64)
 
 
 def _starts_of(values: np.ndarray, side: int) -> list[int]:
@@ -525,7 +526,7 @@ def _align(tiles: np.ndarray, axis: int) -> np.ndarray:
     """
     a0, a1 = (0, 2) if axis == 0 else (1, 3)
     out = tiles.copy()
-    shaped = np.array([_tile_shaped(tuple(t)) for t in tiles.tolist()], bool)
+    shaped = _shaped(tiles)
     for i in range(len(tiles)):
         mates = _mates(tiles, i, a0, a1)
         mates = mates[shaped[mates]]

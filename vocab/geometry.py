@@ -25,9 +25,7 @@ def box_overlap(a: np.ndarray, b: np.ndarray, metric: Overlap = Overlap.IOU) -> 
     """
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = iw * ih
+    inter = intersection_area(a, b)
     area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
     area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
     if metric is Overlap.IOU:
@@ -37,6 +35,15 @@ def box_overlap(a: np.ndarray, b: np.ndarray, metric: Overlap = Overlap.IOU) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(denom > 0, inter / np.where(denom > 0, denom, 1.0), 0.0)
     return out
+
+
+def intersection_area(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(n, m)`` float64 area shared by every box of ``a`` ``(n, 4)`` and every box of ``b`` ``(m, 4)``."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    return iw * ih
 
 
 def containing_box(xyxy: np.ndarray, boxes: np.ndarray) -> np.ndarray:

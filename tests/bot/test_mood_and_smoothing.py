@@ -143,3 +143,13 @@ def test_mood_of_empty_frame_has_no_emotion_numbers() -> None:
 def test_faces_rejects_wrong_shapes() -> None:
     with pytest.raises(ValueError, match="expected shape"):
         Faces(xyxy=np.zeros((2, 4), np.float32), score=np.zeros(3, np.float32), tile_xyxy=np.zeros((2, 4), np.int32))
+
+
+def test_a_fresh_smoother_keeps_its_settings_and_forgets_the_faces() -> None:
+    """``Pipeline.fresh`` (unrelated images) starts each participant anew with the same rules."""
+    sm = EmotionSmoother(tau_s=2.0, uncertain_below=0.5, switch_margin=0.2, clear_above=0.9)
+    _labels(sm, [(float(t), _sure(NEUTRAL)) for t in range(5)])
+    new = sm.fresh()
+    assert (new.tau_s, new.uncertain_below, new.switch_margin, new.clear_above) == (2.0, 0.5, 0.2, 0.9)
+    assert _labels(new, [(10.0, _sure(HAPPY, 0.55))]) == [HAPPY]  # no shown label held over
+    assert _labels(sm, [(5.0, _sure(HAPPY, 0.55))]) == [NEUTRAL]  # the original keeps its own
