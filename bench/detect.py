@@ -9,7 +9,8 @@ scored, so a detector that keeps state across frames is measured as it runs.
 Printed: recall per condition (frontal-to-45° faces ≥ 32 px per layout; masked, ~60° yaw,
 looking down, 24-32 px, ... over all screens), false positives by where they land (camera-off
 tiles, profile photos, panel/chat avatars, the rest of the UI, live tiles), and milliseconds
-per screen. ``--timing`` prints the older per-gallery-size timing table instead.
+per screen. ``--timing`` prints the older per-gallery-size timing table instead; ``--cost`` the
+CPU time of a first and of later frames per layout against one detector call per tile.
 
 A detection matches a face when at least half of the smaller box lies in the other and their
 areas are within 4x (the truth boxes are approximate, see ``tools.screensim.truth``). A box
@@ -264,10 +265,49 @@ def timing(repeats: int) -> None:
                   f"{np.median(stage_ms):8.1f}  {np.median(paired_ms):15.1f}")
 
 
+def cost(frames: int = 4) -> None:
+    """Per layout: the CPU time (``time.process_time``, one process; the finder as the bench
+    builds it, no twin) of detection on a screen's first frame and on its later frames, 1 s
+    apart as a live run sees them (people sway, video noise changes, the UI stays), against one
+    short-range detector call per true tile of the same frame (a participant tile, camera off
+    or not: the per-tile cost). Medians over the set's screens; the ratio's worst screen too."""
+    rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    with make_finder_factory() as factory:
+        for set_name, shots in bench_screens(tuple(SCREEN_SETS), frames=max(2, frames)):
+            image0 = shots[0].image
+            factory()(FrameResult(0, 0.0, datetime.now(UTC), (0, 0, image0.shape[1], image0.shape[0]), image=image0))
+            finder = factory()
+            spent, calls = [], []
+            for k, shot in enumerate(shots):
+                frame = FrameResult(k, float(k), datetime.now(UTC), (0, 0, shot.image.shape[1], shot.image.shape[0]),
+                                    image=shot.image)
+                before, t = finder.detector_calls, time.process_time()
+                finder(frame)
+                spent.append((time.process_time() - t) * 1000)
+                calls.append(finder.detector_calls - before)
+            t = time.process_time()
+            for tile in shots[-1].tiles:
+                x0, y0, x1, y1 = (int(v) for v in tile.xyxy)
+                finder.detector.detect(shots[-1].image[y0:y1, x0:x1])
+            per_tile = (time.process_time() - t) * 1000
+            rows.setdefault(set_name, []).append((spent[0], float(np.mean(spent[1:])), per_tile,
+                                                  float(np.mean(calls[1:]))))
+    print("layout               first_ms  later_ms  per_tile_ms  first_x  later_x  worst_later_x  "
+          "later_calls  tiles")
+    for set_name, r in rows.items():
+        a = np.array(r)
+        tiles = np.median([len(s[-1].tiles) for n, s in bench_screens((set_name,), frames=1) if n == set_name])
+        print(f"{set_name:18s}  {np.median(a[:, 0]):8.1f}  {np.median(a[:, 1]):8.1f}  {np.median(a[:, 2]):11.1f}  "
+              f"{np.median(a[:, 0] / a[:, 2]):7.2f}  {np.median(a[:, 1] / a[:, 2]):7.2f}  "
+              f"{np.max(a[:, 1] / a[:, 2]):13.2f}  {np.median(a[:, 3]):11.1f}  {tiles:5.0f}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.detect", description=__doc__.splitlines()[0])
     parser.add_argument("--timing", type=int, default=0, metavar="N",
                         help="print the per-gallery-size timing table (N repeats) instead")
+    parser.add_argument("--cost", action="store_true",
+                        help="print the first-frame and later-frame cost per layout against one call per tile instead")
     parser.add_argument("--sets", default=",".join(SCREEN_SETS), help="comma-separated screen sets")
     parser.add_argument("--misses", action="store_true", help="list every missed face")
     parser.add_argument("--frames", type=int, default=FRAMES, metavar="N",
@@ -277,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     if args.timing:
         timing(args.timing)
+        return 0
+    if args.cost:
+        cost()
         return 0
     screens = bench_screens(args.sets.split(","), frames=max(1, args.frames))
     with make_finder_factory() as factory:

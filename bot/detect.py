@@ -79,7 +79,7 @@ def tile_min_score(min_face_score: float) -> float:
 
 
 # A face box at or above this score is a confident face: it makes a tile explained (no second
-# look) and a weaker box in the same tile is dropped (see _drop_weak_beside_confident).
+# look) and a weaker box in the same tile is dropped (see _weak_beside_confident).
 CONFIDENT_SCORE = 0.5
 # A window whose grey values (at 1/4 scale) vary less than this holds no face.
 WINDOW_MIN_STD = 3.0
@@ -110,6 +110,32 @@ CHANGE_MAX_DIFF = 4.0
 # change is caught by the cells above. At 10 s the refreshes were ~6 detector calls a frame of a
 # still 7x7 class (~9 ms of CPU), at 30 s ~2 (issue 13).
 REDETECT_AFTER_S = 30.0
+
+
+# A face found on the previous frame is followed: its window (the one whose box became the face)
+# is asked first, and where it finds the face again (IoU >= FOLLOW_MIN_IOU with its last box),
+# any other window whose changed cells all lie in that person's zone keeps its answer (less its
+# boxes in the zone) instead of being asked again: a person moving in their camera changes the
+# cells of every window over them (the padded tile, the second and close looks, 4-12 scan
+# windows of three levels over a speaker), and all of them would only find that face again.
+# The zone: the face box widened by FOLLOW_ZONE_SIDE face widths each side, FOLLOW_ZONE_UP face
+# heights above and FOLLOW_ZONE_DOWN below (hair, shoulders, torso, hands at the chin),
+# clipped to the face's tile. A change elsewhere (someone joining beside them, a slide) is asked
+# about at once; the refresh after redetect_after_s still asks every window.
+FOLLOW_MIN_IOU = 0.3
+FOLLOW_ZONE_SIDE = 2.0
+FOLLOW_ZONE_UP = 1.0
+FOLLOW_ZONE_DOWN = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Hit:
+    """Where a face of the last frame came from: the window and detector whose box it is."""
+
+    detector: FaceDetector
+    window: Window
+    min_score: float
+    xyxy: np.ndarray  # (4,) float32, screen pixels
 
 
 @dataclasses.dataclass
@@ -238,8 +264,11 @@ class FaceFinder:
         self._last_tiles: np.ndarray | None = None  # the tiles of the last frame, for _previous_frame
         # The scan windows chosen on an earlier frame: (grid, free cells, their grey means, t, windows).
         self._scan_kept: tuple[np.ndarray, np.ndarray, np.ndarray, float, list[Window]] | None = None
+        # The faces of the last frame and their windows: (t_mono, tiles, hits), see FOLLOW_MIN_IOU.
+        self._hits: tuple[float, np.ndarray, list[_Hit]] | None = None
         self.detector_calls = 0
         self.detector_calls_kept = 0
+        self.detector_calls_followed = 0
         self.scan_choices = 0
 
     def close(self) -> None:
@@ -251,8 +280,8 @@ class FaceFinder:
         """The same detectors and settings with no memory of earlier frames (for an unrelated image or stream)."""
         new = copy.copy(self)
         new._history = deque(maxlen=self._history.maxlen)
-        new._kept, new._tiles_kept, new._scan_kept, new._last_tiles = {}, None, None, None
-        new.detector_calls = new.detector_calls_kept = new.scan_choices = 0
+        new._kept, new._tiles_kept, new._scan_kept, new._last_tiles, new._hits = {}, None, None, None, None
+        new.detector_calls = new.detector_calls_kept = new.detector_calls_followed = new.scan_choices = 0
         return new
 
     def __call__(self, frame: FrameResult) -> FrameResult:
@@ -312,10 +341,13 @@ class FaceFinder:
         self._last_tiles = tiles_xyxy.copy()
 
         kept: dict[tuple[int, Window], _Kept] = {}
+        zones = self._followed_zones(image_bgr, small, tiles_xyxy, t_mono, kept)
+        origins: list[_Hit] = []  # per box appended to boxes, where it came from
 
         def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False) -> None:
-            answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept)
-            for (x0, y0, _, _), (xyxy, score) in zip(windows, answers, strict=True):
+            answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, zones)
+            for window, (xyxy, score) in zip(windows, answers, strict=True):
+                x0, y0 = window[:2]
                 good = score >= min_score
                 xyxy, score = xyxy[good] + np.array([x0, y0, x0, y0], np.float32), score[good]
                 if skin and len(xyxy):  # see _close_looks
@@ -324,6 +356,7 @@ class FaceFinder:
                 if len(xyxy):
                     boxes.append(xyxy)
                     scores.append(score)
+                    origins.extend(_Hit(detector, window, min_score, b) for b in xyxy)
 
         moving: dict[int, bool] = {}
 
@@ -366,6 +399,7 @@ class FaceFinder:
             while len(self._history) >= 2 and self._history[1][0] <= t_mono - self.still_after_s:
                 self._history.popleft()
         if not boxes:
+            self._hits = (t_mono, tiles_xyxy.copy(), []) if t_mono is not None else None
             return Faces.empty()
         xyxy = np.concatenate(boxes).astype(np.float32)
         score = np.concatenate(scores).astype(np.float32)
@@ -378,9 +412,9 @@ class FaceFinder:
             k_grid, k_tile = containing_box(xyxy[small_ok], grid), containing_box(xyxy[small_ok], tiles_xyxy)
             small_ok[small_ok] = [k >= 0 or moves(j) for k, j in zip(k_grid.tolist(), k_tile.tolist(), strict=True)]
         ok = (side >= self.drop_below_px) | small_ok
-        xyxy, score = xyxy[ok], score[ok]
+        xyxy, score, index = xyxy[ok], score[ok], np.flatnonzero(ok)
         keep = merge_duplicates(xyxy, score, self.merge_iou)
-        xyxy, score = xyxy[keep], score[keep]
+        xyxy, score, index = xyxy[keep], score[keep], index[keep]
         in_grid = containing_box(xyxy, grid)
         in_tile = containing_box(xyxy, tiles_xyxy)
         # A box in a grid tile, or in any tile that changed since the previous frame (a speaker's
@@ -390,32 +424,53 @@ class FaceFinder:
                          and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
                          and not (j >= 0 and painted.profile_photo(gray, tiles_xyxy[j], b) and not moves(j))
                          for b, s, k, j in zip(xyxy, score, in_grid, in_tile, strict=True)], bool).reshape(-1)
-        xyxy, score = xyxy[real], score[real]
-        xyxy, score = _drop_weak_beside_confident(xyxy, score, tiles_xyxy)
+        xyxy, score, index = xyxy[real], score[real], index[real]
+        keep = _weak_beside_confident(xyxy, score, tiles_xyxy)
+        xyxy, score, index = xyxy[~keep], score[~keep], index[~keep]
+        if t_mono is not None:
+            self._hits = (t_mono, tiles_xyxy.copy(), [dataclasses.replace(origins[i], xyxy=b.copy())
+                                                      for i, b in zip(index.tolist(), xyxy, strict=True)])
         tile_of = _tile_of(xyxy, tiles_xyxy, image_bgr.shape)
         xyxy = np.concatenate((np.maximum(xyxy[:, :2], tile_of[:, :2]), np.minimum(xyxy[:, 2:], tile_of[:, 2:])),
                               axis=1).astype(np.float32)
         return Faces(xyxy=xyxy, score=score, tile_xyxy=tile_of)
 
     def _detect_windows(self, detector: FaceDetector, image_bgr: np.ndarray, small: np.ndarray,
-                        windows: list[Window], t_mono: float | None,
-                        kept: dict[tuple[int, Window], _Kept]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The detector's answer for each window (window pixels): kept from an earlier frame
-        while the window has not changed and is not due, else asked now (by ``pair`` with its
-        twin, when ``detector`` is the tile detector and a pair was given). Records them in
-        ``kept``."""
+                        windows: list[Window], t_mono: float | None, kept: dict[tuple[int, Window], _Kept],
+                        zones: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The detector's answer for each window (window pixels): answered already this frame,
+        or kept from an earlier frame while the window has not changed (or changed only in the
+        ``zones`` of followed faces, see FOLLOW_MIN_IOU) and is not due, else asked now (by
+        ``pair`` with its twin, when ``detector`` is the tile detector and a pair was given).
+        Records them in ``kept``."""
         t = t_mono if self.redetect_after_s > 0 else None  # None: nothing kept, nothing reused
         answers: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(windows)
         cells: list[np.ndarray] = []
         for i, window in enumerate(windows):
             if t is None:
                 continue
+            key = (id(detector), window)
+            if key in kept:  # a followed face's window, asked first
+                cells.append(kept[key].cells)
+                answers[i] = (kept[key].xyxy, kept[key].score)
+                continue
             cells.append(now := coarse_cells(small, window))
-            old = self._kept.get((id(detector), window))
-            if old is not None and old.t_s <= t < old.due_s and not cells_changed(old.cells, now, self.change_max_diff):
-                kept[(id(detector), window)] = old
+            old = self._kept.get(key)
+            if old is None or not old.t_s <= t < old.due_s:
+                continue
+            if not cells_changed(old.cells, now, self.change_max_diff):
+                kept[key] = old
                 self.detector_calls_kept += 1
-                answers[i] = (old.xyxy, old.score)
+            elif zones is not None and len(zones) and _changed_within(old.cells, now, window, zones,
+                                                                     self.change_max_diff):
+                # The followed faces' own windows have found them: drop this window's boxes there.
+                offset = np.array(window[:2] * 2, np.float32)
+                away = ~_centre_in(old.xyxy + offset, zones)
+                kept[key] = dataclasses.replace(old, xyxy=old.xyxy[away], score=old.score[away])
+                self.detector_calls_followed += 1
+            else:
+                continue
+            answers[i] = (kept[key].xyxy, kept[key].score)
         asked = [i for i, a in enumerate(answers) if a is None]
         crops = [image_bgr[y0:y1, x0:x1] for x0, y0, x1, y1 in (windows[i] for i in asked)]
         fresh = self.pair.detect_all(crops) if self.pair is not None and detector is self.pair.first \
@@ -437,6 +492,45 @@ class FaceFinder:
             spread = 0.75 + 0.5 * (((x0 * 31 + y0 * 17) * 0.6180339887) % 1.0)
             kept[key] = _Kept(cells[i], t, t + self.redetect_after_s * spread, xyxy, score)
         return [a for a in answers if a is not None]
+
+    def _followed_zones(self, image_bgr: np.ndarray, small: np.ndarray, tiles_xyxy: np.ndarray,
+                        t_mono: float | None, kept: dict[tuple[int, Window], _Kept]) -> np.ndarray:
+        """``(m, 4)`` float32 screen boxes: the zones of the last frame's faces found again, each
+        in the window it came from (asked now if it changed; the answers go to ``kept``). Empty
+        on a first frame, after a layout change or a gap of more than ``PREVIOUS_MAX_AGE_S``. A
+        zone holding the centre of a face not found again is not used: the windows over it are
+        asked, the full search for that face."""
+        last, self._hits = self._hits, None
+        none = np.zeros((0, 4), np.float32)
+        if last is None or t_mono is None or self.redetect_after_s <= 0:
+            return none
+        t_last, tiles_last, hits = last
+        if not hits or not 0 < t_mono - t_last <= PREVIOUS_MAX_AGE_S or not np.array_equal(tiles_last, tiles_xyxy):
+            return none
+        by_detector: dict[int, tuple[FaceDetector, list[Window]]] = {}
+        for hit in hits:
+            windows = by_detector.setdefault(id(hit.detector), (hit.detector, []))[1]
+            if hit.window not in windows:
+                windows.append(hit.window)
+        for detector, windows in by_detector.values():
+            self._detect_windows(detector, image_bgr, small, windows, t_mono, kept)
+        zones, lost = [], []
+        for hit in hits:
+            answer = kept[(id(hit.detector), hit.window)]
+            found = answer.xyxy[answer.score >= hit.min_score] + np.array(hit.window[:2] * 2, np.float32)
+            overlap = box_overlap(hit.xyxy[None], found, Overlap.IOU)[0] if len(found) else np.zeros(0)
+            if len(overlap) and float(overlap.max()) >= FOLLOW_MIN_IOU:
+                both = np.concatenate((np.minimum(hit.xyxy[:2], found[overlap.argmax(), :2]),
+                                       np.maximum(hit.xyxy[2:], found[overlap.argmax(), 2:])))
+                zones.append(_person_zone(both, tiles_xyxy))
+            else:
+                lost.append(hit.xyxy)
+        if not zones:
+            return none
+        out = np.array(zones, np.float32)
+        if lost:
+            out = out[~_centre_in(out, np.array(lost, np.float32), reverse=True)]
+        return out
 
     def _grid_windows(self, grid: np.ndarray, off: Callable[[int], bool], hw: tuple[int, int]) -> list[Window]:
         """One window per grid tile, padded; plus square windows over large tiles that do not
@@ -625,20 +719,57 @@ class FaceFinder:
         return all(float(cv2.absdiff(a, g[y0:y1 + 1, x0:x1 + 1]).mean()) < self.still_max_diff for g in older)
 
 
-def _drop_weak_beside_confident(xyxy: np.ndarray, score: np.ndarray,
-                                tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop a weak box (under ``CONFIDENT_SCORE``) whose tile also holds a confident one.
+def _weak_beside_confident(xyxy: np.ndarray, score: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool: the weak boxes (under ``CONFIDENT_SCORE``) whose tile also holds a
+    confident one, to be dropped.
 
     The thresholds are low so that masked, turned, small and dark faces are found; such a
     weak box beside a confident face in one webcam tile is almost always its shoulder, hand or
     backdrop (a second person in one camera is seen about as well as the first)."""
     if len(xyxy) < 2 or len(tiles) == 0:
-        return xyxy, score
+        return np.zeros(len(xyxy), bool)
     k = containing_box(xyxy, tiles)
     confident_tiles = set(k[(score >= CONFIDENT_SCORE) & (k >= 0)].tolist())
-    keep = np.array([s >= CONFIDENT_SCORE or t < 0 or t not in confident_tiles
-                     for s, t in zip(score.tolist(), k.tolist(), strict=True)], bool)
-    return xyxy[keep], score[keep]
+    return np.array([s < CONFIDENT_SCORE and t >= 0 and t in confident_tiles
+                     for s, t in zip(score.tolist(), k.tolist(), strict=True)], bool).reshape(-1)
+
+
+def _person_zone(face: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """``(4,)`` float32: where a person's movement shows around their face box (see
+    FOLLOW_ZONE_SIDE), clipped to the tile holding the face, if any."""
+    w, h = float(face[2] - face[0]), float(face[3] - face[1])
+    zone = np.array([face[0] - FOLLOW_ZONE_SIDE * w, face[1] - FOLLOW_ZONE_UP * h,
+                     face[2] + FOLLOW_ZONE_SIDE * w, face[3] + FOLLOW_ZONE_DOWN * h], np.float32)
+    k = int(containing_box(face[None].astype(np.float32), tiles)[0]) if len(tiles) else -1
+    if k >= 0:
+        zone[:2] = np.maximum(zone[:2], tiles[k, :2])
+        zone[2:] = np.minimum(zone[2:], tiles[k, 2:])
+    return zone
+
+
+def _centre_in(xyxy: np.ndarray, zones: np.ndarray, reverse: bool = False) -> np.ndarray:
+    """``(n,)`` bool: boxes ``xyxy`` whose centre lies in any of ``zones``; with ``reverse``,
+    the boxes ``xyxy`` holding the centre of any of ``zones``."""
+    if not len(xyxy) or not len(zones):
+        return np.zeros(len(xyxy), bool)
+    inner, outer = (zones, xyxy) if reverse else (xyxy, zones)
+    c = (inner[:, :2] + inner[:, 2:]) / 2
+    hit = (c[:, None, 0] >= outer[None, :, 0]) & (c[:, None, 0] < outer[None, :, 2]) \
+        & (c[:, None, 1] >= outer[None, :, 1]) & (c[:, None, 1] < outer[None, :, 3])
+    return hit.any(axis=0 if reverse else 1)
+
+
+def _changed_within(old: np.ndarray, now: np.ndarray, window: Window, zones: np.ndarray, max_diff: float) -> bool:
+    """Whether every cell of ``window`` that changed (see ``cells_changed``) has its centre in one of ``zones``."""
+    if old.shape != now.shape:
+        return False
+    rows, cols = np.nonzero(np.abs(old - now) >= max_diff)
+    x0, y0, x1, y1 = window
+    cx = x0 + (cols + 0.5) * (x1 - x0) / now.shape[1]
+    cy = y0 + (rows + 0.5) * (y1 - y0) / now.shape[0]
+    inside = (cx[:, None] >= zones[None, :, 0]) & (cx[:, None] < zones[None, :, 2]) \
+        & (cy[:, None] >= zones[None, :, 1]) & (cy[:, None] < zones[None, :, 3])
+    return bool(inside.any(axis=1).all())
 
 
 def _same_boxes(a: np.ndarray, b: np.ndarray, min_iou: float = 0.85) -> bool:
