@@ -265,7 +265,7 @@ def timing(repeats: int) -> None:
                   f"{np.median(stage_ms):8.1f}  {np.median(paired_ms):15.1f}")
 
 
-def cost(frames: int = 4) -> None:
+def cost(frames: int = 6) -> None:
     """Per layout: the CPU time (``time.process_time``, one process; the finder as the bench
     builds it, no twin) of detection on a screen's first frame and on its later frames, 1 s
     apart as a live run sees them (people sway, video noise changes, the UI stays), against one

@@ -156,6 +156,7 @@ class _Kept:
 GAP_CHANGE_MIN = 12
 GAP_CHANGED_SHARE = 0.005
 GAP_SAMPLES = 50_000
+GAP_CELL_PX = 16  # moving content between the tiles leaves the test in cells of this size, +-1 cell
 
 
 @dataclasses.dataclass
@@ -313,6 +314,22 @@ class FaceFinder:
                 return kept.tiles_xyxy
         tiles = self.tile_finder(image_bgr)
         if self.redetect_after_s > 0 and t_mono is not None:
+            if kept is not None and kept.shape == gray.shape and np.array_equal(kept.tiles_xyxy, tiles):
+                # The same tiles again: what changed between them is moving content no tile holds
+                # (a camera the finder did not cut loose, a video on a slide). The pixels near it
+                # leave the test, so that such a screen does not pay a tile finding every frame.
+                now = gray.ravel()[kept.between]
+                moved = np.abs(now.astype(np.int16) - kept.values) > GAP_CHANGE_MIN
+                if moved.any():
+                    rows, cols = np.divmod(kept.between[moved], gray.shape[1])
+                    near = np.zeros((gray.shape[0] // GAP_CELL_PX + 1, gray.shape[1] // GAP_CELL_PX + 1), np.uint8)
+                    near[rows // GAP_CELL_PX, cols // GAP_CELL_PX] = 1
+                    near = cv2.dilate(near, np.ones((3, 3), np.uint8)).astype(bool)
+                    rows, cols = np.divmod(kept.between, gray.shape[1])
+                    stay = ~near[rows // GAP_CELL_PX, cols // GAP_CELL_PX]
+                    self._tiles_kept = dataclasses.replace(kept, between=kept.between[stay],
+                                                           values=now[stay].astype(np.int16), t_s=t_mono)
+                    return tiles
             between = np.ones(gray.shape, bool)
             for x0, y0, x1, y1 in tiles:  # 1 px margin: a tile's edge blurs into the gap
                 between[max(0, y0 - 1):y1 + 1, max(0, x0 - 1):x1 + 1] = False

@@ -150,3 +150,25 @@ def test_the_scan_outside_the_grid_is_chosen_again_only_when_something_there_cha
     assert finder.scan_choices == 2
     on_panel = ((found.xyxy[:, 0] + found.xyxy[:, 2]) / 2) > SIZE[0]
     assert len(found) == counts[-1] + 1 and int(on_panel.sum()) == 1
+
+
+def test_moving_content_outside_every_tile_stops_costing_a_tile_finding_each_frame(detectors, states) -> None:
+    """A gallery beside a panel with a small animation no tile holds (a spinner, a video
+    thumbnail): the pixels between the tiles change every frame. Once a second finding gives the
+    same tiles, the places that moved leave the layout test; a reflow of the grid is still seen
+    at once."""
+    gallery = states["leave"]
+    screen = np.full((SIZE[1], SIZE[0] + 400, 3), 40, np.uint8)
+    screen[:, :SIZE[0]] = gallery.image
+    tiles_finder = CountingTiles()
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1], tile_finder=tiles_finder)
+    rng = np.random.default_rng(5)
+    for t in range(6):
+        image = with_noise(screen, rng)
+        image[100:150, SIZE[0] + 80:SIZE[0] + 130] = rng.integers(0, 255, (50, 50, 3), np.uint8)  # the animation
+        finder(frame(image, float(t)))
+    assert tiles_finder.calls == 2
+    four = class_states(seed=3, grid=(2, 2), size_wh=SIZE)["join"]
+    screen[:, :SIZE[0]] = four.image
+    result = finder(frame(with_noise(screen, rng), 6.0))
+    assert tiles_finder.calls == 3 and len(result.tiles_xyxy) >= 4
