@@ -36,6 +36,12 @@ do not all fall on one frame). A face that joins, leaves, turns or moves changes
 tens of levels; camera noise changes them by about one. Only the detector calls are skipped:
 every kept box still passes the per-frame tests below against the current frame, so the still
 test keeps seeing fresh frames and a face that freezes into a photo is still dropped in time.
+
+Faces are followed: a person moving in their camera changes every window over them, so each
+face of the last frame is first looked for in the window it came from, and where it is found
+again the other windows that changed only around that person keep their answers (see
+FOLLOW_MIN_IOU). The price: a second face appearing right beside a followed one (within two
+face widths, in the same tile) is found at the next refresh, not at once.
 """
 
 from __future__ import annotations
