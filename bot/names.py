@@ -159,7 +159,6 @@ class _Entry:
     dark: np.ndarray | None = None  # bool mask: gaps between strokes, and the band's empty part
     threshold: float = 0.0
     pixels: np.ndarray | None = None  # float32 grey of the checked band, for a correlation check
-    age: int = 0  # calls since this tile was last read (for tiles without a name)
     misses: int = 0  # reads in a row that found no name here (the wait before the next one doubles)
 
 
@@ -176,15 +175,20 @@ class NameReader:
             to ``recheck_unread_max`` calls. A gallery without labels (an app set to hide names)
             would otherwise cost a full text search of every tile every few frames (~65 ms of
             CPU for 25 tiles, ~13 ms a frame on average at every 5); a name that appears later
-            is still found within ``recheck_unread_max`` calls (a minute at 1 Hz).
-        recheck_unread_max: the longest wait between two reads of a tile without a name.
+            is still found within ``recheck_unread_max`` calls (40 s at 1 Hz). The rechecks
+            fall on calls that are multiples of each tile's wait, so the tiles without a name
+            are read together, in one burst every ``recheck_unread_max`` calls once they have
+            all reached it, and the text reader can be released in between (it holds ~30 MB
+            loaded, ~150 MB after a read: see ``models.idle_reader``).
+        recheck_unread_max: the longest wait between two reads of a tile without a name; a
+            power-of-two multiple of ``recheck_unread_every`` keeps the bursts together.
 
     Not thread-safe: use one per pipeline thread.
     """
 
     def __init__(self, reader: TextLineReader, *, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                  max_chars: int = MAX_NAME_CHARS, recheck_unread_every: int = 5,
-                 recheck_unread_max: int = 60):
+                 recheck_unread_max: int = 40):
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in 0..1, got {min_confidence}")
         if recheck_unread_every < 1:
@@ -199,6 +203,7 @@ class NameReader:
         self.recheck_unread_max = int(recheck_unread_max)
         self._cache: dict[tuple[int, int, int, int], _Entry] = {}
         self._last_reads = 0
+        self._calls = 0  # calls of read(), for the rechecks' schedule
 
     def clear(self) -> None:
         """Forget every cached name (the next call reads every tile)."""
@@ -212,6 +217,7 @@ class NameReader:
         """
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
             raise ValueError(f"expected (h, w, 3) uint8 BGR, got {frame_bgr.shape} {frame_bgr.dtype}")
+        self._calls += 1
         tiles = np.asarray(tiles_xyxy, np.int64).reshape(-1, 4)
         h, w = frame_bgr.shape[:2]
         tiles = np.clip(tiles, 0, [w, h, w, h])
@@ -250,9 +256,8 @@ class NameReader:
         if entry.check_xyxy is None or entry.bright is None or entry.dark is None:
             if entry.name is not None:
                 return False  # a name whose label could not be fingerprinted is read again, never assumed
-            entry.age += 1
             wait = min(self.recheck_unread_max, self.recheck_unread_every << min(entry.misses, 16))
-            return entry.age < wait
+            return self._calls % wait != 0  # on the multiples of the wait: every such tile at once
         patch = _gray(frame, entry.check_xyxy)
         if patch.shape != entry.bright.shape:
             return False

@@ -200,7 +200,7 @@ def build_pipeline(config: Config, *, full_cost: bool = False) -> Pipeline:
             from models.idle_reader import IdleTextReader
             from models.text_reader import OnnxTextReader
 
-            # Loaded while names are being read, released after 30 s without (85-170 MB).
+            # Loaded while names are being read, released after 10 s without (85-170 MB).
             text_reader = IdleTextReader(lambda: OnnxTextReader(threads=1))
             closers.append(text_reader.close)
             after_frame.append(text_reader.release_if_idle)

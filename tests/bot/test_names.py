@@ -281,10 +281,30 @@ def test_a_tile_without_name_is_rechecked_less_and_less_often() -> None:
         reader.read(_labelled(ONE_TILE), ONE_TILE)
         if ocr.reads > before:
             read_at.append(call)
-    # waits of 3, 6, then 12 capped at 10 calls
-    assert read_at == [1, 4, 10, 20, 30, 40]
+    # waits of 3, 6, then 12 capped at 10 calls, each read on a multiple of its wait
+    assert read_at == [1, 3, 6, 10, 20, 30, 40]
     with pytest.raises(ValueError):
         NameReader(ocr, recheck_unread_every=5, recheck_unread_max=4)
+
+
+def test_tiles_without_names_are_rechecked_together() -> None:
+    """Tiles that lost their names at different times are read on the same calls once their
+    waits have grown, so the text reader can be released between those calls."""
+    ocr = _FakeOcr("Ana Souza", confidence=0.5)
+    reader = NameReader(ocr, recheck_unread_every=2, recheck_unread_max=8)
+    two = np.array([[0, 0, 300, 200], [300, 0, 600, 200]], np.int32)
+    frame = _labelled(two)
+    reader.read(frame, two[:1])  # the second tile appears 7 calls after the first
+    for _ in range(6):
+        reader.read(frame, two[:1])
+    read_at = []
+    for call in range(8, 60):
+        before = ocr.reads
+        reader.read(frame, two)
+        if ocr.reads > before:
+            read_at.append(call)
+    late = [c for c in read_at if c > 30]
+    assert late and all(c % 8 == 0 for c in late), read_at
 
 
 def test_a_name_that_appears_on_a_tile_is_found_within_the_longest_wait() -> None:
