@@ -172,3 +172,14 @@ def test_moving_content_outside_every_tile_stops_costing_a_tile_finding_each_fra
     screen[:, :SIZE[0]] = four.image
     result = finder(frame(with_noise(screen, rng), 6.0))
     assert tiles_finder.calls == 3 and len(result.tiles_xyxy) >= 4
+
+
+def test_a_followed_face_whose_camera_goes_off_is_gone_on_that_frame(detectors, states) -> None:
+    """Faces are followed in the windows that found them; a camera switched off changes that
+    window, the face is not found there again, and nothing keeps it."""
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1])
+    rng = np.random.default_rng(6)
+    counts = [len(finder(frame(with_noise(states["join"].image, rng), float(t))).faces) for t in range(3)]
+    after = len(finder(frame(with_noise(states["leave"].image, rng), 3.0)).faces)
+    assert counts == [counts[0]] * 3 and counts[0] == int(states["join"].face_mask().sum())
+    assert after == counts[0] - 1 == int(states["leave"].face_mask().sum())
