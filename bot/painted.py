@@ -158,18 +158,24 @@ def flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool = 
 
 
 def skin_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
-    """Share of the box's pixels that are skin-coloured, dim ones judged as if lit.
+    """Share of the box's pixels that are skin-coloured (see ``skin_mask``)."""
+    x0, y0, x1, y1 = (int(v) for v in xyxy)
+    box = image_bgr[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+    return float(skin_mask(box).mean()) if box.size else 0.0
+
+
+def skin_mask(image_bgr: np.ndarray) -> np.ndarray:
+    """``(h, w)`` bool: the skin-coloured pixels, dim ones judged as if lit.
 
     The YCrCb box holds skin at ordinary exposure. A camera in a dim room scales a face's
     colour towards black, and its chroma (Cr, Cb distances from 128) with it: a face at a third
     of normal brightness sits at Cr 131-135, outside the box. So a pixel under ``SKIN_LIT_Y``
     luma is judged with its luma and chroma distances scaled up to that level (at most
     ``SKIN_MAX_GAIN`` times, from luma ``SKIN_MIN_Y``, so black noise stays black)."""
-    x0, y0, x1, y1 = (int(v) for v in xyxy)
-    box = image_bgr[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
-    if box.size == 0:
-        return 0.0
-    ycc = cv2.cvtColor(box, cv2.COLOR_BGR2YCrCb).reshape(-1, 3).astype(np.float32)
+    h, w = image_bgr.shape[:2]
+    if image_bgr.size == 0:
+        return np.zeros((h, w), bool)
+    ycc = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2YCrCb).reshape(-1, 3).astype(np.float32)
     gain = np.where(ycc[:, 0] >= SKIN_MIN_Y, np.clip(SKIN_LIT_Y / np.maximum(ycc[:, 0], 1.0), 1.0, SKIN_MAX_GAIN), 1.0)
     lit = np.concatenate((ycc[:, :1] * gain[:, None], 128.0 + (ycc[:, 1:] - 128.0) * gain[:, None]), axis=1)
-    return float(((lit >= SKIN_YCRCB_LO) & (lit <= SKIN_YCRCB_HI)).all(axis=1).mean())
+    return ((lit >= SKIN_YCRCB_LO) & (lit <= SKIN_YCRCB_HI)).all(axis=1).reshape(h, w)

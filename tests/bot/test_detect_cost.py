@@ -183,3 +183,21 @@ def test_a_followed_face_whose_camera_goes_off_is_gone_on_that_frame(detectors, 
     after = len(finder(frame(with_noise(states["leave"].image, rng), 3.0)).faces)
     assert counts == [counts[0]] * 3 and counts[0] == int(states["join"].face_mask().sum())
     assert after == counts[0] - 1 == int(states["leave"].face_mask().sum())
+
+
+def test_a_live_tile_without_skin_costs_no_close_look(detectors, states) -> None:
+    """A camera showing no one (an empty chair against a blue wall): the close look, 10-18
+    windows over a tile still without a face, is skipped where no window holds enough
+    skin-coloured pixels for a face box it would keep."""
+    gallery = states["join"]
+    x0, y0, x1, y1 = (int(v) for v in gallery.tiles[4].xyxy)
+    rng = np.random.default_rng(7)
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1])
+    image = with_noise(gallery.image, rng)
+    wall = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+    wall[:] = (170, 110, 60)  # BGR: a blue wall
+    image[y0:y1, x0:x1] = np.clip(wall + rng.normal(0, 12, wall.shape), 0, 255).astype(np.uint8)
+    found = finder(frame(image, 0.0))
+    assert in_tile(found, (x0, y0, x1, y1)) == 0
+    # 9 tile windows, the empty tile's second looks (2) and its third (1): no close look.
+    assert finder.detector_calls <= 9 + 4, finder.detector_calls
