@@ -279,8 +279,10 @@ class NameReader:
         assert entry.label_xyxy is not None
         lx0, ly0, lx1, ly1 = entry.label_xyxy
         line_h = max(1, ly1 - ly0)
-        # The line plus room on its right, so a longer new name is seen too.
-        x0, y0 = max(tile[0], lx0), max(tile[1], ly0)
+        # The line plus room on its right, so a longer new name is seen too. The line may start
+        # left of the tile found (a tile's edge found inside the real one; see _read_tiles):
+        # the check covers the whole line, or it never fingerprints and is read every frame.
+        x0, y0 = lx0, max(tile[1], ly0)
         x1, y1 = min(tile[2], lx1 + 2 * line_h), min(tile[3], ly1)
         patch = _gray(frame, (x0, y0, x1, y1))
         if patch.size == 0:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from shared_data import shared_dir
 
+from bench.class_window import with_noise
 from bot.names import DEFAULT_MIN_CONFIDENCE, MAX_NAME_CHARS, NameReader, TileNames, name_key, sanitize_name
 from bot.naming import NamesStage
 from models.text_reader import OnnxTextReader
@@ -363,3 +364,17 @@ def test_a_tile_holding_two_faces_gives_its_name_to_neither() -> None:
     out = NamesStage(NameReader(_FakeOcr("Ana Souza")))(frame)
     assert out.tile_names == ("Ana Souza", "Ana Souza")
     assert out.faces.name is not None and out.faces.name.tolist() == [None, None, "Ana Souza"]
+
+
+def test_a_label_that_starts_left_of_the_found_tile_is_read_once(ocr: OnnxTextReader) -> None:
+    """A tile found with its left edge inside the real one (a dark video edge taken for gap)
+    still has its label read in full; then only its pixels are checked, frame after frame."""
+    gallery = render_gallery(["Ana Souza", "Omar Haddad"], grid=(2, 1), size_wh=(1280, 400), font_px=14, seed=2)
+    inside = gallery.tiles_xyxy.copy()
+    inside[:, 0] += 24  # past the start of each label
+    reader = NameReader(ocr)
+    rng = np.random.default_rng(0)
+    first = reader.read(with_noise(gallery.image, rng), inside)
+    assert first.names == ("Ana Souza", "Omar Haddad")
+    later = [reader.read(with_noise(gallery.image, rng), inside) for _ in range(3)]
+    assert [r.reads for r in later] == [0, 0, 0] and all(r.names == first.names for r in later)
