@@ -365,7 +365,7 @@ class FaceFinder:
 
         kept: dict[tuple[int, Window], _Kept] = {}
         zones = self._followed_zones(image_bgr, small, tiles_xyxy, t_mono, kept)
-        origins: list[_Hit] = []  # per box appended to boxes, where it came from
+        origins: list[tuple[FaceDetector, Window, float]] = []  # per box appended to boxes, where it came from
 
         def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False) -> None:
             answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, zones)
@@ -379,7 +379,7 @@ class FaceFinder:
                 if len(xyxy):
                     boxes.append(xyxy)
                     scores.append(score)
-                    origins.extend(_Hit(detector, window, min_score, b) for b in xyxy)
+                    origins.extend([(detector, window, min_score)] * len(xyxy))
 
         moving: dict[int, bool] = {}
 
@@ -451,7 +451,7 @@ class FaceFinder:
         keep = _weak_beside_confident(xyxy, score, tiles_xyxy)
         xyxy, score, index = xyxy[~keep], score[~keep], index[~keep]
         if t_mono is not None:
-            self._hits = (t_mono, tiles_xyxy.copy(), [dataclasses.replace(origins[i], xyxy=b.copy())
+            self._hits = (t_mono, tiles_xyxy.copy(), [_Hit(origins[i][0], origins[i][1], origins[i][2], b.copy())
                                                       for i, b in zip(index.tolist(), xyxy, strict=True)])
         tile_of = _tile_of(xyxy, tiles_xyxy, image_bgr.shape)
         xyxy = np.concatenate((np.maximum(xyxy[:, :2], tile_of[:, :2]), np.minimum(xyxy[:, 2:], tile_of[:, 2:])),
@@ -537,23 +537,23 @@ class FaceFinder:
                 windows.append(hit.window)
         for detector, windows in by_detector.values():
             self._detect_windows(detector, image_bgr, small, windows, t_mono, kept)
-        zones, lost = [], []
-        for hit in hits:
+        around = np.array([hit.xyxy for hit in hits], np.float32)  # per hit: its face, last frame and now
+        found_again = np.ones(len(hits), bool)
+        for i, hit in enumerate(hits):
             answer = kept[(id(hit.detector), hit.window)]
+            if answer.t_s != t_mono:
+                continue  # its window has not changed: the face is where it was
             found = answer.xyxy[answer.score >= hit.min_score] + np.array(hit.window[:2] * 2, np.float32)
             overlap = box_overlap(hit.xyxy[None], found, Overlap.IOU)[0] if len(found) else np.zeros(0)
             if len(overlap) and float(overlap.max()) >= FOLLOW_MIN_IOU:
-                both = np.concatenate((np.minimum(hit.xyxy[:2], found[overlap.argmax(), :2]),
-                                       np.maximum(hit.xyxy[2:], found[overlap.argmax(), 2:])))
-                zones.append(_person_zone(both, tiles_xyxy))
+                now = found[overlap.argmax()]
+                around[i] = np.concatenate((np.minimum(hit.xyxy[:2], now[:2]), np.maximum(hit.xyxy[2:], now[2:])))
             else:
-                lost.append(hit.xyxy)
-        if not zones:
-            return none
-        out = np.array(zones, np.float32)
-        if lost:
-            out = out[~_centre_in(out, np.array(lost, np.float32), reverse=True)]
-        return out
+                found_again[i] = False
+        zones = _person_zones(around[found_again], tiles_xyxy)
+        if not found_again.all():
+            zones = zones[~_centre_in(zones, around[~found_again], reverse=True)]
+        return zones
 
     def _grid_windows(self, grid: np.ndarray, off: Callable[[int], bool], hw: tuple[int, int]) -> list[Window]:
         """One window per grid tile, padded; plus square windows over large tiles that do not
@@ -762,17 +762,17 @@ def _weak_beside_confident(xyxy: np.ndarray, score: np.ndarray, tiles: np.ndarra
                      for s, t in zip(score.tolist(), k.tolist(), strict=True)], bool).reshape(-1)
 
 
-def _person_zone(face: np.ndarray, tiles: np.ndarray) -> np.ndarray:
-    """``(4,)`` float32: where a person's movement shows around their face box (see
-    FOLLOW_ZONE_SIDE), clipped to the tile holding the face, if any."""
-    w, h = float(face[2] - face[0]), float(face[3] - face[1])
-    zone = np.array([face[0] - FOLLOW_ZONE_SIDE * w, face[1] - FOLLOW_ZONE_UP * h,
-                     face[2] + FOLLOW_ZONE_SIDE * w, face[3] + FOLLOW_ZONE_DOWN * h], np.float32)
-    k = int(containing_box(face[None].astype(np.float32), tiles)[0]) if len(tiles) else -1
-    if k >= 0:
-        zone[:2] = np.maximum(zone[:2], tiles[k, :2])
-        zone[2:] = np.minimum(zone[2:], tiles[k, 2:])
-    return zone
+def _person_zones(faces: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """``(n, 4)`` float32: where each person's movement shows around their face box ``faces``
+    ``(n, 4)`` (see FOLLOW_ZONE_SIDE), clipped to the tile holding the face, if any."""
+    w, h = (faces[:, 2] - faces[:, 0])[:, None], (faces[:, 3] - faces[:, 1])[:, None]
+    zones = (faces + np.hstack((-FOLLOW_ZONE_SIDE * w, -FOLLOW_ZONE_UP * h, FOLLOW_ZONE_SIDE * w,
+                                FOLLOW_ZONE_DOWN * h))).astype(np.float32).reshape(-1, 4)
+    k = containing_box(faces, tiles) if len(tiles) and len(faces) else np.full(len(faces), -1)
+    inside = k >= 0
+    zones[inside, :2] = np.maximum(zones[inside, :2], tiles[k[inside], :2])
+    zones[inside, 2:] = np.minimum(zones[inside, 2:], tiles[k[inside], 2:])
+    return zones
 
 
 def _centre_in(xyxy: np.ndarray, zones: np.ndarray, reverse: bool = False) -> np.ndarray:
