@@ -25,8 +25,8 @@ import numpy as np
 
 from bot.attention import AttentionHold, attention_state, eyes_closed, eyes_judged, head_pose_deg
 from bot.classify import FACE_CHANGE_MAX_DIFF, face_cells, face_crops
-from bot.detect import cells_changed
 from bot.tracking import is_held
+from bot.window_memory import cells_changed
 from models import face_landmarks as fl
 from models.preprocessing import face_gray_48
 from vocab.labels import ATTENTION_STATES, NOT_READ

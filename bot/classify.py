@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from bot.detect import cells_changed
 from bot.tracking import is_held
+from bot.window_memory import cells_changed
 from models.preprocessing import face_gray_48, face_tensor
 from vocab.labels import EMOTIONS, is_readable
 from vocab.protocols import EmotionClassifier

@@ -40,7 +40,7 @@ test keeps seeing fresh frames and a face that freezes into a photo is still dro
 Faces are followed: a person moving in their camera changes every window over them, so each
 face of the last frame is first looked for in the window it came from, and where it is found
 again the other windows that changed only around that person keep their answers (see
-FOLLOW_MIN_IOU). The price: a second face appearing right beside a followed one (within two
+bot.window_memory). The price: a second face appearing right beside a followed one (within two
 face widths, in the same tile) is found at the next refresh, not at once.
 """
 
@@ -57,6 +57,20 @@ import numpy as np
 from bot import painted
 from bot.detector_pair import DetectorPair
 from bot.tiles import find_tiles, participant_piece, same_size
+from bot.window_memory import (
+    CHANGE_MAX_DIFF,
+    FOLLOW_MIN_IOU,
+    REDETECT_AFTER_S,
+    Hit,
+    Kept,
+    Window,
+    cells_changed,
+    centre_in,
+    changed_within,
+    coarse_cells,
+    person_zones,
+    same_boxes,
+)
 from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import FaceDetector
 from vocab.types import Faces, FrameResult
@@ -103,56 +117,7 @@ CLOSE_LOOK_MIN_SKIN = 0.25
 GRID_MIN_FACE_PX = 15
 
 
-Window = tuple[int, int, int, int]
-
-
 HISTORY_STEP_S = 0.5  # frames kept for the still test: at most two a second, whatever the frame rate
-# Change test for kept detections: cells of CHANGE_CELL_PX screen pixels (grey means). Uniform
-# camera noise of sigma 3 moves a 16 px cell's mean by ~0.2 and the largest of ~150 cells'
-# differences to ~1; a face moving by a few pixels or a camera switched on moves cells by 10-100.
-CHANGE_CELL_PX = 16
-CHANGE_MAX_DIFF = 4.0
-# Unchanged windows are asked again after this long (x0.75..1.25 each): a safety net only, any
-# change is caught by the cells above. At 10 s the refreshes were ~6 detector calls a frame of a
-# still 7x7 class (~9 ms of CPU), at 30 s ~2 (issue 13).
-REDETECT_AFTER_S = 30.0
-
-
-# A face found on the previous frame is followed: its window (the one whose box became the face)
-# is asked first, and where it finds the face again (IoU >= FOLLOW_MIN_IOU with its last box),
-# any other window whose changed cells all lie in that person's zone keeps its answer (less its
-# boxes in the zone) instead of being asked again: a person moving in their camera changes the
-# cells of every window over them (the padded tile, the second and close looks, 4-12 scan
-# windows of three levels over a speaker), and all of them would only find that face again.
-# The zone: the face box widened by FOLLOW_ZONE_SIDE face widths each side, FOLLOW_ZONE_UP face
-# heights above and FOLLOW_ZONE_DOWN below (hair, shoulders, torso, hands at the chin),
-# clipped to the face's tile. A change elsewhere (someone joining beside them, a slide) is asked
-# about at once; the refresh after redetect_after_s still asks every window.
-FOLLOW_MIN_IOU = 0.3
-FOLLOW_ZONE_SIDE = 2.0
-FOLLOW_ZONE_UP = 1.0
-FOLLOW_ZONE_DOWN = 5.0
-
-
-@dataclasses.dataclass(frozen=True)
-class _Hit:
-    """Where a face of the last frame came from: the window and detector whose box it is."""
-
-    detector: FaceDetector
-    window: Window
-    min_score: float
-    xyxy: np.ndarray  # (4,) float32, screen pixels
-
-
-@dataclasses.dataclass
-class _Kept:
-    """One window's last detector answer and the coarse picture it was found on."""
-
-    cells: np.ndarray  # (rows, cols) float32 grey means
-    t_s: float
-    due_s: float
-    xyxy: np.ndarray  # (n, 4) float32, window pixels
-    score: np.ndarray  # (n,) float32
 
 
 # The tile layout is kept while under GAP_CHANGED_SHARE of the pixels between tiles changed by
@@ -172,22 +137,6 @@ class _KeptTiles:
     values: np.ndarray  # (k,) int16 their grey values when the tiles were found
     tiles_xyxy: np.ndarray
     t_s: float
-
-
-def coarse_cells(small_gray: np.ndarray, window: Window, scale: int = 4, cell_px: int = CHANGE_CELL_PX) -> np.ndarray:
-    """``(rows, cols)`` float32: the mean grey of each ``cell_px`` square of ``window`` (screen
-    pixels), read from ``small_gray``, the frame in grey at ``1/scale`` size."""
-    x0, y0, x1, y1 = (v // scale for v in window)
-    patch = small_gray[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
-    step = max(1, cell_px // scale)
-    size = (max(1, patch.shape[1] // step), max(1, patch.shape[0] // step))
-    return cv2.resize(patch, size, interpolation=cv2.INTER_AREA).astype(np.float32) if patch.size \
-        else np.zeros((1, 1), np.float32)
-
-
-def cells_changed(a: np.ndarray, b: np.ndarray, max_diff: float = CHANGE_MAX_DIFF) -> bool:
-    """Whether any cell of ``b`` differs from ``a`` by ``max_diff`` grey levels or more (or the shapes differ)."""
-    return a.shape != b.shape or float(np.abs(a - b).max()) >= max_diff
 
 
 class FaceFinder:
@@ -266,13 +215,13 @@ class FaceFinder:
         self.redetect_after_s = redetect_after_s
         self.change_max_diff = change_max_diff
         # Kept detections per (detector, window); windows not asked for in a frame are dropped.
-        self._kept: dict[tuple[int, Window], _Kept] = {}
+        self._kept: dict[tuple[int, Window], Kept] = {}
         self._tiles_kept: _KeptTiles | None = None
         self._last_tiles: np.ndarray | None = None  # the tiles of the last frame, for _previous_frame
         # The scan windows chosen on an earlier frame: (grid, free cells, their grey means, t, windows).
         self._scan_kept: tuple[np.ndarray, np.ndarray, np.ndarray, float, list[Window]] | None = None
         # The faces of the last frame and their windows: (t_mono, tiles, hits), see FOLLOW_MIN_IOU.
-        self._hits: tuple[float, np.ndarray, list[_Hit]] | None = None
+        self._hits: tuple[float, np.ndarray, list[Hit]] | None = None
         self.detector_calls = 0
         self.detector_calls_kept = 0
         self.detector_calls_followed = 0
@@ -363,7 +312,7 @@ class FaceFinder:
         previous = self._previous_frame(gray_half, tiles_xyxy, t_mono)
         self._last_tiles = tiles_xyxy.copy()
 
-        kept: dict[tuple[int, Window], _Kept] = {}
+        kept: dict[tuple[int, Window], Kept] = {}
         zones = self._followed_zones(image_bgr, small, tiles_xyxy, t_mono, kept)
         origins: list[tuple[FaceDetector, Window, float]] = []  # per box appended to boxes, where it came from
 
@@ -451,7 +400,7 @@ class FaceFinder:
         keep = _weak_beside_confident(xyxy, score, tiles_xyxy)
         xyxy, score, index = xyxy[~keep], score[~keep], index[~keep]
         if t_mono is not None:
-            self._hits = (t_mono, tiles_xyxy.copy(), [_Hit(origins[i][0], origins[i][1], origins[i][2], b.copy())
+            self._hits = (t_mono, tiles_xyxy.copy(), [Hit(origins[i][0], origins[i][1], origins[i][2], b.copy())
                                                       for i, b in zip(index.tolist(), xyxy, strict=True)])
         tile_of = _tile_of(xyxy, tiles_xyxy, image_bgr.shape)
         xyxy = np.concatenate((np.maximum(xyxy[:, :2], tile_of[:, :2]), np.minimum(xyxy[:, 2:], tile_of[:, 2:])),
@@ -459,7 +408,7 @@ class FaceFinder:
         return Faces(xyxy=xyxy, score=score, tile_xyxy=tile_of)
 
     def _detect_windows(self, detector: FaceDetector, image_bgr: np.ndarray, small: np.ndarray,
-                        windows: list[Window], t_mono: float | None, kept: dict[tuple[int, Window], _Kept],
+                        windows: list[Window], t_mono: float | None, kept: dict[tuple[int, Window], Kept],
                         zones: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """The detector's answer for each window (window pixels): answered already this frame,
         or kept from an earlier frame while the window has not changed (or changed only in the
@@ -484,11 +433,11 @@ class FaceFinder:
             if not cells_changed(old.cells, now, self.change_max_diff):
                 kept[key] = old
                 self.detector_calls_kept += 1
-            elif zones is not None and len(zones) and _changed_within(old.cells, now, window, zones,
+            elif zones is not None and len(zones) and changed_within(old.cells, now, window, zones,
                                                                      self.change_max_diff):
                 # The followed faces' own windows have found them: drop this window's boxes there.
                 offset = np.array(window[:2] * 2, np.float32)
-                away = ~_centre_in(old.xyxy + offset, zones)
+                away = ~centre_in(old.xyxy + offset, zones)
                 kept[key] = dataclasses.replace(old, xyxy=old.xyxy[away], score=old.score[away])
                 self.detector_calls_followed += 1
             else:
@@ -506,18 +455,18 @@ class FaceFinder:
             x0, y0 = windows[i][:2]
             key = (id(detector), windows[i])
             old = self._kept.get(key)
-            if old is not None and old.t_s <= t and _same_boxes(old.xyxy, xyxy):
+            if old is not None and old.t_s <= t and same_boxes(old.xyxy, xyxy):
                 # A refresh that finds the same faces keeps the same boxes: the detector's pixel
                 # jitter would otherwise shift every crop and make the later stages redo their work.
                 xyxy, score = old.xyxy, old.score
                 answers[i] = (xyxy, score)
             # Stagger the refreshes of windows found together over half a period (golden-ratio spread).
             spread = 0.75 + 0.5 * (((x0 * 31 + y0 * 17) * 0.6180339887) % 1.0)
-            kept[key] = _Kept(cells[i], t, t + self.redetect_after_s * spread, xyxy, score)
+            kept[key] = Kept(cells[i], t, t + self.redetect_after_s * spread, xyxy, score)
         return [a for a in answers if a is not None]
 
     def _followed_zones(self, image_bgr: np.ndarray, small: np.ndarray, tiles_xyxy: np.ndarray,
-                        t_mono: float | None, kept: dict[tuple[int, Window], _Kept]) -> np.ndarray:
+                        t_mono: float | None, kept: dict[tuple[int, Window], Kept]) -> np.ndarray:
         """``(m, 4)`` float32 screen boxes: the zones of the last frame's faces found again, each
         in the window it came from (asked now if it changed; the answers go to ``kept``). Empty
         on a first frame, after a layout change or a gap of more than ``PREVIOUS_MAX_AGE_S``. A
@@ -550,9 +499,9 @@ class FaceFinder:
                 around[i] = np.concatenate((np.minimum(hit.xyxy[:2], now[:2]), np.maximum(hit.xyxy[2:], now[2:])))
             else:
                 found_again[i] = False
-        zones = _person_zones(around[found_again], tiles_xyxy)
+        zones = person_zones(around[found_again], tiles_xyxy)
         if not found_again.all():
-            zones = zones[~_centre_in(zones, around[~found_again], reverse=True)]
+            zones = zones[~centre_in(zones, around[~found_again], reverse=True)]
         return zones
 
     def _grid_windows(self, grid: np.ndarray, off: Callable[[int], bool], hw: tuple[int, int]) -> list[Window]:
@@ -760,52 +709,6 @@ def _weak_beside_confident(xyxy: np.ndarray, score: np.ndarray, tiles: np.ndarra
     confident_tiles = set(k[(score >= CONFIDENT_SCORE) & (k >= 0)].tolist())
     return np.array([s < CONFIDENT_SCORE and t >= 0 and t in confident_tiles
                      for s, t in zip(score.tolist(), k.tolist(), strict=True)], bool).reshape(-1)
-
-
-def _person_zones(faces: np.ndarray, tiles: np.ndarray) -> np.ndarray:
-    """``(n, 4)`` float32: where each person's movement shows around their face box ``faces``
-    ``(n, 4)`` (see FOLLOW_ZONE_SIDE), clipped to the tile holding the face, if any."""
-    w, h = (faces[:, 2] - faces[:, 0])[:, None], (faces[:, 3] - faces[:, 1])[:, None]
-    zones = (faces + np.hstack((-FOLLOW_ZONE_SIDE * w, -FOLLOW_ZONE_UP * h, FOLLOW_ZONE_SIDE * w,
-                                FOLLOW_ZONE_DOWN * h))).astype(np.float32).reshape(-1, 4)
-    k = containing_box(faces, tiles) if len(tiles) and len(faces) else np.full(len(faces), -1)
-    inside = k >= 0
-    zones[inside, :2] = np.maximum(zones[inside, :2], tiles[k[inside], :2])
-    zones[inside, 2:] = np.minimum(zones[inside, 2:], tiles[k[inside], 2:])
-    return zones
-
-
-def _centre_in(xyxy: np.ndarray, zones: np.ndarray, reverse: bool = False) -> np.ndarray:
-    """``(n,)`` bool: boxes ``xyxy`` whose centre lies in any of ``zones``; with ``reverse``,
-    the boxes ``xyxy`` holding the centre of any of ``zones``."""
-    if not len(xyxy) or not len(zones):
-        return np.zeros(len(xyxy), bool)
-    inner, outer = (zones, xyxy) if reverse else (xyxy, zones)
-    c = (inner[:, :2] + inner[:, 2:]) / 2
-    hit = (c[:, None, 0] >= outer[None, :, 0]) & (c[:, None, 0] < outer[None, :, 2]) \
-        & (c[:, None, 1] >= outer[None, :, 1]) & (c[:, None, 1] < outer[None, :, 3])
-    return hit.any(axis=0 if reverse else 1)
-
-
-def _changed_within(old: np.ndarray, now: np.ndarray, window: Window, zones: np.ndarray, max_diff: float) -> bool:
-    """Whether every cell of ``window`` that changed (see ``cells_changed``) has its centre in one of ``zones``."""
-    if old.shape != now.shape:
-        return False
-    rows, cols = np.nonzero(np.abs(old - now) >= max_diff)
-    x0, y0, x1, y1 = window
-    cx = x0 + (cols + 0.5) * (x1 - x0) / now.shape[1]
-    cy = y0 + (rows + 0.5) * (y1 - y0) / now.shape[0]
-    inside = (cx[:, None] >= zones[None, :, 0]) & (cx[:, None] < zones[None, :, 2]) \
-        & (cy[:, None] >= zones[None, :, 1]) & (cy[:, None] < zones[None, :, 3])
-    return bool(inside.any(axis=1).all())
-
-
-def _same_boxes(a: np.ndarray, b: np.ndarray, min_iou: float = 0.85) -> bool:
-    """Whether two ``(n, 4)`` box sets are the same faces: as many boxes, each of ``b``
-    overlapping its best match in ``a`` by ``min_iou`` or more (IoU)."""
-    if len(a) != len(b):
-        return False
-    return not len(a) or bool((box_overlap(b, a, Overlap.IOU).max(axis=1) >= min_iou).all())
 
 
 def _box_sum(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> int:

@@ -1,0 +1,135 @@
+"""What a detector window showed and answered, to ask it again only when that changed.
+
+The frames of a class barely change from one second to the next. ``bot.detect.FaceFinder``
+keeps each detector window's answer (``Kept``) with a coarse picture of the window
+(``coarse_cells``: grey means of 16 px cells) and reuses it while no cell changed by
+``CHANGE_MAX_DIFF`` grey levels (``cells_changed``), for at most ``REDETECT_AFTER_S``. The
+same change test serves the expression and attention stages, which keep their readings of an
+unchanged face the same way.
+
+A person moving in their camera changes every window over them; those windows are not asked
+again while the person's face is found again in the window it came from (``Hit``) and the
+changes lie in that person's zone (``person_zones``, ``changed_within``; see FOLLOW_MIN_IOU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from vocab.geometry import Overlap, box_overlap, containing_box
+from vocab.protocols import FaceDetector
+
+Window = tuple[int, int, int, int]
+
+
+# Change test for kept detections: cells of CHANGE_CELL_PX screen pixels (grey means). Uniform
+# camera noise of sigma 3 moves a 16 px cell's mean by ~0.2 and the largest of ~150 cells'
+# differences to ~1; a face moving by a few pixels or a camera switched on moves cells by 10-100.
+CHANGE_CELL_PX = 16
+CHANGE_MAX_DIFF = 4.0
+# Unchanged windows are asked again after this long (x0.75..1.25 each): a safety net only, any
+# change is caught by the cells above. At 10 s the refreshes were ~6 detector calls a frame of a
+# still 7x7 class (~9 ms of CPU), at 30 s ~2 (issue 13).
+REDETECT_AFTER_S = 30.0
+
+
+# A face found on the previous frame is followed: its window (the one whose box became the face)
+# is asked first, and where it finds the face again (IoU >= FOLLOW_MIN_IOU with its last box),
+# any other window whose changed cells all lie in that person's zone keeps its answer (less its
+# boxes in the zone) instead of being asked again: a person moving in their camera changes the
+# cells of every window over them (the padded tile, the second and close looks, 4-12 scan
+# windows of three levels over a speaker), and all of them would only find that face again.
+# The zone: the face box widened by FOLLOW_ZONE_SIDE face widths each side, FOLLOW_ZONE_UP face
+# heights above and FOLLOW_ZONE_DOWN below (hair, shoulders, torso, hands at the chin),
+# clipped to the face's tile. A change elsewhere (someone joining beside them, a slide) is asked
+# about at once; the refresh after redetect_after_s still asks every window.
+FOLLOW_MIN_IOU = 0.3
+FOLLOW_ZONE_SIDE = 2.0
+FOLLOW_ZONE_UP = 1.0
+FOLLOW_ZONE_DOWN = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    """Where a face of the last frame came from: the window and detector whose box it is."""
+
+    detector: FaceDetector
+    window: Window
+    min_score: float
+    xyxy: np.ndarray  # (4,) float32, screen pixels
+
+
+@dataclasses.dataclass
+class Kept:
+    """One window's last detector answer and the coarse picture it was found on."""
+
+    cells: np.ndarray  # (rows, cols) float32 grey means
+    t_s: float
+    due_s: float
+    xyxy: np.ndarray  # (n, 4) float32, window pixels
+    score: np.ndarray  # (n,) float32
+
+
+def coarse_cells(small_gray: np.ndarray, window: Window, scale: int = 4, cell_px: int = CHANGE_CELL_PX) -> np.ndarray:
+    """``(rows, cols)`` float32: the mean grey of each ``cell_px`` square of ``window`` (screen
+    pixels), read from ``small_gray``, the frame in grey at ``1/scale`` size."""
+    x0, y0, x1, y1 = (v // scale for v in window)
+    patch = small_gray[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+    step = max(1, cell_px // scale)
+    size = (max(1, patch.shape[1] // step), max(1, patch.shape[0] // step))
+    return cv2.resize(patch, size, interpolation=cv2.INTER_AREA).astype(np.float32) if patch.size \
+        else np.zeros((1, 1), np.float32)
+
+
+def cells_changed(a: np.ndarray, b: np.ndarray, max_diff: float = CHANGE_MAX_DIFF) -> bool:
+    """Whether any cell of ``b`` differs from ``a`` by ``max_diff`` grey levels or more (or the shapes differ)."""
+    return a.shape != b.shape or float(np.abs(a - b).max()) >= max_diff
+
+
+def person_zones(faces: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """``(n, 4)`` float32: where each person's movement shows around their face box ``faces``
+    ``(n, 4)`` (see FOLLOW_ZONE_SIDE), clipped to the tile holding the face, if any."""
+    w, h = (faces[:, 2] - faces[:, 0])[:, None], (faces[:, 3] - faces[:, 1])[:, None]
+    zones = (faces + np.hstack((-FOLLOW_ZONE_SIDE * w, -FOLLOW_ZONE_UP * h, FOLLOW_ZONE_SIDE * w,
+                                FOLLOW_ZONE_DOWN * h))).astype(np.float32).reshape(-1, 4)
+    k = containing_box(faces, tiles) if len(tiles) and len(faces) else np.full(len(faces), -1)
+    inside = k >= 0
+    zones[inside, :2] = np.maximum(zones[inside, :2], tiles[k[inside], :2])
+    zones[inside, 2:] = np.minimum(zones[inside, 2:], tiles[k[inside], 2:])
+    return zones
+
+
+def centre_in(xyxy: np.ndarray, zones: np.ndarray, reverse: bool = False) -> np.ndarray:
+    """``(n,)`` bool: boxes ``xyxy`` whose centre lies in any of ``zones``; with ``reverse``,
+    the boxes ``xyxy`` holding the centre of any of ``zones``."""
+    if not len(xyxy) or not len(zones):
+        return np.zeros(len(xyxy), bool)
+    inner, outer = (zones, xyxy) if reverse else (xyxy, zones)
+    c = (inner[:, :2] + inner[:, 2:]) / 2
+    hit = (c[:, None, 0] >= outer[None, :, 0]) & (c[:, None, 0] < outer[None, :, 2]) \
+        & (c[:, None, 1] >= outer[None, :, 1]) & (c[:, None, 1] < outer[None, :, 3])
+    return hit.any(axis=0 if reverse else 1)
+
+
+def changed_within(old: np.ndarray, now: np.ndarray, window: Window, zones: np.ndarray, max_diff: float) -> bool:
+    """Whether every cell of ``window`` that changed (see ``cells_changed``) has its centre in one of ``zones``."""
+    if old.shape != now.shape:
+        return False
+    rows, cols = np.nonzero(np.abs(old - now) >= max_diff)
+    x0, y0, x1, y1 = window
+    cx = x0 + (cols + 0.5) * (x1 - x0) / now.shape[1]
+    cy = y0 + (rows + 0.5) * (y1 - y0) / now.shape[0]
+    inside = (cx[:, None] >= zones[None, :, 0]) & (cx[:, None] < zones[None, :, 2]) \
+        & (cy[:, None] >= zones[None, :, 1]) & (cy[:, None] < zones[None, :, 3])
+    return bool(inside.any(axis=1).all())
+
+
+def same_boxes(a: np.ndarray, b: np.ndarray, min_iou: float = 0.85) -> bool:
+    """Whether two ``(n, 4)`` box sets are the same faces: as many boxes, each of ``b``
+    overlapping its best match in ``a`` by ``min_iou`` or more (IoU)."""
+    if len(a) != len(b):
+        return False
+    return not len(a) or bool((box_overlap(b, a, Overlap.IOU).max(axis=1) >= min_iou).all())
