@@ -60,6 +60,7 @@ from bot.tiles import find_tiles, participant_piece, same_size
 from bot.window_memory import (
     CHANGE_MAX_DIFF,
     FOLLOW_MIN_IOU,
+    FOLLOW_REDETECT_S,
     REDETECT_AFTER_S,
     Hit,
     Kept,
@@ -68,8 +69,10 @@ from bot.window_memory import (
     centre_in,
     changed_within,
     coarse_cells,
+    face_picture,
     person_zones,
     same_boxes,
+    track_face,
 )
 from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import FaceDetector
@@ -225,6 +228,7 @@ class FaceFinder:
         self.detector_calls = 0
         self.detector_calls_kept = 0
         self.detector_calls_followed = 0
+        self.faces_tracked = 0
         self.scan_choices = 0
 
     def close(self) -> None:
@@ -238,6 +242,7 @@ class FaceFinder:
         new._history = deque(maxlen=self._history.maxlen)
         new._kept, new._tiles_kept, new._scan_kept, new._last_tiles, new._hits = {}, None, None, None, None
         new.detector_calls = new.detector_calls_kept = new.detector_calls_followed = new.scan_choices = 0
+        new.faces_tracked = 0
         return new
 
     def __call__(self, frame: FrameResult) -> FrameResult:
@@ -313,7 +318,7 @@ class FaceFinder:
         self._last_tiles = tiles_xyxy.copy()
 
         kept: dict[tuple[int, Window], Kept] = {}
-        zones = self._followed_zones(image_bgr, small, tiles_xyxy, t_mono, kept)
+        zones = self._followed_zones(image_bgr, small, gray_half, tiles_xyxy, t_mono, kept)
         origins: list[tuple[FaceDetector, Window, float]] = []  # per box appended to boxes, where it came from
 
         def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False) -> None:
@@ -400,8 +405,9 @@ class FaceFinder:
         keep = _weak_beside_confident(xyxy, score, tiles_xyxy)
         xyxy, score, index = xyxy[~keep], score[~keep], index[~keep]
         if t_mono is not None:
-            self._hits = (t_mono, tiles_xyxy.copy(), [Hit(origins[i][0], origins[i][1], origins[i][2], b.copy())
-                                                      for i, b in zip(index.tolist(), xyxy, strict=True)])
+            self._hits = (t_mono, tiles_xyxy.copy(),
+                          [self._hit(origins[i], b, float(c), gray_half)
+                           for i, b, c in zip(index.tolist(), xyxy, score, strict=True)])
         tile_of = _tile_of(xyxy, tiles_xyxy, image_bgr.shape)
         xyxy = np.concatenate((np.maximum(xyxy[:, :2], tile_of[:, :2]), np.minimum(xyxy[:, 2:], tile_of[:, 2:])),
                               axis=1).astype(np.float32)
@@ -465,13 +471,16 @@ class FaceFinder:
             kept[key] = Kept(cells[i], t, t + self.redetect_after_s * spread, xyxy, score)
         return [a for a in answers if a is not None]
 
-    def _followed_zones(self, image_bgr: np.ndarray, small: np.ndarray, tiles_xyxy: np.ndarray,
-                        t_mono: float | None, kept: dict[tuple[int, Window], Kept]) -> np.ndarray:
+    def _followed_zones(self, image_bgr: np.ndarray, small: np.ndarray, gray_half: np.ndarray,
+                        tiles_xyxy: np.ndarray, t_mono: float | None, kept: dict[tuple[int, Window], Kept],
+                        ) -> np.ndarray:
         """``(m, 4)`` float32 screen boxes: the zones of the last frame's faces found again, each
-        in the window it came from (asked now if it changed; the answers go to ``kept``). Empty
-        on a first frame, after a layout change or a gap of more than ``PREVIOUS_MAX_AGE_S``. A
-        zone holding the centre of a face not found again is not used: the windows over it are
-        asked, the full search for that face."""
+        in the window it came from; the answers go to ``kept``. A window that changed is asked
+        again, unless every face in it is tracked by its picture (``track_face``) and the
+        detector answered it less than ``FOLLOW_REDETECT_S`` ago: then its answer is the last
+        one with those faces' boxes moved. Empty on a first frame, after a layout change or a
+        gap of more than ``PREVIOUS_MAX_AGE_S``. A zone holding the centre of a face not found
+        again is not used: the windows over it are asked, the full search for that face."""
         last, self._hits = self._hits, None
         none = np.zeros((0, 4), np.float32)
         if last is None or t_mono is None or self.redetect_after_s <= 0:
@@ -479,30 +488,56 @@ class FaceFinder:
         t_last, tiles_last, hits = last
         if not hits or not 0 < t_mono - t_last <= PREVIOUS_MAX_AGE_S or not np.array_equal(tiles_last, tiles_xyxy):
             return none
-        by_detector: dict[int, tuple[FaceDetector, list[Window]]] = {}
-        for hit in hits:
-            windows = by_detector.setdefault(id(hit.detector), (hit.detector, []))[1]
-            if hit.window not in windows:
-                windows.append(hit.window)
-        for detector, windows in by_detector.values():
+        in_window: dict[tuple[int, Window], list[int]] = {}
+        for i, hit in enumerate(hits):
+            in_window.setdefault((id(hit.detector), hit.window), []).append(i)
+        moved: dict[int, np.ndarray] = {}  # hit -> its tracked box
+        ask: dict[int, tuple[FaceDetector, list[Window]]] = {}
+        for key, members in in_window.items():
+            detector, window = hits[members[0]].detector, hits[members[0]].window
+            old = self._kept.get(key)
+            if old is not None and old.t_s <= t_mono < min(old.due_s, old.t_s + FOLLOW_REDETECT_S) \
+                    and cells_changed(old.cells, coarse_cells(small, window), self.change_max_diff):
+                boxes = {i: track_face(gray_half, hits[i]) for i in members}
+                offset = np.array(window[:2] * 2, np.float32)
+                if all(b is not None for b in boxes.values()) and len(old.xyxy):
+                    xyxy = old.xyxy.copy()
+                    for i, b in boxes.items():
+                        assert b is not None
+                        j = int(box_overlap((hits[i].xyxy - offset)[None], xyxy, Overlap.IOU)[0].argmax())
+                        xyxy[j], moved[i] = b - offset, b
+                    kept[key] = dataclasses.replace(old, xyxy=xyxy)
+                    self.faces_tracked += len(members)
+                    continue
+            ask.setdefault(id(detector), (detector, []))[1].append(window)
+        for detector, windows in ask.values():
             self._detect_windows(detector, image_bgr, small, windows, t_mono, kept)
         around = np.array([hit.xyxy for hit in hits], np.float32)  # per hit: its face, last frame and now
         found_again = np.ones(len(hits), bool)
         for i, hit in enumerate(hits):
             answer = kept[(id(hit.detector), hit.window)]
-            if answer.t_s != t_mono:
+            if i in moved:
+                now = moved[i]
+            elif answer.t_s != t_mono:
                 continue  # its window has not changed: the face is where it was
-            found = answer.xyxy[answer.score >= hit.min_score] + np.array(hit.window[:2] * 2, np.float32)
-            overlap = box_overlap(hit.xyxy[None], found, Overlap.IOU)[0] if len(found) else np.zeros(0)
-            if len(overlap) and float(overlap.max()) >= FOLLOW_MIN_IOU:
-                now = found[overlap.argmax()]
-                around[i] = np.concatenate((np.minimum(hit.xyxy[:2], now[:2]), np.maximum(hit.xyxy[2:], now[2:])))
             else:
-                found_again[i] = False
+                found = answer.xyxy[answer.score >= hit.min_score] + np.array(hit.window[:2] * 2, np.float32)
+                overlap = box_overlap(hit.xyxy[None], found, Overlap.IOU)[0] if len(found) else np.zeros(0)
+                if not len(overlap) or float(overlap.max()) < FOLLOW_MIN_IOU:
+                    found_again[i] = False
+                    continue
+                now = found[overlap.argmax()]
+            around[i] = np.concatenate((np.minimum(hit.xyxy[:2], now[:2]), np.maximum(hit.xyxy[2:], now[2:])))
         zones = person_zones(around[found_again], tiles_xyxy)
         if not found_again.all():
             zones = zones[~centre_in(zones, around[~found_again], reverse=True)]
         return zones
+
+    @staticmethod
+    def _hit(origin: tuple[FaceDetector, Window, float], xyxy: np.ndarray, score: float, gray_half: np.ndarray) -> Hit:
+        """A face of this frame as the next frame follows it (see ``_followed_zones``)."""
+        detector, window, min_score = origin
+        return Hit(detector, window, min_score, xyxy.copy(), score, face_picture(gray_half, xyxy))
 
     def _grid_windows(self, grid: np.ndarray, off: Callable[[int], bool], hw: tuple[int, int]) -> list[Window]:
         """One window per grid tile, padded; plus square windows over large tiles that do not

@@ -52,14 +52,73 @@ FOLLOW_ZONE_UP = 1.0
 FOLLOW_ZONE_DOWN = 5.0
 
 
+# Between two answers of the detector a followed face is tracked: its last picture, at most
+# FOLLOW_PATCH_PX high, is looked for (normalised cross-correlation) within FOLLOW_SEARCH of its
+# size around its last box, and where it matches at FOLLOW_MATCH_MIN or better the box moves with
+# it; the window is asked again after FOLLOW_REDETECT_S, or at once when the match fails (a face
+# turning, leaving, another person). A person swaying changes their window on every frame; the
+# detector is not needed to see that the same face moved by a few pixels.
+FOLLOW_PATCH_PX = 32
+# Faces under this height (screen pixels) are not tracked: their picture is too coarse to place
+# them reliably (two 25-29 px faces drifted off and were lost on the bench), the detector is asked.
+FOLLOW_TRACK_MIN_PX = 40
+# Nor are weak boxes: a box on a shirt or a chin under a face too small to find scores 0.5-0.6,
+# and tracked it would stay there; asked again, the detector can find the face instead.
+FOLLOW_TRACK_MIN_SCORE = 0.7
+FOLLOW_SEARCH = 0.5
+FOLLOW_MATCH_MIN = 0.9
+FOLLOW_REDETECT_S = 5.0
+
+
 @dataclasses.dataclass(frozen=True)
 class Hit:
-    """Where a face of the last frame came from: the window and detector whose box it is."""
+    """Where a face of the last frame came from: the window and detector whose box it is, and
+    its picture then (``face_picture``), to track it by."""
 
     detector: FaceDetector
     window: Window
     min_score: float
     xyxy: np.ndarray  # (4,) float32, screen pixels
+    score: float = 1.0
+    picture: tuple[np.ndarray, float, float, float] | None = None  # grey patch, its screen x0, y0, scale
+
+
+def face_picture(gray_half: np.ndarray, xyxy: np.ndarray) -> tuple[np.ndarray, float, float, float] | None:
+    """The face ``xyxy`` (screen pixels) cut from the half-scale grey frame and shrunk to at most
+    ``FOLLOW_PATCH_PX`` high: ``(patch, x0, y0, scale)``, the patch's top-left in screen pixels
+    and its pixels per half-scale pixel; None for a face under ``FOLLOW_TRACK_MIN_PX``."""
+    h, w = gray_half.shape[:2]
+    hx0, hy0 = max(0, int(xyxy[0] / 2)), max(0, int(xyxy[1] / 2))
+    hx1, hy1 = min(w, int(np.ceil(xyxy[2] / 2))), min(h, int(np.ceil(xyxy[3] / 2)))
+    if 2 * min(hx1 - hx0, hy1 - hy0) < FOLLOW_TRACK_MIN_PX:
+        return None
+    scale = min(1.0, FOLLOW_PATCH_PX / max(hx1 - hx0, hy1 - hy0))
+    patch = gray_half[hy0:hy1, hx0:hx1]
+    if scale < 1.0:
+        patch = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return patch.copy(), 2.0 * hx0, 2.0 * hy0, scale
+
+
+def track_face(gray_half: np.ndarray, hit: Hit) -> np.ndarray | None:
+    """``(4,)`` float32: the face of ``hit`` found again in ``gray_half`` by its picture, its box
+    moved with it; None where it does not match at ``FOLLOW_MATCH_MIN``."""
+    if hit.picture is None or hit.score < FOLLOW_TRACK_MIN_SCORE:
+        return None
+    patch, px0, py0, scale = hit.picture
+    h, w = gray_half.shape[:2]
+    margin = FOLLOW_SEARCH * float(max(hit.xyxy[2] - hit.xyxy[0], hit.xyxy[3] - hit.xyxy[1]))
+    rx0, ry0 = max(0, int((hit.xyxy[0] - margin) / 2)), max(0, int((hit.xyxy[1] - margin) / 2))
+    rx1, ry1 = min(w, int((hit.xyxy[2] + margin) / 2) + 1), min(h, int((hit.xyxy[3] + margin) / 2) + 1)
+    region = gray_half[ry0:ry1, rx0:rx1]
+    if scale < 1.0 and region.size:
+        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if region.shape[0] < patch.shape[0] or region.shape[1] < patch.shape[1]:
+        return None
+    _, best, _, (bx, by) = cv2.minMaxLoc(cv2.matchTemplate(region, patch, cv2.TM_CCOEFF_NORMED))
+    if best < FOLLOW_MATCH_MIN:
+        return None
+    dx, dy = 2.0 * (rx0 + bx / scale) - px0, 2.0 * (ry0 + by / scale) - py0
+    return (hit.xyxy + np.array([dx, dy, dx, dy], np.float32)).astype(np.float32)
 
 
 @dataclasses.dataclass

@@ -201,3 +201,29 @@ def test_a_live_tile_without_skin_costs_no_close_look(detectors, states) -> None
     assert in_tile(found, (x0, y0, x1, y1)) == 0
     # 9 tile windows, the empty tile's second looks (2) and its third (1): no close look.
     assert finder.detector_calls <= 9 + 4, finder.detector_calls
+
+
+def test_a_face_swaying_in_its_camera_is_tracked_then_asked_again(detectors, states) -> None:
+    """A person moving a few pixels changes their tile's window on every frame: their face is
+    followed by its picture, its box moving with it, and the detector is asked again only after
+    FOLLOW_REDETECT_S."""
+    from bot.window_memory import FOLLOW_REDETECT_S
+
+    gallery = states["join"]
+    x0, y0, x1, y1 = (int(v) for v in gallery.tiles[4].xyxy)
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1])
+    rng = np.random.default_rng(8)
+    boxes, calls = [], []
+    for t in range(int(FOLLOW_REDETECT_S) + 2):
+        image = with_noise(gallery.image, rng)
+        image[y0:y1, x0:x1] = np.roll(image[y0:y1, x0:x1], 3 * t, axis=1)  # the whole picture sways right
+        result = finder(frame(image, float(t)))
+        inside = [b for b in result.faces.xyxy if x0 <= (b[0] + b[2]) / 2 < x1 and y0 <= (b[1] + b[3]) / 2 < y1]
+        assert len(inside) == 1
+        boxes.append(inside[0])
+        calls.append(finder.detector_calls)
+    assert finder.faces_tracked >= int(FOLLOW_REDETECT_S) - 1
+    assert calls[int(FOLLOW_REDETECT_S) - 1] == calls[0]  # tracked, no detector call for it
+    assert calls[-1] > calls[0]  # asked again after FOLLOW_REDETECT_S
+    shift = np.array([b[0] - boxes[0][0] for b in boxes[:int(FOLLOW_REDETECT_S)]])
+    assert np.abs(shift - 3 * np.arange(len(shift))).max() <= 2.0, shift
