@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.attention import AttentionHold, attention_state, eyes_closed, eyes_judged, head_pose_deg
-from bot.classify import FACE_CHANGE_MAX_DIFF, face_cells, face_crops
+from bot.classify import FACE_CHANGE_MAX_DIFF, face_changed, face_crops
 from bot.tracking import is_held
-from bot.window_memory import cells_changed
 from models import face_landmarks as fl
 from models.preprocessing import face_gray_48
 from vocab.labels import ATTENTION_STATES, NOT_READ
@@ -51,7 +50,7 @@ class _Reading:
     pose_deg: np.ndarray  # (3,)
     eyes_closed: int  # 1, 0, -1
     points_px: np.ndarray  # (468, 3)
-    cells: np.ndarray | None = None  # (6, 6) float32 face cells when read (see bot.classify.face_cells)
+    gray: np.ndarray | None = None  # (48, 48) uint8 face crop when read (see bot.classify.face_changed)
     raw: str = ""  # the state this reading said
     presence: float = 1.0  # the landmarks' presence
 
@@ -90,16 +89,18 @@ class AttentionStage:
         due = [i for i, tid in enumerate(ids) if not stale[i] and (
                tid not in self._readings or t_s >= self._readings[tid].next_s or t_s < self._readings[tid].t_s)]
         if due and frame.image is not None:
-            cells = [face_cells(face_gray_48(c)) for c in face_crops(frame.image, faces.xyxy[due])]
+            grays = [face_gray_48(c) for c in face_crops(frame.image, faces.xyxy[due])]
             read: list[int] = []
             eyes_only: list[int] = []
             for k, i in enumerate(due):
                 r = self._readings.get(ids[i])
                 # Only a settled face is put off: a new state waiting to be confirmed by the
-                # hold's next readings is read on time.
-                if r is not None and r.cells is not None and r.t_s <= t_s < r.t_s + self.unchanged_max_s \
+                # hold's next readings is read on time. Crops compared as they are (no shift):
+                # the eyes are then looked for where the kept landmarks put them, which a face
+                # moved by a few pixels would leave.
+                if r is not None and r.gray is not None and r.t_s <= t_s < r.t_s + self.unchanged_max_s \
                         and r.raw == self._hold.held(ids[i]) \
-                        and not cells_changed(r.cells, cells[k], self.change_max_diff):
+                        and not face_changed(r.gray, grays[k], self.change_max_diff, shift_px=0):
                     r.next_s = t_s + self.every_s  # the same face: put the reading off
                     self.readings_put_off += 1
                     eyes_only.append(ids[i])
@@ -109,7 +110,7 @@ class AttentionStage:
                 self._read_eyes(frame.image, eyes_only, t_s)
             if read:
                 self._read(frame.image, faces.xyxy[[due[k] for k in read]], [ids[due[k]] for k in read], t_s,
-                           [cells[k] for k in read])
+                           [grays[k] for k in read])
                 self.readings_done += len(read)
         attention = np.full(n, NOT_READ, np.int8)
         pose = np.full((n, 3), np.nan, np.float32)
@@ -125,7 +126,7 @@ class AttentionStage:
             faces, attention=attention, head_pose_deg=pose, eyes_closed=eyes))
 
     def _read(self, image: np.ndarray, xyxy: np.ndarray, ids: list[int], t_s: float,
-              cells: list[np.ndarray]) -> None:
+              grays: list[np.ndarray]) -> None:
         previous = np.full((len(ids), fl.N_LANDMARKS, 3), np.nan, np.float32)
         for k, tid in enumerate(ids):
             if tid in self._readings:
@@ -143,7 +144,7 @@ class AttentionStage:
             # Spread the next readings of faces first seen together over one period.
             wait = self.every_s * (1.0 + (tid % 5) / 5.0) if first else self.every_s
             self._readings[tid] = _Reading(t_s, t_s + wait, pose[k].astype(np.float32), closed,
-                                           marks.points_px[k], cells[k], str(raw[k]), float(marks.presence[k]))
+                                           marks.points_px[k], grays[k], str(raw[k]), float(marks.presence[k]))
 
     def _read_eyes(self, image: np.ndarray, ids: list[int], t_s: float) -> None:
         """The eyes and lower face of still faces, where their kept landmarks put them (see the

@@ -30,8 +30,12 @@ from vocab.types import FrameResult
 
 # BlazeFace boxes run from brows to chin; FER2013 faces include forehead and jaw line.
 CROP_SCALE = 1.25
-FACE_CELL_PX = 8  # of the 48x48 crop: 6x6 cells
+FACE_CELL_PX = 8  # of the 48x48 crop: 6x6 cells (of 7 px in the 42x42 middle face_changed aligns)
 FACE_CHANGE_MAX_DIFF = 6.0
+# A face box that follows a moving face (bot.detect tracks it by its picture, or the detector
+# finds it again) lands within a few pixels of the same part of the face: the change test looks
+# for the crop's middle within this many pixels of where it was before comparing its cells.
+FACE_SHIFT_PX = 3
 RECLASSIFY_AFTER_S = 3.0
 # A reading less sure than this is kept for UNSURE_KEEP_S only, not RECLASSIFY_AFTER_S: a face on
 # a class boundary flips between labels with a pixel of box jitter, and the smoothing needs
@@ -76,15 +80,32 @@ def face_crops(image: np.ndarray, xyxy: np.ndarray, scale: float = CROP_SCALE) -
     return crops
 
 
-def face_cells(gray_48: np.ndarray) -> np.ndarray:
-    """``(6, 6)`` float32: mean grey of each 8x8 cell of a ``(48, 48)`` uint8 face crop."""
-    n = gray_48.shape[0] // FACE_CELL_PX
-    return cv2.resize(gray_48, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
+def face_changed(before: np.ndarray, now: np.ndarray, max_diff: float = FACE_CHANGE_MAX_DIFF,
+                 shift_px: int = FACE_SHIFT_PX) -> bool:
+    """Whether the face in the ``(48, 48)`` uint8 crop ``now`` changed since ``before``: the
+    middle of ``now`` (``shift_px`` in from each side) is placed where it fits ``before`` best
+    (least squared difference, shifts up to ``shift_px``), and a cell of it (6x6 of them) whose
+    mean grey moved by ``max_diff`` or more is a change. A person swaying moves their face in its crop by
+    a pixel or two, which moved the cells of an unaligned test by 10-30 levels on every frame
+    (each face read again); an expression, a turn or another person changes cells wherever the
+    crops are placed. ``shift_px=0`` compares the crops as they are."""
+    if before.shape != now.shape or min(now.shape) <= 2 * shift_px:
+        return True
+    m = shift_px
+    if m:  # soften both: a shift of a fraction of a crop pixel moves sharp edges' cells by 5-9 levels
+        before, now = cv2.GaussianBlur(before, (0, 0), 1.0), cv2.GaussianBlur(now, (0, 0), 1.0)
+    middle = now[m:now.shape[0] - m, m:now.shape[1] - m]
+    _, _, (bx, by), _ = cv2.minMaxLoc(cv2.matchTemplate(before, middle, cv2.TM_SQDIFF))
+    n = now.shape[0] // FACE_CELL_PX
+    cells_now = cv2.resize(middle, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
+    aligned = before[by:by + middle.shape[0], bx:bx + middle.shape[1]]
+    cells_before = cv2.resize(aligned, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return cells_changed(cells_before, cells_now, max_diff)
 
 
 @dataclass
 class _Kept:
-    cells: np.ndarray  # (6, 6) float32
+    gray: np.ndarray  # (48, 48) uint8, the crop read
     t_s: float
     due_s: float
     probs: np.ndarray  # (7,) float32
@@ -103,7 +124,8 @@ class EmotionStage:
         reclassify_after_s: an unchanged face is re-read after this long (x0.75..1.25 per
             participant, so refreshes spread over frames); 0 classifies every face on every
             frame (the full-cost path). Needs ``faces.track_id`` to keep anything.
-        change_max_diff: grey levels an 8x8 cell of the 48x48 crop must move to count as changed.
+        change_max_diff: grey levels a cell of the 48x48 crop must move to count as changed (see
+            ``face_changed``).
         hold_min_confidence: a reading whose top probability is under this is kept for
             ``unsure_keep_s`` (``UNSURE_KEEP_S``; an attribute, 0 = never kept) at most.
 
@@ -151,16 +173,16 @@ class EmotionStage:
                     run.append(j)
                     continue
                 tid = int(faces.track_id[i])  # type: ignore[index]
-                cells = face_cells(grays[j])
                 old = self._kept.get(tid)
-                if old is not None and old.t_s <= t and not cells_changed(old.cells, cells, self.change_max_diff):
+                if old is not None and old.t_s <= t and not face_changed(old.gray, grays[j], self.change_max_diff):
                     if t < old.due_s:
                         probs[i], kept[tid] = old.probs, old
                         self.faces_kept += 1
                         continue
                     before[tid] = old.probs  # due, unchanged: is the new reading the same?
                 run.append(j)
-                kept[tid] = _Kept(cells, t, t + self.reclassify_after_s * (0.75 + 0.5 * ((tid * 0.6180339887) % 1.0)),
+                spread = 0.75 + 0.5 * ((tid * 0.6180339887) % 1.0)
+                kept[tid] = _Kept(grays[j], t, t + self.reclassify_after_s * spread,
                                   np.full(len(EMOTIONS), np.nan, np.float32))  # filled in below
             if run:
                 out = np.concatenate([  # in batches: see MODEL_BATCH
