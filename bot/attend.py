@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.attention import AttentionHold, attention_state, eyes_closed, eyes_judged, head_pose_deg
-from bot.classify import FACE_CHANGE_MAX_DIFF, face_changed, face_crops
+from bot.classify import FACE_CHANGE_MAX_DIFF, crop_to_screen, face_crops, face_offset
 from bot.tracking import is_held
 from models import face_landmarks as fl
 from models.preprocessing import face_gray_48
@@ -50,9 +50,10 @@ class _Reading:
     pose_deg: np.ndarray  # (3,)
     eyes_closed: int  # 1, 0, -1
     points_px: np.ndarray  # (468, 3)
-    gray: np.ndarray | None = None  # (48, 48) uint8 face crop when read (see bot.classify.face_changed)
+    gray: np.ndarray | None = None  # (48, 48) uint8 face crop when read (see bot.classify.face_offset)
     raw: str = ""  # the state this reading said
     presence: float = 1.0  # the landmarks' presence
+    xyxy: np.ndarray | None = None  # (4,) the face box when read
 
 
 class AttentionStage:
@@ -91,19 +92,20 @@ class AttentionStage:
         if due and frame.image is not None:
             grays = [face_gray_48(c) for c in face_crops(frame.image, faces.xyxy[due])]
             read: list[int] = []
-            eyes_only: list[int] = []
+            eyes_only: dict[int, np.ndarray] = {}  # id -> its kept landmarks, moved with the face
             for k, i in enumerate(due):
                 r = self._readings.get(ids[i])
                 # Only a settled face is put off: a new state waiting to be confirmed by the
-                # hold's next readings is read on time. Crops compared as they are (no shift):
-                # the eyes are then looked for where the kept landmarks put them, which a face
-                # moved by a few pixels would leave.
-                if r is not None and r.gray is not None and r.t_s <= t_s < r.t_s + self.unchanged_max_s \
-                        and r.raw == self._hold.held(ids[i]) \
-                        and not face_changed(r.gray, grays[k], self.change_max_diff, shift_px=0):
+                # hold's next readings is read on time. A face that only moved in its crop (a
+                # person swaying; see face_offset) is the same face: its kept landmarks are moved
+                # with it, from the crop it was read in to this one.
+                offset = face_offset(r.gray, grays[k], self.change_max_diff) \
+                    if r is not None and r.gray is not None and r.xyxy is not None \
+                    and r.t_s <= t_s < r.t_s + self.unchanged_max_s and r.raw == self._hold.held(ids[i]) else None
+                if r is not None and r.xyxy is not None and offset is not None:
                     r.next_s = t_s + self.every_s  # the same face: put the reading off
                     self.readings_put_off += 1
-                    eyes_only.append(ids[i])
+                    eyes_only[ids[i]] = _moved(r.points_px, r.xyxy, faces.xyxy[i], offset)
                 else:
                     read.append(k)
             if eyes_only:
@@ -144,13 +146,16 @@ class AttentionStage:
             # Spread the next readings of faces first seen together over one period.
             wait = self.every_s * (1.0 + (tid % 5) / 5.0) if first else self.every_s
             self._readings[tid] = _Reading(t_s, t_s + wait, pose[k].astype(np.float32), closed,
-                                           marks.points_px[k], grays[k], str(raw[k]), float(marks.presence[k]))
+                                           marks.points_px[k], grays[k], str(raw[k]), float(marks.presence[k]),
+                                           xyxy[k].astype(np.float32).copy())
 
-    def _read_eyes(self, image: np.ndarray, ids: list[int], t_s: float) -> None:
-        """The eyes and lower face of still faces, where their kept landmarks put them (see the
-        module notes); pose and presence are the kept ones. The full reading's time stays."""
+    def _read_eyes(self, image: np.ndarray, points_of: dict[int, np.ndarray], t_s: float) -> None:
+        """The eyes and lower face of still faces, where their kept landmarks (moved with the
+        face, ``points_of``) put them (see the module notes); pose and presence are the kept
+        ones. The full reading's time stays."""
+        ids = list(points_of)
         kept = [self._readings[tid] for tid in ids]
-        points = np.stack([r.points_px for r in kept])
+        points = np.stack([points_of[tid] for tid in ids])
         pose = np.stack([r.pose_deg for r in kept])
         presence = np.array([r.presence for r in kept], np.float32)
         p_closed = self._eyes.p_closed(fl.eye_patches(image, points))
@@ -162,6 +167,18 @@ class AttentionStage:
             r.eyes_closed = int(eyes_closed(p_closed[k])) if judged else -1
             r.raw = str(raw[k])
         self.eyes_only_readings += len(ids)
+
+
+def _moved(points_px: np.ndarray, then_xyxy: np.ndarray, now_xyxy: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+    """``points_px`` (screen pixels, read on the face box ``then_xyxy``) where they are now: into
+    the crop they were read in, by ``offset`` crop pixels (how far the face moved in its crop),
+    and out of the crop of the face box ``now_xyxy``."""
+    x0, y0, px0 = crop_to_screen(then_xyxy)
+    x1, y1, px1 = crop_to_screen(now_xyxy)
+    out = points_px.copy()
+    out[:, 0] = x1 + ((points_px[:, 0] - x0) / px0 + offset[0]) * px1
+    out[:, 1] = y1 + ((points_px[:, 1] - y0) / px0 + offset[1]) * px1
+    return out
 
 
 def _landmarks_in_batches(landmarker: fl.FaceLandmarker, image: np.ndarray, xyxy: np.ndarray,

@@ -82,25 +82,45 @@ def face_crops(image: np.ndarray, xyxy: np.ndarray, scale: float = CROP_SCALE) -
 
 def face_changed(before: np.ndarray, now: np.ndarray, max_diff: float = FACE_CHANGE_MAX_DIFF,
                  shift_px: int = FACE_SHIFT_PX) -> bool:
-    """Whether the face in the ``(48, 48)`` uint8 crop ``now`` changed since ``before``: the
-    middle of ``now`` (``shift_px`` in from each side) is placed where it fits ``before`` best
-    (least squared difference, shifts up to ``shift_px``), and a cell of it (6x6 of them) whose
-    mean grey moved by ``max_diff`` or more is a change. A person swaying moves their face in its crop by
-    a pixel or two, which moved the cells of an unaligned test by 10-30 levels on every frame
-    (each face read again); an expression, a turn or another person changes cells wherever the
-    crops are placed. ``shift_px=0`` compares the crops as they are."""
-    if before.shape != now.shape or min(now.shape) <= 2 * shift_px:
-        return True
+    """Whether the face in the ``(48, 48)`` uint8 crop ``now`` changed since ``before`` (see ``face_offset``)."""
+    return face_offset(before, now, max_diff, shift_px) is None
+
+
+def face_offset(before: np.ndarray, now: np.ndarray, max_diff: float = FACE_CHANGE_MAX_DIFF,
+                shift_px: int = FACE_SHIFT_PX) -> tuple[int, int] | None:
+    """How far (crop pixels, x and y) the face in the ``(48, 48)`` uint8 crop ``now`` moved in its
+    crop since ``before``, or None where it changed. Unchanged: no 8x8 cell's mean grey moved by
+    ``max_diff`` or more, the crops compared as they are (offset 0, 0), or else with the middle of
+    ``now`` (``shift_px`` in from each side, both crops softened by a 1 px blur) placed where it
+    fits ``before`` best (least squared difference). A person swaying moves their face in its
+    crop by a pixel or two, which moved the cells of the unaligned test by 10-30 levels on every
+    frame (each face read again); an expression, a turn or another person changes cells wherever
+    the crops are placed. ``shift_px=0`` is the unaligned test alone."""
+    if before.shape != now.shape:
+        return None
+    n = now.shape[0] // FACE_CELL_PX
+
+    def cells(gray: np.ndarray) -> np.ndarray:
+        return cv2.resize(gray, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    if not cells_changed(cells(before), cells(now), max_diff):
+        return 0, 0
     m = shift_px
-    if m:  # soften both: a shift of a fraction of a crop pixel moves sharp edges' cells by 5-9 levels
-        before, now = cv2.GaussianBlur(before, (0, 0), 1.0), cv2.GaussianBlur(now, (0, 0), 1.0)
+    if m <= 0 or min(now.shape) <= 2 * m:
+        return None
+    # Softened: a shift of a fraction of a crop pixel moves sharp edges' cells by 5-9 levels.
+    before, now = cv2.GaussianBlur(before, (0, 0), 1.0), cv2.GaussianBlur(now, (0, 0), 1.0)
     middle = now[m:now.shape[0] - m, m:now.shape[1] - m]
     _, _, (bx, by), _ = cv2.minMaxLoc(cv2.matchTemplate(before, middle, cv2.TM_SQDIFF))
-    n = now.shape[0] // FACE_CELL_PX
-    cells_now = cv2.resize(middle, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
-    aligned = before[by:by + middle.shape[0], bx:bx + middle.shape[1]]
-    cells_before = cv2.resize(aligned, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return cells_changed(cells_before, cells_now, max_diff)
+    placed = before[by:by + middle.shape[0], bx:bx + middle.shape[1]]
+    return None if cells_changed(cells(placed), cells(middle), max_diff) else (m - int(bx), m - int(by))
+
+
+def crop_to_screen(xyxy: np.ndarray, scale: float = CROP_SCALE) -> tuple[float, float, float]:
+    """``(x0, y0, px)``: where the 48x48 crop of the box ``xyxy`` starts on the screen and how
+    many screen pixels one of its pixels spans (``face_crops``' square, before clipping)."""
+    half = float(max(xyxy[2] - xyxy[0], xyxy[3] - xyxy[1])) * scale / 2
+    return float(xyxy[0] + xyxy[2]) / 2 - half, float(xyxy[1] + xyxy[3]) / 2 - half, 2 * half / 48
 
 
 @dataclass

@@ -234,3 +234,27 @@ def test_eyes_that_close_in_a_still_face_are_seen_without_a_landmark_reading(gal
     assert closed_at == (4, 4)
     assert stage.eyes_only_readings >= 4
     assert seen[-1] == ATTENTION_STATES.index("eyes_closed")
+
+
+def test_a_face_that_sways_is_not_read_again_and_its_eyes_are_looked_for_where_they_moved(
+        gallery: Gallery, landmarks) -> None:
+    """Faces moving by a couple of pixels, their boxes following them: the landmark reading is
+    put off (eyes looked at where the kept landmarks, moved with the face, put them) and the
+    open eyes stay open; eyes shut on a face that moved are still seen."""
+    marker, _ = landmarks
+    stage = AttentionStage(*landmarks, every_s=3.0, unchanged_max_s=30.0)
+    rng = np.random.default_rng(3)
+    stage(frame(gallery, with_noise(gallery.image, rng), 0.0), 0.0)
+    read_first = stage.readings_done
+    for t in range(1, 8):
+        dx = 2 if t % 2 else -1
+        out = stage(frame(gallery, np.roll(with_noise(gallery.image, rng), dx, axis=1), float(t), shift_px=dx),
+                    float(t))
+        assert out.faces.eyes_closed is not None and (out.faces.eyes_closed == 0).all(), out.faces.eyes_closed
+    assert stage.eyes_only_readings >= 4 and stage.readings_done <= read_first + 1
+    box = np.array([gallery.tiles[0].face_xyxy], np.float32) + 2
+    moved = np.roll(gallery.image, 2, axis=1)
+    shut = _eyes_shut(moved, marker.landmarks(moved, box).points_px[0])
+    closed = [int(stage(frame(gallery, with_noise(shut, rng), float(t), shift_px=2.0), float(t)).faces.eyes_closed[0])
+              for t in range(8, 14)]
+    assert 1 in closed, closed
