@@ -271,7 +271,7 @@ def cost(frames: int = 6) -> None:
     apart as a live run sees them (people sway, video noise changes, the UI stays), against one
     short-range detector call per true tile of the same frame (a participant tile, camera off
     or not: the per-tile cost). Medians over the set's screens; the ratio's worst screen too."""
-    rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    rows: dict[str, list[tuple[float, float, float, float, int]]] = {}
     with make_finder_factory() as factory:
         for set_name, shots in bench_screens(tuple(SCREEN_SETS), frames=max(2, frames)):
             image0 = shots[0].image
@@ -291,12 +291,12 @@ def cost(frames: int = 6) -> None:
                 finder.detector.detect(shots[-1].image[y0:y1, x0:x1])
             per_tile = (time.process_time() - t) * 1000
             rows.setdefault(set_name, []).append((spent[0], float(np.mean(spent[1:])), per_tile,
-                                                  float(np.mean(calls[1:]))))
+                                                  float(np.mean(calls[1:])), len(shots[-1].tiles)))
     print("layout               first_ms  later_ms  per_tile_ms  first_x  later_x  worst_later_x  "
           "later_calls  tiles")
     for set_name, r in rows.items():
-        a = np.array(r)
-        tiles = np.median([len(s[-1].tiles) for n, s in bench_screens((set_name,), frames=1) if n == set_name])
+        a = np.array(r, np.float64)
+        tiles = np.median(a[:, 4])
         print(f"{set_name:18s}  {np.median(a[:, 0]):8.1f}  {np.median(a[:, 1]):8.1f}  {np.median(a[:, 2]):11.1f}  "
               f"{np.median(a[:, 0] / a[:, 2]):7.2f}  {np.median(a[:, 1] / a[:, 2]):7.2f}  "
               f"{np.max(a[:, 1] / a[:, 2]):13.2f}  {np.median(a[:, 3]):11.1f}  {tiles:5.0f}")

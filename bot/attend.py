@@ -50,10 +50,10 @@ class _Reading:
     pose_deg: np.ndarray  # (3,)
     eyes_closed: int  # 1, 0, -1
     points_px: np.ndarray  # (468, 3)
-    gray: np.ndarray | None = None  # (48, 48) uint8 face crop when read (see bot.classify.face_offset)
-    raw: str = ""  # the state this reading said
-    presence: float = 1.0  # the landmarks' presence
-    xyxy: np.ndarray | None = None  # (4,) the face box when read
+    gray: np.ndarray  # (48, 48) uint8 face crop when read (see bot.classify.face_offset)
+    xyxy: np.ndarray  # (4,) float32, the face box when read
+    raw: str  # the state this reading said
+    presence: float  # the landmarks' presence
 
 
 class AttentionStage:
@@ -99,10 +99,9 @@ class AttentionStage:
                 # hold's next readings is read on time. A face that only moved in its crop (a
                 # person swaying; see face_offset) is the same face: its kept landmarks are moved
                 # with it, from the crop it was read in to this one.
-                offset = face_offset(r.gray, grays[k], self.change_max_diff) \
-                    if r is not None and r.gray is not None and r.xyxy is not None \
+                offset = face_offset(r.gray, grays[k], self.change_max_diff) if r is not None \
                     and r.t_s <= t_s < r.t_s + self.unchanged_max_s and r.raw == self._hold.held(ids[i]) else None
-                if r is not None and r.xyxy is not None and offset is not None:
+                if r is not None and offset is not None:
                     r.next_s = t_s + self.every_s  # the same face: put the reading off
                     self.readings_put_off += 1
                     eyes_only[ids[i]] = _moved(r.points_px, r.xyxy, faces.xyxy[i], offset)
@@ -145,9 +144,9 @@ class AttentionStage:
             closed = int(eyes_closed(p_closed[k])) if judged else -1
             # Spread the next readings of faces first seen together over one period.
             wait = self.every_s * (1.0 + (tid % 5) / 5.0) if first else self.every_s
-            self._readings[tid] = _Reading(t_s, t_s + wait, pose[k].astype(np.float32), closed,
-                                           marks.points_px[k], grays[k], str(raw[k]), float(marks.presence[k]),
-                                           xyxy[k].astype(np.float32).copy())
+            self._readings[tid] = _Reading(t_s, t_s + wait, pose[k].astype(np.float32), closed, marks.points_px[k],
+                                           grays[k], xyxy[k].astype(np.float32), str(raw[k]),
+                                           float(marks.presence[k]))
 
     def _read_eyes(self, image: np.ndarray, points_of: dict[int, np.ndarray], t_s: float) -> None:
         """The eyes and lower face of still faces, where their kept landmarks (moved with the

@@ -73,6 +73,7 @@ from bot.window_memory import (
     person_zones,
     same_boxes,
     track_face,
+    window_origin,
 )
 from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import FaceDetector
@@ -324,9 +325,8 @@ class FaceFinder:
         def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False) -> None:
             answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, zones)
             for window, (xyxy, score) in zip(windows, answers, strict=True):
-                x0, y0 = window[:2]
                 good = score >= min_score
-                xyxy, score = xyxy[good] + np.array([x0, y0, x0, y0], np.float32), score[good]
+                xyxy, score = xyxy[good] + window_origin(window), score[good]
                 if skin and len(xyxy):  # see _close_looks
                     good = np.array([painted.skin_share(image_bgr, b) >= CLOSE_LOOK_MIN_SKIN for b in xyxy], bool)
                     xyxy, score = xyxy[good], score[good]
@@ -415,12 +415,14 @@ class FaceFinder:
 
     def _detect_windows(self, detector: FaceDetector, image_bgr: np.ndarray, small: np.ndarray,
                         windows: list[Window], t_mono: float | None, kept: dict[tuple[int, Window], Kept],
-                        zones: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                        zones: np.ndarray | None = None,
+                        pictures: dict[Window, np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """The detector's answer for each window (window pixels): answered already this frame,
         or kept from an earlier frame while the window has not changed (or changed only in the
         ``zones`` of followed faces, see FOLLOW_MIN_IOU) and is not due, else asked now (by
         ``pair`` with its twin, when ``detector`` is the tile detector and a pair was given).
-        Records them in ``kept``."""
+        Records them in ``kept``. ``pictures``: windows' ``coarse_cells`` of this frame already
+        worked out."""
         t = t_mono if self.redetect_after_s > 0 else None  # None: nothing kept, nothing reused
         answers: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(windows)
         cells: list[np.ndarray] = []
@@ -432,7 +434,8 @@ class FaceFinder:
                 cells.append(kept[key].cells)
                 answers[i] = (kept[key].xyxy, kept[key].score)
                 continue
-            cells.append(now := coarse_cells(small, window))
+            now = pictures.get(window) if pictures else None
+            cells.append(now := now if now is not None else coarse_cells(small, window))
             old = self._kept.get(key)
             if old is None or not old.t_s <= t < old.due_s:
                 continue
@@ -442,8 +445,7 @@ class FaceFinder:
             elif zones is not None and len(zones) and changed_within(old.cells, now, window, zones,
                                                                      self.change_max_diff):
                 # The followed faces' own windows have found them: drop this window's boxes there.
-                offset = np.array(window[:2] * 2, np.float32)
-                away = ~centre_in(old.xyxy + offset, zones)
+                away = ~centre_in(old.xyxy + window_origin(window), zones)
                 kept[key] = dataclasses.replace(old, xyxy=old.xyxy[away], score=old.score[away])
                 self.detector_calls_followed += 1
             else:
@@ -493,13 +495,15 @@ class FaceFinder:
             in_window.setdefault((id(hit.detector), hit.window), []).append(i)
         moved: dict[int, np.ndarray] = {}  # hit -> its tracked box
         ask: dict[int, tuple[FaceDetector, list[Window]]] = {}
+        pictures: dict[Window, np.ndarray] = {}  # the windows' coarse cells, for _detect_windows too
         for key, members in in_window.items():
             detector, window = hits[members[0]].detector, hits[members[0]].window
             old = self._kept.get(key)
             if old is not None and old.t_s <= t_mono < min(old.due_s, old.t_s + FOLLOW_REDETECT_S) \
-                    and cells_changed(old.cells, coarse_cells(small, window), self.change_max_diff):
+                    and cells_changed(old.cells, pictures.setdefault(window, coarse_cells(small, window)),
+                                      self.change_max_diff):
                 boxes = {i: track_face(gray_half, hits[i]) for i in members}
-                offset = np.array(window[:2] * 2, np.float32)
+                offset = window_origin(window)
                 if all(b is not None for b in boxes.values()) and len(old.xyxy):
                     xyxy = old.xyxy.copy()
                     for i, b in boxes.items():
@@ -511,7 +515,7 @@ class FaceFinder:
                     continue
             ask.setdefault(id(detector), (detector, []))[1].append(window)
         for detector, windows in ask.values():
-            self._detect_windows(detector, image_bgr, small, windows, t_mono, kept)
+            self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, pictures=pictures)
         around = np.array([hit.xyxy for hit in hits], np.float32)  # per hit: its face, last frame and now
         found_again = np.ones(len(hits), bool)
         for i, hit in enumerate(hits):
@@ -521,7 +525,7 @@ class FaceFinder:
             elif answer.t_s != t_mono:
                 continue  # its window has not changed: the face is where it was
             else:
-                found = answer.xyxy[answer.score >= hit.min_score] + np.array(hit.window[:2] * 2, np.float32)
+                found = answer.xyxy[answer.score >= hit.min_score] + window_origin(hit.window)
                 overlap = box_overlap(hit.xyxy[None], found, Overlap.IOU)[0] if len(found) else np.zeros(0)
                 if not len(overlap) or float(overlap.max()) < FOLLOW_MIN_IOU:
                     found_again[i] = False

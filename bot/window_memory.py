@@ -19,7 +19,7 @@ import dataclasses
 import cv2
 import numpy as np
 
-from vocab.geometry import Overlap, box_overlap, containing_box
+from vocab.geometry import Overlap, box_overlap, containing_box, points_inside
 from vocab.protocols import FaceDetector
 
 Window = tuple[int, int, int, int]
@@ -79,8 +79,8 @@ class Hit:
     window: Window
     min_score: float
     xyxy: np.ndarray  # (4,) float32, screen pixels
-    score: float = 1.0
-    picture: tuple[np.ndarray, float, float, float] | None = None  # grey patch, its screen x0, y0, scale
+    score: float
+    picture: tuple[np.ndarray, float, float, float] | None  # grey patch, its screen x0, y0, scale
 
 
 def face_picture(gray_half: np.ndarray, xyxy: np.ndarray) -> tuple[np.ndarray, float, float, float] | None:
@@ -167,10 +167,8 @@ def centre_in(xyxy: np.ndarray, zones: np.ndarray, reverse: bool = False) -> np.
     if not len(xyxy) or not len(zones):
         return np.zeros(len(xyxy), bool)
     inner, outer = (zones, xyxy) if reverse else (xyxy, zones)
-    c = (inner[:, :2] + inner[:, 2:]) / 2
-    hit = (c[:, None, 0] >= outer[None, :, 0]) & (c[:, None, 0] < outer[None, :, 2]) \
-        & (c[:, None, 1] >= outer[None, :, 1]) & (c[:, None, 1] < outer[None, :, 3])
-    return hit.any(axis=0 if reverse else 1)
+    inside = points_inside((inner[:, :2] + inner[:, 2:]) / 2, outer)
+    return np.asarray(inside.any(axis=0 if reverse else 1), bool)
 
 
 def changed_within(old: np.ndarray, now: np.ndarray, window: Window, zones: np.ndarray, max_diff: float) -> bool:
@@ -179,11 +177,13 @@ def changed_within(old: np.ndarray, now: np.ndarray, window: Window, zones: np.n
         return False
     rows, cols = np.nonzero(np.abs(old - now) >= max_diff)
     x0, y0, x1, y1 = window
-    cx = x0 + (cols + 0.5) * (x1 - x0) / now.shape[1]
-    cy = y0 + (rows + 0.5) * (y1 - y0) / now.shape[0]
-    inside = (cx[:, None] >= zones[None, :, 0]) & (cx[:, None] < zones[None, :, 2]) \
-        & (cy[:, None] >= zones[None, :, 1]) & (cy[:, None] < zones[None, :, 3])
-    return bool(inside.any(axis=1).all())
+    centres = np.stack((x0 + (cols + 0.5) * (x1 - x0) / now.shape[1], y0 + (rows + 0.5) * (y1 - y0) / now.shape[0]), 1)
+    return bool(points_inside(centres, zones).any(axis=1).all())
+
+
+def window_origin(window: Window) -> np.ndarray:
+    """``(4,)`` float32 ``(x0, y0, x0, y0)``: added to a box in ``window``'s pixels, gives it in screen pixels."""
+    return np.array(window[:2] * 2, np.float32)
 
 
 def same_boxes(a: np.ndarray, b: np.ndarray, min_iou: float = 0.85) -> bool:

@@ -53,7 +53,14 @@ def containing_box(xyxy: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     if len(xyxy) == 0 or len(boxes) == 0:
         return np.full(len(xyxy), -1, np.int64)
-    c = (xyxy[:, :2] + xyxy[:, 2:]) / 2
-    inside = ((c[:, None, 0] >= boxes[None, :, 0]) & (c[:, None, 0] < boxes[None, :, 2])
-              & (c[:, None, 1] >= boxes[None, :, 1]) & (c[:, None, 1] < boxes[None, :, 3]))
+    inside = points_inside((xyxy[:, :2] + xyxy[:, 2:]) / 2, boxes)
     return np.where(inside.any(axis=1), inside.argmax(axis=1), -1).astype(np.int64)
+
+
+def points_inside(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``(n, m)`` bool: whether each point ``(n, 2)`` (x, y) lies in each box ``(m, 4)`` (left/top
+    edges inside, right/bottom outside)."""
+    p = np.asarray(points, np.float64).reshape(-1, 2)
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return ((p[:, None, 0] >= b[None, :, 0]) & (p[:, None, 0] < b[None, :, 2])
+            & (p[:, None, 1] >= b[None, :, 1]) & (p[:, None, 1] < b[None, :, 3]))
