@@ -4,7 +4,8 @@ The shared function is ``models.preprocessing.eye_aligned_gray_48``; this module
 framing it aligns to (``FER_EYES_48``) and what it does on the proxy.
 
 FER2013 faces were framed by their makers (eyes level, at a fixed place); the product cuts a
-square of 1.25x BlazeFace's box, which leaves rotation and the box's jitter in the crop. An
+square around BlazeFace's box (``bot.classify.face_crops``), which leaves rotation and the box's
+jitter in the crop. An
 aligned crop puts both eye centres where FER2013 has them (a similarity transform: rotation,
 scale, shift). The eyes come from the face landmarks the attention stage already computes
 (``models.face_landmarks.FaceLandmarker``; MediaPipe's detector also finds eye keypoints but
@@ -62,15 +63,13 @@ def fer_eye_framing(landmarker, images48: np.ndarray, upscale: int = 4) -> tuple
 
 def main(argv: list[str] | None = None) -> int:
     from bot.classify import face_crops
-    from bot.detect import FaceFinder
     from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier
-    from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
     from models.face_landmarks import FaceLandmarker
     from models.preprocessing import face_gray_48
     from training.data import DEFAULT_DATA, SPLITS
     from training.measure import load_test_split, predict_probs
     from training.metrics import calibration
-    from training.proxy import read_proxy
+    from training.proxy import product_finder, read_proxy
 
     p = argparse.ArgumentParser(prog="python -m training.alignment", description=__doc__.split("\n\n")[0])
     p.add_argument("--faces", type=int, default=1500, help="faces sampled from the split for the proxy")
@@ -86,23 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     train_rows = np.flatnonzero(d["usage"] == SPLITS["train"])
     framing_rows = np.sort(rng.choice(train_rows, args.framing_faces, replace=False))
     with FaceLandmarker(threads=1) as landmarker, OnnxEmotionClassifier(DEFAULT_MODEL_PATH, threads=1) as clf, \
-            MediaPipeFaceDetector() as short, MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH) as full:
+            product_finder() as find:
         clf.temperature = 1.0
         eyes48, share = fer_eye_framing(landmarker, d["images"][framing_rows])
         print(f"FER2013 eye centres (48-px frame, median of {args.framing_faces} Training faces, {share:.1%} read): "
               f"left ({eyes48[0, 0]:.2f}, {eyes48[0, 1]:.2f}), right ({eyes48[1, 0]:.2f}, {eyes48[1, 1]:.2f})")
-        finder = FaceFinder(short, scan_detector=full, redetect_after_s=0.0, still_after_s=0.0)
-
-        def find(image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            faces = finder.find_faces(image, tiles)
-            return faces.xyxy, faces.score
-
-        def recentred_crops(image: np.ndarray, xyxy: np.ndarray) -> list[np.ndarray]:
-            # The proxy measured the 1.25x box crop at 1.053x FER2013's framing, its centre 0.070
-            # FER crop sides low: move it up and shrink it to FER2013's framing.
-            side = np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
-            shifted = xyxy - np.stack([0 * side, 0.083 * side, 0 * side, 0.083 * side], axis=1)
-            return face_crops(image, shifted, scale=1.187)
+        def centred_crops(image: np.ndarray, xyxy: np.ndarray) -> list[np.ndarray]:
+            # The crop before bot.classify raised it: 1.25 box sides around the box centre, which
+            # the proxy measured at 1.053x FER2013's framing, its centre 0.070 FER crop sides low.
+            return face_crops(image, xyxy, scale=1.25, raise_=0.0)
 
         def aligned_crops(image: np.ndarray, xyxy: np.ndarray) -> list[np.ndarray]:
             lm = landmarker.landmarks(image, xyxy)
@@ -117,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             sample = np.sort(np.random.default_rng(args.seed + 10).choice(len(y), min(args.faces, len(y)),
                                                                            replace=False))
             right = {}
-            for name, crop in (("box crop (shipped)", face_crops), ("box crop, recentred", recentred_crops),
+            for name, crop in (("box crop (shipped)", face_crops), ("box crop, centred (before)", centred_crops),
                                ("eye-aligned", aligned_crops)):
                 r = read_proxy(images[sample], find, seed=args.seed + SPLITS[s], crop=crop)
                 probs = predict_probs(clf, r.tensor[r.found])
@@ -125,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 right[name] = probs.argmax(1) == y[sample][r.found]
                 print(f"{s} proxy, {name}: {r.found.sum()}/{len(sample)} found; {cal.line()}")
             a = right["box crop (shipped)"]
-            for name in ("box crop, recentred", "eye-aligned"):
+            for name in ("box crop, centred (before)", "eye-aligned"):
                 b = right[name]
                 only_box, only_new = int((a & ~b).sum()), int((~a & b).sum())
                 # McNemar's z for paired right/wrong (same faces, same detections).

@@ -50,18 +50,10 @@ def public_probs(model: Path, data: Path, source: str, faces: int, seed: int) ->
         clf.temperature = 1.0
         if source == "direct":
             return predict_probs(clf, face_tensor(images)), y
-        from bot.detect import FaceFinder
-        from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
-        from training.proxy import read_proxy
+        from training.proxy import product_finder, read_proxy
 
         sample = np.sort(np.random.default_rng(seed).choice(len(y), size=min(faces, len(y)), replace=False))
-        with MediaPipeFaceDetector() as short, MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH) as full:
-            finder = FaceFinder(short, scan_detector=full, redetect_after_s=0.0, still_after_s=0.0)
-
-            def find(image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                found = finder.find_faces(image, tiles)
-                return found.xyxy, found.score
-
+        with product_finder() as find:
             reading = read_proxy(images[sample], find, seed=seed + SPLITS["public"])
         return predict_probs(clf, reading.tensor[reading.found]), y[sample][reading.found]
 

@@ -49,6 +49,16 @@ RECIPES: dict[str, dict[str, Any]] = {
              "drop_not_face": True, "augment": "webcam", "webcam_p": 0.4, "epochs": 17, "lr": 0.015,
              "warmup_epochs": 0.5, "init_from": "models/emotion.onnx", "keep_epochs": True,
              "out_dir": "runs/emotion_v3ft"},
+    # v3ft again with the shipped model's FER+ share (0.2) and webcam degradations on half the
+    # faces, their box jitter centred on FER2013's framing as bot.classify.face_crops now cuts
+    # faces. Measured before it (PublicTest proxy, 3,432 faces found of 3,589): v3ft's blend
+    # reads 64.5 % of pipeline faces right where the shipped model reads 62.1 % (64.0 % with the
+    # recentred crop), at the same FER2013 accuracy (69.74 vs 69.69 %) but 0.1 point under the
+    # shipped PrivateTest; the webcam degradations are the lever for faces from elsewhere.
+    "v4ft": {"ferplus_weight": 0.2, "ferplus_unknown": "uniform", "ferplus_contempt": "fer2013",
+             "drop_not_face": True, "augment": "webcam", "webcam_p": 0.5, "epochs": 24, "lr": 0.015,
+             "warmup_epochs": 0.5, "init_from": "models/emotion.onnx", "keep_epochs": True,
+             "out_dir": "runs/emotion_v4ft"},
 }
 
 

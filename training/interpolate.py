@@ -1,5 +1,9 @@
 """Blend a fine-tuned checkpoint with the model it started from: ``(1 - alpha) * start + alpha * tuned``.
 
+Several checkpoints fine-tuned from the same file may be given: the tuned end is then their
+parameter mean (a "model soup": fine-tunes of one start stay in its basin, so their average is
+one network that is usually better than each of them).
+
 ``python -m training.interpolate runs/emotion_v3ft/epoch_022_ema.pt --alpha 0.3 0.5 0.7`` scores each
 blend on PublicTest (FER2013 labels and FER+ majority, the shipped test-time views) and, with
 ``--out``, writes the blend chosen by the rule below as a checkpoint ``training.export`` takes.
@@ -11,7 +15,9 @@ most of the loss at no run-time cost (one network, unlike an ensemble). The star
 the run rebuilt it (``training.onnx_weights`` with the BatchNorm statistics of the same first
 Training faces), so blending is parameter by parameter in the same representation.
 
-Rule (PublicTest only): among the given alphas, the best FER+ majority accuracy whose FER2013
+Rule (PublicTest only): among the given alphas, the best FER+ majority accuracy (``--rank-by
+ferplus``) or the best accuracy on the PublicTest end-to-end proxy (``--rank-by proxy``: faces in
+simulated tiles read through the product's detector and crop, ``training.proxy``) whose FER2013
 accuracy is at least ``--fer2013-floor`` (the shipped model's).
 """
 
@@ -19,13 +25,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from training.data import DEFAULT_DATA, Split, load_splits
+from training.data import DEFAULT_DATA, SPLITS, Split, load_splits
 from training.export import load_checkpoint
-from training.model import EmotionNet
+from training.model import EmotionNet, ExportedEmotionNet
 from training.onnx_weights import net_from_onnx
 from training.select_epoch import score_views
 from training.train import BN_STATISTICS_FACES
@@ -42,6 +50,38 @@ def blend(start: EmotionNet, tuned: EmotionNet, alpha: float) -> EmotionNet:
     return net.eval()
 
 
+def soup(nets: list[EmotionNet]) -> EmotionNet:
+    """One network whose float parameters and buffers are the mean of ``nets``' (same architecture)."""
+    states = [n.state_dict() for n in nets]
+    mean = {k: sum(st[k] for st in states) / len(states) if states[0][k].is_floating_point() else states[0][k]
+            for k in states[0]}
+    net = EmotionNet(nets[0].cfg)
+    net.load_state_dict(mean)
+    return net.eval()
+
+
+def proxy_scorer(public: Split, faces: int, seed: int) -> Callable[[EmotionNet], float]:
+    """Accuracy (FER2013 labels) of a network, with the shipped test-time views, on ``faces``
+    PublicTest faces in simulated tiles as the product reads them (detector, crop; read once)."""
+    from training.proxy import product_finder, read_proxy
+
+    images = public.images
+    sample = np.sort(np.random.default_rng(seed).choice(len(images), size=min(faces, len(images)), replace=False))
+    with product_finder() as find:
+        reading = read_proxy(images[sample], find, seed=seed + SPLITS["public"])
+    x = torch.from_numpy(reading.tensor[reading.found])
+    y = public.labels[sample][reading.found]
+    log.info("PublicTest proxy: %d of %d faces found", len(y), len(sample))
+
+    def score(net: EmotionNet) -> float:
+        module = ExportedEmotionNet(net, True, True).eval()
+        with torch.no_grad():
+            pred = torch.cat([module(x[i:i + 512]) for i in range(0, len(x), 512)]).argmax(dim=1).numpy()
+        return float((pred == y).mean())
+
+    return score
+
+
 def start_of(ck: dict, splits: dict[str, Split]) -> EmotionNet:
     """The network a run started from, rebuilt as ``training.train`` rebuilt it (ONNX starts only);
     ``splits`` as that run loaded them (its ``drop_not_face``)."""
@@ -55,39 +95,58 @@ def start_of(ck: dict, splits: dict[str, Split]) -> EmotionNet:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.interpolate", description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint", type=Path, help="the fine-tuned checkpoint (a run started from an ONNX file)")
+    p.add_argument("checkpoints", type=Path, nargs="+",
+                   help="fine-tuned checkpoints of runs started from the same ONNX file (several: their mean)")
     p.add_argument("--alpha", type=float, nargs="+", default=[0.3, 0.5, 0.7], help="weights of the tuned end")
     p.add_argument("--fer2013-floor", type=float, default=0.6969, help="PublicTest FER2013 accuracy to keep")
+    p.add_argument("--rank-by", choices=("ferplus", "proxy"), default="ferplus",
+                   help="among blends at the floor: best FER+ majority, or best PublicTest proxy accuracy")
+    p.add_argument("--proxy-faces", type=int, default=3589, help="PublicTest faces in the proxy (--rank-by proxy)")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--out", type=Path, default=None, help="write the chosen blend here (a checkpoint)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
-    tuned, ck = load_checkpoint(args.checkpoint)
+    loaded = [load_checkpoint(c) for c in args.checkpoints]
+    ck = loaded[0][1]
+    if len({str(c.get("init_from", {}).get("sha256")) for _, c in loaded}) != 1:
+        print("the checkpoints did not start from the same file")
+        return 2
+    tuned = soup([net for net, _ in loaded]) if len(loaded) > 1 else loaded[0][0]
     # Loaded once: the BatchNorm statistics come from Training as the run cleaned it; the test
     # splits are never cleaned, so PublicTest is the same whatever drop_not_face says.
     splits, _ = load_splits(args.data, drop_not_face=bool(ck["config"].get("drop_not_face", False)))
     start = start_of(ck, splits)
     public = splits["public"]
+    proxy = proxy_scorer(public, args.proxy_faces, args.seed) if args.rank_by == "proxy" else None
     results = []
     for alpha in args.alpha:
-        fer, fplus = score_views(blend(start, tuned, alpha), public)
-        results.append((alpha, fer, fplus))
-        print(f"alpha {alpha:.2f}: PublicTest with the shipped views FER2013 {fer:.4f}, FER+ majority {fplus:.4f}")
+        net = blend(start, tuned, alpha)
+        fer, fplus = score_views(net, public)
+        prox = proxy(net) if proxy else float("nan")
+        results.append((alpha, fer, fplus, prox))
+        print(f"alpha {alpha:.2f}: PublicTest with the shipped views FER2013 {fer:.4f}, FER+ majority {fplus:.4f}"
+              + (f", proxy {prox:.4f}" if proxy else ""))
     ok = [r for r in results if r[1] >= args.fer2013_floor]
     if not ok:
         print("no blend keeps FER2013 PublicTest at the floor")
         return 1
-    alpha, fer, fplus = max(ok, key=lambda r: (r[2], r[1]))
-    print(f"chosen: alpha {alpha:.2f} (FER2013 {fer:.4f}, FER+ majority {fplus:.4f})")
+    alpha, fer, fplus, prox = max(ok, key=lambda r: (r[3], r[1]) if proxy else (r[2], r[1]))
+    print(f"chosen: alpha {alpha:.2f} (FER2013 {fer:.4f}, FER+ majority {fplus:.4f}"
+          + (f", proxy {prox:.4f})" if proxy else ")"))
     if args.out:
         net = blend(start, tuned, alpha)
+        names = " + ".join(c.name for c in args.checkpoints)
+        tuned_name = names if len(args.checkpoints) == 1 else f"mean({names})"
         torch.save({**{k: v for k, v in ck.items() if k not in ("model", "ema", "optimizer", "scheduler")},
                     "model": net.state_dict(), "public_acc": [fer, fer],
-                    "weights": f"{1 - alpha:g} x start + {alpha:g} x {args.checkpoint.name}",
-                    "interpolation": {"tuned": str(args.checkpoint), "alpha": alpha, "start": ck["init_from"],
+                    "weights": f"{1 - alpha:g} x start + {alpha:g} x {tuned_name}",
+                    "interpolation": {"tuned": [str(c) for c in args.checkpoints], "alpha": alpha,
+                                      "start": ck["init_from"], "rank_by": args.rank_by,
                                       "public_fer2013": fer, "public_ferplus_majority": fplus,
+                                      "public_proxy": None if proxy is None else prox,
                                       "alphas_scored": results}}, args.out)
         print(f"wrote {args.out}")
     return 0

@@ -40,7 +40,7 @@ from training.metrics import (
     fit_temperature,
     recall_by_class,
 )
-from training.proxy import box_framing, read_proxy
+from training.proxy import box_framing, product_finder, read_proxy
 from vocab.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,6 @@ def _recall_line(recall: np.ndarray) -> str:
 
 def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
     """All the numbers of the module notes, printed as they come; returned as a dict."""
-    from bot.detect import FaceFinder
-    from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
 
     report: dict = {"model": str(model), "proxy_faces_per_split": proxy_faces, "seed": seed}
     t0 = time.time()
@@ -115,13 +113,7 @@ def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
 
         # ---- end-to-end proxy
         rng = np.random.default_rng(seed)
-        with MediaPipeFaceDetector() as short, MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH) as full:
-            finder = FaceFinder(short, scan_detector=full, redetect_after_s=0.0, still_after_s=0.0)
-
-            def find(image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                faces = finder.find_faces(image, tiles)
-                return faces.xyxy, faces.score
-
+        with product_finder() as find:
             proxy_probs: dict[str, np.ndarray] = {}
             for s in ("public", "private"):
                 images, y, _ = split_data[s]

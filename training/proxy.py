@@ -21,12 +21,13 @@ loses. Deterministic from the seed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from bot.classify import face_crops
+from bot.classify import crop_square, face_crops
 from models.preprocessing import face_tensor
 from tools.compose_gallery import _background
 from tools.screensim.tiles import _codec
@@ -117,6 +118,23 @@ FindFaces = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 CropFaces = Callable[[np.ndarray, np.ndarray], list[np.ndarray]]
 
 
+@contextmanager
+def product_finder() -> Iterator[FindFaces]:
+    """The product's face finder as ``bot.pipeline`` builds it (both shipped BlazeFace models),
+    asked afresh for every frame (no frame-to-frame reuse), as a ``FindFaces``."""
+    from bot.detect import FaceFinder
+    from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
+
+    with MediaPipeFaceDetector() as short, MediaPipeFaceDetector(FULL_RANGE_MODEL_PATH) as full:
+        finder = FaceFinder(short, scan_detector=full, redetect_after_s=0.0, still_after_s=0.0)
+
+        def find(image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            faces = finder.find_faces(image, tiles)
+            return faces.xyxy, faces.score
+
+        yield find
+
+
 def read_proxy(images48: np.ndarray, find_faces: FindFaces, seed: int = 0,
                crop: CropFaces = face_crops) -> ProxyReading:
     """Run every face of ``images48`` through galleries, ``find_faces(image, tiles) -> (xyxy, score)``
@@ -148,20 +166,22 @@ def read_proxy(images48: np.ndarray, find_faces: FindFaces, seed: int = 0,
     return ProxyReading(found, box, pasted, tensor)
 
 
-def box_framing(reading: ProxyReading, scale: float = 1.25) -> dict[str, float]:
+def box_framing(reading: ProxyReading, crop: Callable[[np.ndarray], tuple[float, float, float]] = crop_square,
+                ) -> dict[str, float]:
     """Where the pipeline's crop lands relative to the FER2013 crop, in FER2013 crop sides.
 
-    ``crop_scale``: the pipeline crop's side (``scale`` x the box's longer side) over the pasted
-    face's side (1.0 = FER2013's framing); ``dx``/``dy``: its centre's offset. Means and
-    standard deviations over the faces found: what the training's box jitter must cover.
+    ``crop_scale``: the side of the pipeline's square (``crop(box) -> (cx, cy, half)``, by
+    default ``bot.classify.crop_square``) over the pasted face's side (1.0 = FER2013's framing);
+    ``dx``/``dy``: its centre's offset. Means and standard deviations over the faces found: what
+    the training's box jitter must cover.
     """
     f = reading.found
-    b, p = reading.box_xyxy[f].astype(np.float64), reading.face_xyxy[f].astype(np.float64)
+    squares = np.array([crop(b) for b in reading.box_xyxy[f]], np.float64).reshape(-1, 3)
+    p = reading.face_xyxy[f].astype(np.float64)
     side_p = p[:, 2] - p[:, 0]
-    side_c = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * scale
-    ratio = side_c / side_p
-    dx = ((b[:, 0] + b[:, 2]) - (p[:, 0] + p[:, 2])) / 2 / side_p
-    dy = ((b[:, 1] + b[:, 3]) - (p[:, 1] + p[:, 3])) / 2 / side_p
+    ratio = 2 * squares[:, 2] / side_p
+    dx = (squares[:, 0] - (p[:, 0] + p[:, 2]) / 2) / side_p
+    dy = (squares[:, 1] - (p[:, 1] + p[:, 3]) / 2) / side_p
     return {"crop_scale_mean": float(ratio.mean()), "crop_scale_std": float(ratio.std()),
             "dx_mean": float(dx.mean()), "dx_std": float(dx.std()),
             "dy_mean": float(dy.mean()), "dy_std": float(dy.std())}
