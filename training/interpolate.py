@@ -89,8 +89,16 @@ def start_of(ck: dict, splits: dict[str, Split]) -> EmotionNet:
     if origin.get("kind") != "onnx":
         raise ValueError("training.interpolate needs a run started with --init-from FILE.onnx")
     faces = torch.from_numpy(splits["train"].tensor()[:BN_STATISTICS_FACES])
-    net, _ = net_from_onnx(Path(origin["path"]), faces)
+    net, now = net_from_onnx(Path(origin["path"]), faces)
+    if weights_of(now) != weights_of(origin):
+        raise ValueError(f"{origin['path']} is no longer the file the run started from (other weights)")
     return net
+
+
+def weights_of(origin: dict) -> str:
+    """What identifies the weights of a run's ONNX start: the checkpoint the file was exported
+    from (a temperature written into the file later changes the file's sha256, not its weights)."""
+    return str(origin.get("checkpoint_sha256") or origin.get("sha256"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     loaded = [load_checkpoint(c) for c in args.checkpoints]
     ck = loaded[0][1]
-    if len({str(c.get("init_from", {}).get("sha256")) for _, c in loaded}) != 1:
+    if len({weights_of(c.get("init_from") or {}) for _, c in loaded}) != 1:
         print("the checkpoints did not start from the same file")
         return 2
     tuned = soup([net for net, _ in loaded]) if len(loaded) > 1 else loaded[0][0]
