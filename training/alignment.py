@@ -25,19 +25,15 @@ import time
 import cv2
 import numpy as np
 
+from models.face_landmarks import EYE_CORNERS
 from models.preprocessing import FACE_SIZE_PX, eye_aligned_gray_48
-
-# Eye centre = mean of the two corners of each eye (MediaPipe FaceMesh indices; "left" is the
-# eye on the image's left).
-EYE_CORNERS_IMG_LEFT = (33, 133)
-EYE_CORNERS_IMG_RIGHT = (263, 362)
 
 
 def eye_centres(points_px: np.ndarray) -> np.ndarray:
-    """``(n, 2, 2)``: image-left and image-right eye centre (x, y) from ``(n, 468, 2|3)`` landmarks."""
+    """``(n, 2, 2)``: image-left and image-right eye centre (x, y) from ``(n, 468, 2|3)`` landmarks,
+    each the mean of the eye's two corners (``models.face_landmarks.EYE_CORNERS``)."""
     xy = np.asarray(points_px)[..., :2]
-    left = xy[:, list(EYE_CORNERS_IMG_LEFT)].mean(axis=1)
-    right = xy[:, list(EYE_CORNERS_IMG_RIGHT)].mean(axis=1)
+    left, right = (xy[:, list(corners)].mean(axis=1) for corners in EYE_CORNERS)
     return np.stack([left, right], axis=1)
 
 

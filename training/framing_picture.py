@@ -4,8 +4,7 @@ Left, a face as the product finds it (matplotlib's public-domain sample photo of
 found by the shipped short-range BlazeFace): the detector's box, the square cut around the box
 centre before (1.25 box sides) and the square cut now (``bot.classify.crop_square``). Then the
 48x48 grey inputs the model gets from each, and the mean of FER2013 Training faces (contrast
-stretched), the framing
-the model learnt; a line at FER2013's eye height (``FER_EYES_48``) runs through the three.
+stretched), the framing the model learnt; a line at FER2013's eye height (``FER_EYES_48``) runs through the three.
 """
 
 from __future__ import annotations
@@ -30,9 +29,8 @@ OLD = (1.25, 0.0)  # (scale, raise) of the square before it was raised
 BOX, BEFORE, NOW = (90, 200, 90), (60, 60, 230), (230, 150, 40)  # BGR
 
 
-def _square(image: np.ndarray, box: np.ndarray, scale: float | None, raise_: float | None,
-            colour: tuple[int, int, int]) -> None:
-    cx, cy, half = crop_square(box) if scale is None or raise_ is None else crop_square(box, scale, raise_)
+def _square(image: np.ndarray, square: tuple[float, float, float], colour: tuple[int, int, int]) -> None:
+    cx, cy, half = square  # as crop_square gives it
     cv2.rectangle(image, (round(cx - half), round(cy - half)), (round(cx + half), round(cy + half)), colour, 2)
 
 
@@ -58,8 +56,8 @@ def framing_picture(photo: np.ndarray, fer_faces: np.ndarray) -> np.ndarray:
     box = xyxy[int(np.argmax(score))]
     shown = photo.copy()
     cv2.rectangle(shown, (round(box[0]), round(box[1])), (round(box[2]), round(box[3])), BOX, 2)
-    _square(shown, box, *OLD, BEFORE)
-    _square(shown, box, None, None, NOW)
+    _square(shown, crop_square(box, *OLD), BEFORE)
+    _square(shown, crop_square(box), NOW)
     height = 48 * ZOOM + 36
     shown = cv2.resize(shown, (round(shown.shape[1] * height / shown.shape[0]), height), interpolation=cv2.INTER_AREA)
     before = face_gray_48(face_crops(photo, box[None], scale=OLD[0], raise_=OLD[1])[0])

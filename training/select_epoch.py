@@ -63,12 +63,9 @@ def candidates(run_dir: Path) -> list[Candidate]:
     return out
 
 
-@torch.no_grad()
 def score_views(net: EmotionNet, public: Split, flip: bool = True, zoom: bool = True) -> tuple[float, float]:
     """(FER2013, FER+ majority) PublicTest accuracy of ``net`` with the given test-time views."""
-    module = ExportedEmotionNet(net, flip, zoom).eval()
-    x = torch.from_numpy(public.tensor())
-    pred = torch.cat([module(x[i:i + 512]) for i in range(0, len(x), 512)]).argmax(dim=1).numpy()
+    pred = ExportedEmotionNet(net, flip, zoom).eval().classes(torch.from_numpy(public.tensor()))
     maj = ferplus_majority(public.votes)
     ok = maj >= 0
     return float((pred == public.labels).mean()), float((pred[ok] == maj[ok]).mean())

@@ -10,12 +10,9 @@ import pytest
 from bot.classify import crop_square, face_crops
 from bot.detect import FaceFinder
 from models.face_detector import FULL_RANGE_MODEL_PATH, MediaPipeFaceDetector
-from models.face_landmarks import FaceLandmarker
+from models.face_landmarks import EYE_CORNERS, FaceLandmarker
 from models.preprocessing import FER_EYES_48
 from tools.compose_gallery import compose_gallery, load_face_photos, shared_dir
-
-# MediaPipe face-mesh corners of each eye (image-left, image-right).
-EYE_CORNERS = ((33, 133), (263, 362))
 
 
 @pytest.fixture(scope="module")
