@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bot.pipeline import RunControl, RunStatus, build_pipeline, run_frames
 from bot.sources import open_source
-from db.engine import open_engine, session_scope
+from db.engine import open_engine
 from db.recorder import Recorder, SessionInfo
 from vocab.errors import SourceEnded
 from vocab.protocols import CapturedFrame, FrameSource
@@ -162,7 +162,7 @@ def soak(source_spec: str, db_url: str, duration_s: float, fps: float = 2.0, rep
 def _rows(engine: object, session_id: int) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from db.schema import ObservationRow, ParticipantRow, SnapshotRow
+    from db.schema import ObservationRow, ParticipantRow, SnapshotRow, session_scope
 
     with session_scope(engine) as s:  # type: ignore[arg-type]
         return {name: int(s.scalar(select(func.count()).select_from(row).where(row.session_id == session_id)) or 0)

@@ -7,17 +7,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from db.migrations import migrate
-from db.schema import SCHEMA_VERSION, Base, SchemaInfo
+from db.tables import SCHEMA_VERSION, metadata, schema_info
 from vocab.errors import StorageError, one_line
 
 log = logging.getLogger(__name__)
@@ -114,17 +111,17 @@ def _ensure_schema(conn: Connection, url: str) -> None:
         # Held until this transaction ends; PostgreSQL's DDL is transactional, so the next
         # process waits here and then finds the tables and the version row in place.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-    existing = inspect(conn).has_table(SchemaInfo.__tablename__)
-    version = conn.scalar(select(SchemaInfo.version)) if existing else None
+    existing = inspect(conn).has_table(schema_info.name)
+    version = conn.scalar(select(schema_info.c.version)) if existing else None
     if version is not None and version > SCHEMA_VERSION:
         raise StorageError(f"database {redact_url(url)} has schema version {version}, newer than this ClassMood "
                            f"({SCHEMA_VERSION}): update ClassMood or use another --db")
     if version is not None and version < SCHEMA_VERSION:
         migrate(conn, version, SCHEMA_VERSION)
-        conn.execute(update(SchemaInfo).values(version=SCHEMA_VERSION))
-    Base.metadata.create_all(conn)
+        conn.execute(update(schema_info).values(version=SCHEMA_VERSION))
+    metadata.create_all(conn)
     if version is None:
-        conn.execute(insert(SchemaInfo).values(version=SCHEMA_VERSION))
+        conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
 
 
 def _postgres_utc(dbapi_conn: object, _record: object) -> None:
@@ -168,18 +165,3 @@ def redact_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparsable URL>"
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A transaction that commits, or rolls back and re-raises."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    s = factory()
-    try:
-        yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise
-    finally:
-        s.close()

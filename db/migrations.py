@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, text
 
-from db.schema import SNAPSHOT_FRAME_KEY
+from db.tables import SNAPSHOT_FRAME_KEY
 
 log = logging.getLogger(__name__)
 

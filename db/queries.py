@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
 
-from db.engine import session_scope
-from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, PauseRow, SessionRow, SnapshotRow
+from db.schema import ObservationRow, ParticipantRow, PauseRow, SessionRow, SnapshotRow, session_scope
+from db.tables import PROB_COLUMNS
 from vocab.errors import ConfigError, UnknownSession
 from vocab.settings import Privacy
 from vocab.timefmt import aware_utc, session_duration_s

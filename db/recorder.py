@@ -18,14 +18,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import cast
 
 import numpy as np
-from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy import CursorResult, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import session_scope
-from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, PauseRow, SessionRow, SnapshotRow
+from db.tables import PROB_COLUMNS, class_snapshots, observations, participants, pauses, sessions
 from vocab.errors import StorageError, one_line
 from vocab.labels import attention_text, eyes_text, label_text
 from vocab.settings import Privacy
@@ -86,14 +84,16 @@ def mark_interrupted_sessions(engine: Engine) -> list[int]:
     host = socket.gethostname()
     now = datetime.now(UTC)
     closed = []
-    with session_scope(engine) as s:
+    with engine.begin() as conn:
         # In id order, so that two processes doing this at once lock rows in the same order.
-        for row in s.scalars(select(SessionRow).where(SessionRow.status == "running").order_by(SessionRow.id)):
+        running = select(sessions).where(sessions.c.status == "running").order_by(sessions.c.id)
+        for row in conn.execute(running).all():
             beat = aware_utc(row.heartbeat_utc or row.started_utc)
             dead = (row.host == host and row.pid != os.getpid() and not _pid_alive(row.pid)) or \
                    (now - beat).total_seconds() > STALE_HEARTBEAT_S
             if dead:
-                row.status, row.ended_utc = "interrupted", beat
+                conn.execute(update(sessions).where(sessions.c.id == row.id)
+                             .values(status="interrupted", ended_utc=beat))
                 closed.append(row.id)
     for sid in closed:
         log.warning("session %d did not end cleanly; marked as interrupted", sid)
@@ -125,16 +125,14 @@ class Recorder:
         now = datetime.now(UTC)
         try:
             mark_interrupted_sessions(self._engine)
-            with session_scope(self._engine) as s:
+            with self._engine.begin() as conn:
                 # PostgreSQL enforces VARCHAR lengths (SQLite does not): a long path must not stop a class.
-                row = SessionRow(started_utc=now, heartbeat_utc=now, source=self._info.source[:500],
-                                 settings_json=json.dumps(self._info.settings, default=str, sort_keys=True),
-                                 model_sha256=self._info.model_sha256, privacy=self._info.privacy.value,
-                                 live=self._info.live, status="running", host=socket.gethostname()[:255],
-                                 pid=os.getpid(), frames=0)
-                s.add(row)
-                s.flush()
-                return row.id
+                row = dict(started_utc=now, heartbeat_utc=now, source=self._info.source[:500],
+                           settings_json=json.dumps(self._info.settings, default=str, sort_keys=True),
+                           model_sha256=self._info.model_sha256, privacy=self._info.privacy.value,
+                           live=self._info.live, status="running", host=socket.gethostname()[:255],
+                           pid=os.getpid(), frames=0)
+                return _inserted_id(conn.execute(insert(sessions).values(row)))
         except SQLAlchemyError as e:
             raise StorageError(f"cannot start a session in the database: {one_line(e)}") from None
 
@@ -167,8 +165,8 @@ class Recorder:
         if self._pending:
             log.error("%d frames could not be stored: %s", len(self._pending), self.health.last_error)
         try:
-            with session_scope(self._engine) as s:
-                s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
+            with self._engine.begin() as conn:
+                conn.execute(update(sessions).where(sessions.c.id == self.session_id).values(
                     status=status, ended_utc=datetime.now(UTC)))
         except SQLAlchemyError as e:
             log.error("could not close session %d: %s", self.session_id, one_line(e))
@@ -202,24 +200,22 @@ class Recorder:
     def _store_pause(self, p: _Pause) -> None:
         t_s = p.t_mono - self._t0 if self._t0 is not None else 0.0
         try:
-            with session_scope(self._engine) as s:
+            with self._engine.begin() as conn:
                 if p.paused and self._open_pause is None:
-                    row = PauseRow(session_id=self.session_id, started_utc=p.t_utc, t_from_s=max(t_s, 0.0))
-                    s.add(row)
-                    s.flush()
-                    self._open_pause = row.id
+                    self._open_pause = _inserted_id(conn.execute(insert(pauses).values(
+                        session_id=self.session_id, started_utc=p.t_utc, t_from_s=max(t_s, 0.0))))
                 elif not p.paused and self._open_pause is not None:
-                    s.execute(update(PauseRow).where(PauseRow.id == self._open_pause)
-                              .values(ended_utc=p.t_utc, t_to_s=max(t_s, 0.0)))
+                    conn.execute(update(pauses).where(pauses.c.id == self._open_pause)
+                                 .values(ended_utc=p.t_utc, t_to_s=max(t_s, 0.0)))
                     self._open_pause = None
         except SQLAlchemyError as e:  # a pause row is context for the report, never worth stopping for
             log.error("could not store a pause: %s", one_line(e))
 
     def _heartbeat(self) -> bool:
         try:
-            with session_scope(self._engine) as s:
-                s.execute(update(SessionRow).where(SessionRow.id == self.session_id)
-                          .values(heartbeat_utc=datetime.now(UTC)))
+            with self._engine.begin() as conn:
+                conn.execute(update(sessions).where(sessions.c.id == self.session_id)
+                             .values(heartbeat_utc=datetime.now(UTC)))
             return True
         except SQLAlchemyError as e:
             self._fail(e)
@@ -244,13 +240,13 @@ class Recorder:
         names_kept = self._info.privacy is Privacy.FULL
         names: dict[int, str] = {}
         try:
-            with session_scope(self._engine) as s:
+            with self._engine.begin() as conn:
                 # Idempotent: a retry after a connection lost during COMMIT finds the frames that
                 # commit did store (one snapshot per session and frame) and skips them. Only a
                 # retry can meet such rows, so a writer that has not failed does not look.
-                stored = set(s.scalars(select(SnapshotRow.frame_id).where(
-                    SnapshotRow.session_id == self.session_id,
-                    SnapshotRow.frame_id.in_([fr.frame_id for fr in frames])))) if self._retrying else set()
+                stored = set(conn.scalars(select(class_snapshots.c.frame_id).where(
+                    class_snapshots.c.session_id == self.session_id,
+                    class_snapshots.c.frame_id.in_([fr.frame_id for fr in frames])))) if self._retrying else set()
                 obs, snaps, t_s = [], [], []
                 first_seen: dict[int, datetime] = {}
                 last_seen: dict[int, datetime] = {}
@@ -270,8 +266,8 @@ class Recorder:
                 new = [tid for tid in first_seen if tid not in self._participant_ids]
                 if new and self._retrying:
                     # Participants a lost-connection commit did store keep their rows.
-                    for tid, pid in s.execute(select(ParticipantRow.track_id, ParticipantRow.id).where(
-                            ParticipantRow.session_id == self.session_id, ParticipantRow.track_id.in_(new))):
+                    for tid, pid in conn.execute(select(participants.c.track_id, participants.c.id).where(
+                            participants.c.session_id == self.session_id, participants.c.track_id.in_(new))):
                         self._participant_ids[tid] = pid
                         new_ids.append(tid)
                     new = [tid for tid in new if tid not in self._participant_ids]
@@ -281,13 +277,11 @@ class Recorder:
                     rows = [{"session_id": self.session_id, "track_id": tid, "first_seen_utc": first_seen[tid],
                              "last_seen_utc": last_seen[tid], "name": names.get(tid)} for tid in new]
                     if self._engine.dialect.insert_returning:
-                        returning = insert(ParticipantRow).returning(ParticipantRow.track_id, ParticipantRow.id)
-                        got = [(tid, pid) for tid, pid in s.execute(returning, rows)]
+                        returning = insert(participants).returning(participants.c.track_id, participants.c.id)
+                        got = [(tid, pid) for tid, pid in conn.execute(returning, rows)]
                     else:  # SQLite before 3.35 has no RETURNING: one INSERT per participant
-                        objs = [ParticipantRow(**r) for r in rows]
-                        s.add_all(objs)
-                        s.flush()
-                        got = [(p.track_id, p.id) for p in objs]
+                        got = [(r["track_id"], _inserted_id(conn.execute(insert(participants).values(r))))
+                               for r in rows]
                     for tid, pid in got:
                         self._participant_ids[tid] = pid
                         new_ids.append(tid)
@@ -298,24 +292,23 @@ class Recorder:
                 by_time: dict[datetime, list[int]] = {}
                 for tid in old:
                     by_time.setdefault(last_seen[tid], []).append(self._participant_ids[tid])
-                participants = _table(ParticipantRow)
                 for seen, pids in by_time.items():
-                    s.execute(update(participants).where(participants.c.id.in_(pids)).values(last_seen_utc=seen))
+                    conn.execute(update(participants).where(participants.c.id.in_(pids)).values(last_seen_utc=seen))
                 learned = [tid for tid in old if tid in names]  # a name read after the person was first seen
-                if learned:
-                    s.execute(update(ParticipantRow),
-                              [{"id": self._participant_ids[tid], "name": names[tid]} for tid in learned])
+                for tid in learned:
+                    conn.execute(update(participants).where(participants.c.id == self._participant_ids[tid])
+                                 .values(name=names[tid]))
                 if per_person:
                     for fr, t in zip(fresh, t_s, strict=True):
                         obs.extend(_observation_rows(self.session_id, fr, t, self._participant_ids))
-                # Core inserts (the tables', not the ORM's bulk path): the same rows and types
-                # without the ORM's per-row bookkeeping (49 faces a frame: ~1 ms less a commit).
+                # Core inserts: the same rows and types as the ORM's bulk path without its per-row
+                # bookkeeping (49 faces a frame: ~1 ms less a commit).
                 if obs:
-                    s.execute(insert(_table(ObservationRow)), obs)
+                    conn.execute(insert(observations), obs)
                 if snaps:
-                    s.execute(insert(_table(SnapshotRow)), snaps)
-                s.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(
-                    heartbeat_utc=datetime.now(UTC), frames=SessionRow.frames + len(fresh)))
+                    conn.execute(insert(class_snapshots), snaps)
+                conn.execute(update(sessions).where(sessions.c.id == self.session_id).values(
+                    heartbeat_utc=datetime.now(UTC), frames=sessions.c.frames + len(fresh)))
         except SQLAlchemyError as e:
             for tid in new_ids:  # rolled back with the transaction
                 del self._participant_ids[tid]
@@ -334,9 +327,11 @@ class Recorder:
         return True
 
 
-def _table(row: type[ObservationRow] | type[SnapshotRow] | type[ParticipantRow]) -> Table:
-    """The mapped class's table: inserting into it takes SQLAlchemy Core's path, not the ORM's."""
-    return cast(Table, row.__table__)
+def _inserted_id(result: CursorResult) -> int:
+    """The primary key of the one row an ``INSERT`` just stored."""
+    key = result.inserted_primary_key
+    assert key is not None and key[0] is not None
+    return int(key[0])
 
 
 def _probs(p: object) -> dict[str, float | None]:

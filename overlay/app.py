@@ -102,7 +102,6 @@ def run_with_overlay(pipeline: Pipeline, source: FrameSource, config: Config, re
             window.close()
         if window.badge_layer is not None:
             window.badge_layer.close()
-            window.badge_layer.deleteLater()
         window.deleteLater()
         app.processEvents()
     if worker.error is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from db import queries
-from db.schema import PROB_COLUMNS
+from db.tables import PROB_COLUMNS
 from report.data import ReportData
 from report.json_sink import participants_json
 from vocab.timefmt import aware_utc

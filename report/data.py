@@ -30,9 +30,9 @@ from sqlalchemy import Engine, Integer, case, cast, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from db.engine import session_scope
 from db.queries import SessionSummary, attention_readings, pause_rows, session_summary
-from db.schema import PROB_COLUMNS, ObservationRow, ParticipantRow, SnapshotRow
+from db.schema import ObservationRow, ParticipantRow, SnapshotRow, session_scope
+from db.tables import PROB_COLUMNS
 from vocab.labels import ATTENDING_STATES, AWAY_STATES, EMOTIONS, NEGATIVE_MASK, UNCERTAIN, VALENCE_VEC, mood_index
 from vocab.settings import Privacy
 

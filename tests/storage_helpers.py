@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine, func, select
 
-from db.engine import session_scope
 from db.recorder import SessionInfo
-from db.schema import ObservationRow, ParticipantRow, SnapshotRow
+from db.schema import ObservationRow, ParticipantRow, SnapshotRow, session_scope
 from vocab.settings import Privacy
 from vocab.types import ClassMood, Faces, FrameResult
 

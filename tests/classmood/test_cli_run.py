@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from classmood.cli import main
-from db.engine import open_engine, session_scope
-from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow
+from db.engine import open_engine
+from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow, session_scope
 from tools.compose_gallery import compose_gallery, load_face_photos, write_gallery_video
 
 pytestmark = pytest.mark.usefixtures("shipped_model")

@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 from storage_helpers import count_rows, make_frame, session_info, wait_for
 
 from classmood.cli import main
-from db.engine import open_engine, session_scope
+from db.engine import open_engine
 from db.queries import parse_age
 from db.recorder import Recorder
-from db.schema import SessionRow
+from db.schema import SessionRow, session_scope
 
 NOW = datetime.now(UTC)
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from storage_helpers import count_rows
 
-from db.engine import open_engine, session_scope
-from db.schema import SCHEMA_VERSION, ObservationRow, ParticipantRow, SchemaInfo, SessionRow
+from db.engine import open_engine
+from db.schema import ObservationRow, ParticipantRow, SchemaInfo, SessionRow, session_scope
+from db.tables import SCHEMA_VERSION
 from vocab.timefmt import aware_utc as _aware
 
 HERE = Path(__file__).resolve().parent

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 from bot.mood import with_mood
 from bot.pipeline import RunControl, RunStatus
-from db.engine import open_engine, session_scope
+from db.engine import open_engine
 from db.recorder import Recorder, SessionInfo
-from db.schema import PauseRow, SnapshotRow
+from db.schema import PauseRow, SnapshotRow, session_scope
 from vocab.errors import ConfigError, ModelError
 from vocab.protocols import CapturedFrame
 from vocab.settings import AlertConfig, Config, Privacy, SourceSpec
@@ -162,10 +162,16 @@ def test_badges_sit_beside_faces_and_respect_privacy(tmp_path: Path) -> None:
     w.show_frame(make_frame(1, 0.0, region=(10, 20, 640, 360)))
     w.flush()
     layer = w.badge_layer
-    assert layer.isVisible() and (layer.x(), layer.y(), layer.width(), layer.height()) == (10, 20, 640, 360)
+    region = layer.region
+    assert layer.isVisible() and (region.x(), region.y(), region.width(), region.height()) == (10, 20, 640, 360)
     assert [spec.text for _, spec in layer.placed] == ["Happy"] * 3
-    for rect, spec in layer.placed:
+    windows = layer.windows()
+    assert len(windows) == 3  # one small window a badge, each where its badge is laid out
+    for (rect, spec), window in zip(layer.placed, windows, strict=True):
         assert not overlaps((rect.left(), rect.top(), rect.right(), rect.bottom()), spec.face_xyxy)
+        g = window.geometry()
+        assert (g.x(), g.y()) == (10 + round(rect.x()), 20 + round(rect.y()))
+        assert g.width() * g.height() < 200 * 40  # a pill, not a layer over the region
     w.set_paused(True)
     assert not layer.isVisible()
     w.close()

@@ -120,7 +120,7 @@ def live_run(app, out: Path, gallery) -> dict:  # noqa: ANN001
             state["badges_from"] = frames[-1]["frame_id"] if frames else 0
         if state["badges_from"] is not None and frames and frames[-1]["frame_id"] >= state["badges_from"] + 5:
             cv2.imwrite(str(out / "shot.png"), _grab_screen())
-            ox, oy = layer.x(), layer.y()
+            ox, oy = layer.region.x(), layer.region.y()
             state["badges"] = [[ox + r.left(), oy + r.top(), ox + r.right(), oy + r.bottom(), s.text]
                                for r, s in layer.placed]
             g = w.frameGeometry()
