@@ -34,10 +34,15 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
+
+from bot.name_spelling import settle_lookalikes
+
+if TYPE_CHECKING:
+    from models.text_reader import RankedRead
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +61,8 @@ class TextLineReader(Protocol):
         """Text lines in a BGR image: ``xyxy`` ``(n, 4)`` float32 and ``score`` ``(n,)``."""
         ...
 
-    def read_lines(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
-        """``(text, confidence)`` for each BGR crop holding one line of text."""
+    def read_lines_ranked(self, images: list[np.ndarray]) -> list[RankedRead]:
+        """Text, confidence and each character's runner-up for each BGR crop holding one line."""
         ...
 
 
@@ -322,12 +327,13 @@ class NameReader:
                        for kind, box in _pick_labels(tile, lines.get(i, {}))] for i, tile in enumerate(tiles)]
         crops = [frame[b[1]:b[3], b[0]:b[2]] for found in candidates for _, b in found]
         self._last_reads = len(crops)
-        texts = iter(self.reader.read_lines(crops) if crops else [])
+        texts = iter(self.reader.read_lines_ranked(crops) if crops else [])
         out = []
         for tile, found in zip(tiles, candidates, strict=True):
             entry = _Entry(None, 0.0, None)
             for kind, box in found:  # the first acceptable read wins; all were read in one batch
-                raw, confidence = next(texts)
+                read = next(texts)
+                raw, confidence = settle_lookalikes(read.text, read.runner_up), read.confidence
                 name = sanitize_name(raw, self.max_chars) if confidence >= self.min_confidence else None
                 if name is not None and kind == "middle" and _initials(name):
                     name = None  # an avatar's initials in the middle, not the name

@@ -19,7 +19,7 @@ from types import TracebackType
 import numpy as np
 
 from models import native_heap
-from models.text_reader import OnnxTextReader
+from models.text_reader import OnnxTextReader, RankedRead
 from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,10 @@ class IdleTextReader:
     def read_lines(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
         """``OnnxTextReader.read_lines``."""
         return self._loaded().read_lines(images)
+
+    def read_lines_ranked(self, images: list[np.ndarray]) -> list[RankedRead]:
+        """``OnnxTextReader.read_lines_ranked``."""
+        return self._loaded().read_lines_ranked(images)
 
     def release_if_idle(self) -> bool:
         """Close the reader if it was not called for ``idle_s``; True if it was closed now."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -51,11 +52,24 @@ MIN_REC_WIDTH_PX = 160
 SUSPECT_CONFIDENCE = 0.5
 UNREAD_INK_LINE_HEIGHTS = 0.38  # right reads of rendered names leave at most 0.32 (bench/names.py)
 MIN_CJK_CHAR_PROB = 0.85
+# A character's runner-up is kept when the model gave it at least this probability: on rendered
+# labels a capital I read as l still gave I 0.01-0.04 (the two are the same stroke in most sans
+# fonts), while a clear read gives its runner-up under 0.001.
+RUNNER_UP_MIN_PROB = 0.002
 EDGE_ICON_LINE_HEIGHTS = 0.6  # Zoom's muted microphone measured 0.43 on a real screenshot
 _DET_MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255.0
 _DET_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255.0
 _DET_SCALE = (1.0 / _DET_STD).astype(np.float32)  # (pixel - mean) / std as pixel * scale + offset
 _DET_OFFSET = (-_DET_MEAN / _DET_STD).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RankedRead:
+    """One line as read: ``text``, its ``confidence`` and, per character, the ``runner_up``."""
+
+    text: str
+    confidence: float
+    runner_up: str
 
 
 def _session(path: Path, threads: int | None, what: str) -> tuple[ort.InferenceSession, str]:
@@ -183,10 +197,14 @@ class OnnxTextReader:
     # -- recognition ----------------------------------------------------------------------
 
     def read_lines(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
+        """``(text, confidence)`` of each image: ``read_lines_ranked`` without the runners-up."""
+        return [(r.text, r.confidence) for r in self.read_lines_ranked(images)]
+
+    def read_lines_ranked(self, images: list[np.ndarray]) -> list[RankedRead]:
         """The text of each image, each a crop holding one line, ``(h, w, 3)`` BGR uint8.
 
         Returns:
-            one ``(text, confidence)`` per image, in order. ``confidence`` is the mean of the
+            one ``RankedRead`` per image, in order. ``confidence`` is the mean of the
             per-character probabilities (0..1; 0.0 with ``""`` when nothing was read), capped
             at ``SUSPECT_CONFIDENCE`` when the read looks like an unsupported script: ink
             ``UNREAD_INK_LINE_HEIGHTS`` line heights wide or more gave no character (the
@@ -195,10 +213,12 @@ class OnnxTextReader:
             below ``MIN_CJK_CHAR_PROB`` or alone between other characters (what it emits for
             glyphs it does not know are look-alike Chinese characters). A crop with no text
             tends to give a few characters at low confidence, so callers threshold it.
+            ``runner_up`` holds, per character of ``text``, the model's second choice where it
+            gave it ``RUNNER_UP_MIN_PROB`` or more, else a space.
         """
         if self._rec is None:
             raise ModelError("text reader is closed")
-        out: list[tuple[str, float]] = [("", 0.0)] * len(images)
+        out = [RankedRead("", 0.0, "")] * len(images)
         widths = []
         for img in images:
             if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
@@ -220,16 +240,22 @@ class OnnxTextReader:
                 out[i] = self._decode(probs[row], images[i], widths[i], step_px)
         return out
 
-    def _decode(self, probs: np.ndarray, image: np.ndarray, width_px: int, step_px: float) -> tuple[str, float]:
+    def _decode(self, probs: np.ndarray, image: np.ndarray, width_px: int, step_px: float) -> RankedRead:
         """CTC greedy decoding of ``(T, C)`` probabilities, with the checks ``read_lines`` describes."""
         best = probs.argmax(axis=1)
         keep = best != 0
         keep[1:] &= best[1:] != best[:-1]
         if not keep.any():
-            return "", 0.0
+            return RankedRead("", 0.0, "")
         steps = np.flatnonzero(keep)
         chars = self._chars[best[keep]]
         char_probs = probs[steps, best[keep]]
+        others = probs[steps].copy()
+        others[np.arange(len(steps)), best[keep]] = -1.0
+        others[:, 0] = -1.0  # the blank is no character
+        second = others.argmax(axis=1)
+        runner_up = "".join(c if p >= RUNNER_UP_MIN_PROB else " "
+                            for c, p in zip(self._chars[second], others[np.arange(len(steps)), second], strict=True))
         text = "".join(chars)
         confidence = float(char_probs.mean())
         cjk = np.array([_is_cjk(c) for c in chars])
@@ -237,7 +263,7 @@ class OnnxTextReader:
             confidence = min(confidence, SUSPECT_CONFIDENCE)
         if _unread_ink(image, steps, step_px * image.shape[1] / width_px) >= UNREAD_INK_LINE_HEIGHTS:
             confidence = min(confidence, SUSPECT_CONFIDENCE)
-        return text, confidence
+        return RankedRead(text, confidence, runner_up)
 
     # -- detection ------------------------------------------------------------------------
 

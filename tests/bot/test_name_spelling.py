@@ -1,0 +1,43 @@
+"""Look-alike letters in read names, settled by spelling where the recogniser itself hesitated."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.name_spelling import settle_lookalikes
+
+
+def _second(text: str, at: dict[int, str]) -> str:
+    """A runner-up string for ``text``: the given second choices, no doubt elsewhere."""
+    return "".join(at.get(i, " ") for i in range(len(text)))
+
+
+@pytest.mark.parametrize(("read", "doubt", "expected"), [
+    ("lan Li", {0: "I"}, "Ian Li"),  # the only capitalised-looking word that starts small
+    ("lvy", {0: "I"}, "Ivy"),  # no name starts "lv"
+    ("lgor Petrov", {0: "I"}, "Igor Petrov"),
+    ("Bill lsabel", {5: "I"}, "Bill Isabel"),
+    ("WiIliam Chen", {2: "l"}, "William Chen"),
+    ("0m Kaya", {0: "O"}, "Om Kaya"),
+    ("2O231047_Ana", {1: "0"}, "20231047_Ana"),
+])
+def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dict[int, str], expected: str) -> None:
+    assert settle_lookalikes(read, _second(read, doubt)) == expected
+
+
+@pytest.mark.parametrize(("read", "doubt"), [
+    ("lisa_m", {0: "I"}),  # a user name in small letters: the l may well be one
+    ("lan", {0: "I"}),  # one word, nothing says it is capitalised
+    ("Ljubica Horvat", {}),  # a real Lj, and no doubt anyway
+    ("Lan Li", {0: "I"}),  # only an l is settled, never an L
+    ("McIntyre", {2: "l"}),  # Mc/Mac before a capital I
+    ("lvy", {}),  # the recogniser did not hesitate: its read stands
+    ("Omar 2024", {0: "0"}),  # a letter O beside a space, not between digits
+    ("priya_novák68", {11: "B"}),  # a runner-up that is no look-alike
+])
+def test_a_name_is_left_as_read_when_spelling_says_nothing(read: str, doubt: dict[int, str]) -> None:
+    assert settle_lookalikes(read, _second(read, doubt)) == read
+
+
+def test_a_runner_up_string_of_another_length_changes_nothing() -> None:
+    assert settle_lookalikes("lvy", "I") == "lvy"
