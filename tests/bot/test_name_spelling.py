@@ -20,6 +20,7 @@ def _second(text: str, at: dict[int, str]) -> str:
     ("WiIliam Chen", {2: "l"}, "William Chen"),
     ("0m Kaya", {0: "O"}, "Om Kaya"),
     ("2O231047_Ana", {1: "0"}, "20231047_Ana"),
+    ("Mateus $. $ahin", {7: "Ş", 10: "S"}, "Mateus Ş. Sahin"),  # a symbol the model saw a letter in
 ])
 def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dict[int, str], expected: str) -> None:
     assert settle_lookalikes(read, _second(read, doubt)) == expected
@@ -34,6 +35,7 @@ def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dic
     ("lvy", {}),  # the recogniser did not hesitate: its read stands
     ("Omar 2024", {0: "0"}),  # a letter O beside a space, not between digits
     ("priya_novák68", {11: "B"}),  # a runner-up that is no look-alike
+    ("Ana + Bo", {4: "t"}),  # a sign people type
 ])
 def test_a_name_is_left_as_read_when_spelling_says_nothing(read: str, doubt: dict[int, str]) -> None:
     assert settle_lookalikes(read, _second(read, doubt)) == read
