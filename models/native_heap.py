@@ -29,8 +29,9 @@ M_ARENA_MAX = -8  # glibc's malloc.h
 # ~20 MB) is taken back from the system after each trim, page by page, so trimming is a trade
 # of CPU for memory. Measured on the live 7x7 class at 1 Hz (bench.live_cpu, 100 s runs one after
 # the other on an idle machine): every 30 s 51 ms a frame / 329 MB at the end, every 10 s 46 / 301,
-# every 5 s 48 / 281 (the run-to-run spread of the CPU figure is ~3 ms); every second cost
-# 55 ms / 299 MB in an earlier run.
+# every 5 s 48 / 281 (the run-to-run spread of the CPU figure is ~3 ms). After every frame the
+# median of a run's last minute falls to 284 MB but a frame costs 55-58 ms (the kernel faults the
+# frame's working memory back in every frame); every 5 s: 44 ms, 290 MB median.
 TRIM_EVERY_S = 5.0
 
 
