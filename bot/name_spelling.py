@@ -6,16 +6,18 @@ and reads "Ian Li" as "lan Li" (every time, on rendered labels in six fonts) or 
 Where the recogniser itself ranked the other character second (``RankedRead.runner_up``), the
 spelling around it decides:
 
-- a word that starts with ``l`` becomes ``I...`` when the next letter is a consonant no word
-  starts ``l``-and-then with ("lvy", "lgor", "lsabel"), or when the name is written in
-  capitalised words and this one would be the only one starting small ("lan Li");
-- an ``I`` between two small letters is an ``l`` ("WiIliam"), except after "Mc"/"Mac";
-- a ``0`` between letters, or starting a word of letters, is the letter; an ``O`` or ``o``
-  between two digits (a student number) is the digit;
-- a currency sign or other pictorial symbol (``$``, ``€``, ``£``, ``©``; not ``+`` or ``=``,
-  which people do type) whose runner-up is a letter is that letter: display names are
-  letters, and the recogniser reads a small "Ş" as "$" (12 of 54 labels of "João Ş.", with
-  Ş second at 0.05-0.24).
+- a word (after a space, or the name's first) that starts with ``l`` becomes ``I...`` when the
+  next letter is a consonant no name starts ``l``-and-then with ("lvy", "lgor", "lsabel"), or
+  when the name is written in capitalised words and this one of three letters or more would be
+  the only one starting small ("lan Li"; not the particles of "Marine le Pen", "Ana de los Rios");
+- an ``I`` inside a word of small letters next to an ``l`` is that ``l`` ("WiIliam", "AIlan");
+  an I elsewhere stays ("DiIulio", "McIver");
+- a ``0`` between two letters, or starting a word before a small letter, is the letter ("0m"
+  was "Om"); an ``O`` or ``o`` between two digits (a student number) is the digit;
+- a currency sign next to a letter, or before the full stop of an initial, whose runner-up is a
+  letter given at least ``SYMBOL_MIN_PROB`` is that letter: the recogniser reads a small "Ş" as
+  "$" (12 of 54 labels of "João Ş.", with Ş second at 0.05-0.24). A sign on its own ("Café €
+  Bar") or a clear one stays.
 
 Nothing changes where the recogniser had no doubt, so a name really spelled "lisa" or "O'Neil"
 stays as read.
@@ -28,40 +30,66 @@ import unicodedata
 # Letters that do not follow a word-initial "l" in the names of the alphabets the recogniser reads
 # (l + consonant: "Lj" in Croatian and "Ll" in Welsh and Spanish names do; "Ly" is a vowel sound).
 _NOT_AFTER_INITIAL_L = set("bcdfgkmnpqrstvwxz")
+# Small words that start with l inside capitalised names: particles, not misread capitals.
+_PARTICLES = {"la", "le", "lo", "las", "les", "los", "lu", "li", "lou", "lui"}
+SYMBOL_MIN_PROB = 0.04
 
 
 def _is_small(ch: str) -> bool:
     return ch.isalpha() and ch.islower()
 
 
-def _word_starts(text: str) -> list[int]:
-    """Indexes where a run of letters starts."""
-    return [i for i, ch in enumerate(text) if ch.isalpha() and (i == 0 or not text[i - 1].isalpha())]
+def _words(text: str) -> list[tuple[int, str]]:
+    """``(start, word)`` of each whitespace-separated word."""
+    out, start = [], None
+    for i, ch in enumerate(text + " "):
+        if ch.isspace():
+            if start is not None:
+                out.append((start, text[start:i]))
+            start = None
+        elif start is None:
+            start = i
+    return out
 
 
-def settle_lookalikes(text: str, runner_up: str) -> str:
+def _capital_i(text: str, i: int, words: list[tuple[int, str]]) -> bool:
+    """Whether the ``l`` starting a word at ``i`` reads better as a capital I (see the module notes)."""
+    word = next(w for s, w in words if s == i)
+    after = word[1:2]
+    if not _is_small(after):
+        return False
+    if after in _NOT_AFTER_INITIAL_L:
+        return True
+    letters = "".join(ch for ch in word if ch.isalpha())
+    others = [w for s, w in words if s != i and w[:1].isalpha()]
+    return len(letters) >= 3 and letters.lower() not in _PARTICLES and bool(others) \
+        and all(w[0].isupper() for w in others)
+
+
+def settle_lookalikes(text: str, runner_up: str, runner_up_prob: tuple[float, ...] | None = None) -> str:
     """``text`` with the look-alikes above settled; ``runner_up`` is one character per character
-    of ``text`` (a space where the recogniser had no second choice)."""
-    if len(runner_up) != len(text):
+    of ``text`` (a space where the recogniser had no second choice), ``runner_up_prob`` their
+    probabilities (None: treated as sure enough)."""
+    if len(runner_up) != len(text) or (runner_up_prob is not None and len(runner_up_prob) != len(text)):
         return text
     out = list(text)
-    starts = _word_starts(text)
-    capitalised = [i for i in starts if text[i].isupper()]
+    words = _words(text)
+    starts = {s for s, _ in words}
     for i, (ch, alt) in enumerate(zip(text, runner_up, strict=True)):
         before = text[i - 1] if i > 0 else ""
         after = text[i + 1] if i + 1 < len(text) else ""
-        if ch == "l" and alt == "I" and i in starts and _is_small(after):
-            only_small_word = capitalised and all(j == i or text[j].isupper() for j in starts)
-            if after in _NOT_AFTER_INITIAL_L or only_small_word:
+        if ch == "l" and alt == "I" and i in starts:
+            if _capital_i(text, i, words):
                 out[i] = "I"
-        elif ch == "I" and alt == "l" and _is_small(before) and _is_small(after) \
-                and not text[:i].endswith(("Mc", "Mac")):
+        elif ch == "I" and alt == "l" and _is_small(before) and _is_small(after) and "l" in (before, after):
             out[i] = "l"
-        elif ch == "0" and alt in "Oo" and not before.isdigit() and not after.isdigit() \
-                and (before.isalpha() or after.isalpha()):
+        elif ch == "0" and alt in "Oo" and ((before.isalpha() and after.isalpha())
+                                            or (i in starts and _is_small(after))):
             out[i] = alt
         elif ch in "Oo" and alt == "0" and before.isdigit() and after.isdigit():
             out[i] = "0"
-        elif unicodedata.category(ch) in ("Sc", "So") and alt.isalpha():
+        elif unicodedata.category(ch) == "Sc" and alt.isalpha() \
+                and (runner_up_prob is None or runner_up_prob[i] >= SYMBOL_MIN_PROB) \
+                and (before.isalpha() or after.isalpha() or after == "."):
             out[i] = alt
     return "".join(out)

@@ -65,11 +65,13 @@ _DET_OFFSET = (-_DET_MEAN / _DET_STD).astype(np.float32)
 
 @dataclass(frozen=True)
 class RankedRead:
-    """One line as read: ``text``, its ``confidence`` and, per character, the ``runner_up``."""
+    """One line as read: ``text``, its ``confidence`` and, per character, the ``runner_up`` with its
+    probability (``runner_up_prob``; 0.0 where the runner-up is a space for "none")."""
 
     text: str
     confidence: float
     runner_up: str
+    runner_up_prob: tuple[float, ...] = ()
 
 
 def _session(path: Path, threads: int | None, what: str) -> tuple[ort.InferenceSession, str]:
@@ -254,8 +256,10 @@ class OnnxTextReader:
         others[np.arange(len(steps)), best[keep]] = -1.0
         others[:, 0] = -1.0  # the blank is no character
         second = others.argmax(axis=1)
-        runner_up = "".join(c if p >= RUNNER_UP_MIN_PROB else " "
-                            for c, p in zip(self._chars[second], others[np.arange(len(steps)), second], strict=True))
+        second_prob = others[np.arange(len(steps)), second]
+        sure = second_prob >= RUNNER_UP_MIN_PROB
+        runner_up = "".join(c if ok else " " for c, ok in zip(self._chars[second], sure, strict=True))
+        runner_up_prob = tuple(float(p) if ok else 0.0 for p, ok in zip(second_prob, sure, strict=True))
         text = "".join(chars)
         confidence = float(char_probs.mean())
         cjk = np.array([_is_cjk(c) for c in chars])
@@ -263,7 +267,7 @@ class OnnxTextReader:
             confidence = min(confidence, SUSPECT_CONFIDENCE)
         if _unread_ink(image, steps, step_px * image.shape[1] / width_px) >= UNREAD_INK_LINE_HEIGHTS:
             confidence = min(confidence, SUSPECT_CONFIDENCE)
-        return RankedRead(text, confidence, runner_up)
+        return RankedRead(text, confidence, runner_up, runner_up_prob)
 
     # -- detection ------------------------------------------------------------------------
 

@@ -104,7 +104,8 @@ class BadgeLayer:
         return QRect(self._region)
 
     def windows(self) -> list[QWidget]:
-        """The badge windows on screen now, in the order of ``placed``."""
+        """The badge windows on screen now, in the order of ``placed`` (a badge wholly outside the
+        region has none)."""
         return [w for w in self._windows if w.isVisible()]
 
     def isVisible(self) -> bool:  # noqa: N802  # reads like the QWidget it replaced
@@ -142,12 +143,19 @@ class BadgeLayer:
         if placed == self._placed and region == self._region and self.isVisible():
             return  # a still class: the same badges in the same places, nothing to move or repaint
         self._placed, self._region = placed, region
-        while len(self._windows) < len(placed):
-            self._windows.append(_BadgeWindow(self._font))
-        for window, (rect, spec) in zip(self._windows, placed, strict=False):
+        shown = []
+        for rect, spec in placed:
             logical = QRectF(rect.x() / scale, rect.y() / scale, rect.width() / scale, rect.height() / scale)
-            window.show_badge(logical.toAlignedRect().translated(region.topLeft()), spec)
-        for window in self._windows[len(placed):]:
+            # Inside the captured region only (place_badge may run a badge off a frame's edge):
+            # a badge drawn over something else on the desktop would belong to nobody there.
+            geometry = logical.toAlignedRect().translated(region.topLeft()).intersected(region)
+            if not geometry.isEmpty():
+                shown.append((geometry, spec))
+        while len(self._windows) < len(shown):
+            self._windows.append(_BadgeWindow(self._font))
+        for window, (geometry, spec) in zip(self._windows, shown, strict=False):
+            window.show_badge(geometry, spec)
+        for window in self._windows[len(shown):]:
             window.hide()
 
     def close(self) -> None:

@@ -17,10 +17,11 @@ def _second(text: str, at: dict[int, str]) -> str:
     ("lvy", {0: "I"}, "Ivy"),  # no name starts "lv"
     ("lgor Petrov", {0: "I"}, "Igor Petrov"),
     ("Bill lsabel", {5: "I"}, "Bill Isabel"),
-    ("WiIliam Chen", {2: "l"}, "William Chen"),
+    ("WiIliam Chen", {2: "l"}, "William Chen"),  # an I beside an l inside a small word
     ("0m Kaya", {0: "O"}, "Om Kaya"),
+    ("J0hn", {1: "o"}, "John"),
     ("2O231047_Ana", {1: "0"}, "20231047_Ana"),
-    ("Mateus $. $ahin", {7: "Ş", 10: "S"}, "Mateus Ş. Sahin"),  # a symbol the model saw a letter in
+    ("Mateus $. $ahin", {7: "Ş", 10: "S"}, "Mateus Ş. Sahin"),  # a currency sign the model saw a letter in
 ])
 def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dict[int, str], expected: str) -> None:
     assert settle_lookalikes(read, _second(read, doubt)) == expected
@@ -36,6 +37,14 @@ def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dic
     ("Omar 2024", {0: "0"}),  # a letter O beside a space, not between digits
     ("priya_novák68", {11: "B"}),  # a runner-up that is no look-alike
     ("Ana + Bo", {4: "t"}),  # a sign people type
+    ("Marine le Pen", {7: "I"}),  # particles inside capitalised names
+    ("Ana de los Rios", {7: "I"}),
+    ("Anne-lise Berg", {5: "I"}),  # a word starts after a space, not after a hyphen
+    ("John DiIulio", {7: "l"}),  # an I with no l beside it
+    ("mcIver", {2: "l"}),
+    ("Café € Bar", {5: "E"}),  # a sign on its own
+    ("Ana ©", {4: "C"}),  # not a currency sign
+    ("Group 0A", {6: "O"}),  # a 0 before a capital: an id, not a name's letter
 ])
 def test_a_name_is_left_as_read_when_spelling_says_nothing(read: str, doubt: dict[int, str]) -> None:
     assert settle_lookalikes(read, _second(read, doubt)) == read
@@ -43,3 +52,9 @@ def test_a_name_is_left_as_read_when_spelling_says_nothing(read: str, doubt: dic
 
 def test_a_runner_up_string_of_another_length_changes_nothing() -> None:
     assert settle_lookalikes("lvy", "I") == "lvy"
+
+
+def test_a_clear_sign_stays_and_a_hesitant_one_is_the_letter() -> None:
+    doubt = _second("Ke$ha", {2: "S"})
+    assert settle_lookalikes("Ke$ha", doubt, (0.0, 0.0, 0.01, 0.0, 0.0)) == "Ke$ha"
+    assert settle_lookalikes("Ay$e", _second("Ay$e", {2: "ş"}), (0.0, 0.0, 0.2, 0.0)) == "Ayşe"

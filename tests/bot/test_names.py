@@ -204,7 +204,7 @@ class _FakeOcr:
 
     def read_lines_ranked(self, images: list[np.ndarray]) -> list[RankedRead]:
         self.reads += len(images)
-        return [RankedRead(self.text, self.confidence, " " * len(self.text))] * len(images)
+        return [RankedRead(self.text, self.confidence, " " * len(self.text), (0.0,) * len(self.text))] * len(images)
 
 
 def _labelled(tiles: np.ndarray) -> np.ndarray:

@@ -170,7 +170,7 @@ def test_badges_sit_beside_faces_and_respect_privacy(tmp_path: Path) -> None:
     for (rect, spec), window in zip(layer.placed, windows, strict=True):
         assert not overlaps((rect.left(), rect.top(), rect.right(), rect.bottom()), spec.face_xyxy)
         g = window.geometry()
-        assert (g.x(), g.y()) == (10 + round(rect.x()), 20 + round(rect.y()))
+        assert abs(g.x() - (10 + rect.x())) <= 1 and abs(g.y() - (20 + rect.y())) <= 1
         assert g.width() * g.height() < 200 * 40  # a pill, not a layer over the region
     w.set_paused(True)
     assert not layer.isVisible()
