@@ -25,7 +25,9 @@ stays as read.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Sequence
 
 # Letters that do not follow a word-initial "l" in the names of the alphabets the recogniser reads
 # (l + consonant: "Lj" in Croatian and "Ll" in Welsh and Spanish names do; "Ly" is a vowel sound).
@@ -41,15 +43,7 @@ def _is_small(ch: str) -> bool:
 
 def _words(text: str) -> list[tuple[int, str]]:
     """``(start, word)`` of each whitespace-separated word."""
-    out, start = [], None
-    for i, ch in enumerate(text + " "):
-        if ch.isspace():
-            if start is not None:
-                out.append((start, text[start:i]))
-            start = None
-        elif start is None:
-            start = i
-    return out
+    return [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
 
 
 def _capital_i(text: str, i: int, words: list[tuple[int, str]]) -> bool:
@@ -66,11 +60,11 @@ def _capital_i(text: str, i: int, words: list[tuple[int, str]]) -> bool:
         and all(w[0].isupper() for w in others)
 
 
-def settle_lookalikes(text: str, runner_up: str, runner_up_prob: tuple[float, ...] | None = None) -> str:
+def settle_lookalikes(text: str, runner_up: str, runner_up_prob: Sequence[float]) -> str:
     """``text`` with the look-alikes above settled; ``runner_up`` is one character per character
     of ``text`` (a space where the recogniser had no second choice), ``runner_up_prob`` their
-    probabilities (None: treated as sure enough)."""
-    if len(runner_up) != len(text) or (runner_up_prob is not None and len(runner_up_prob) != len(text)):
+    probabilities (``RankedRead``)."""
+    if not len(runner_up) == len(runner_up_prob) == len(text):
         return text
     out = list(text)
     words = _words(text)
@@ -89,7 +83,7 @@ def settle_lookalikes(text: str, runner_up: str, runner_up_prob: tuple[float, ..
         elif ch in "Oo" and alt == "0" and before.isdigit() and after.isdigit():
             out[i] = "0"
         elif unicodedata.category(ch) == "Sc" and alt.isalpha() \
-                and (runner_up_prob is None or runner_up_prob[i] >= SYMBOL_MIN_PROB) \
+                and runner_up_prob[i] >= SYMBOL_MIN_PROB \
                 and (before.isalpha() or after.isalpha() or after == "."):
             out[i] = alt
     return "".join(out)

@@ -333,7 +333,7 @@ class NameReader:
             entry = _Entry(None, 0.0, None)
             for kind, box in found:  # the first acceptable read wins; all were read in one batch
                 read = next(texts)
-                raw = settle_lookalikes(read.text, read.runner_up, read.runner_up_prob or None)
+                raw = settle_lookalikes(read.text, read.runner_up, read.runner_up_prob)
                 confidence = read.confidence
                 name = sanitize_name(raw, self.max_chars) if confidence >= self.min_confidence else None
                 if name is not None and kind == "middle" and _initials(name):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import CursorResult, Engine, insert, select, update
+from sqlalchemy import CursorResult, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.tables import PROB_COLUMNS, class_snapshots, observations, participants, pauses, sessions
@@ -295,9 +295,10 @@ class Recorder:
                 for seen, pids in by_time.items():
                     conn.execute(update(participants).where(participants.c.id.in_(pids)).values(last_seen_utc=seen))
                 learned = [tid for tid in old if tid in names]  # a name read after the person was first seen
-                for tid in learned:
-                    conn.execute(update(participants).where(participants.c.id == self._participant_ids[tid])
-                                 .values(name=names[tid]))
+                if learned:  # one statement, executed for every such participant
+                    conn.execute(update(participants).where(participants.c.id == bindparam("pid"))
+                                 .values(name=bindparam("new_name")),
+                                 [{"pid": self._participant_ids[tid], "new_name": names[tid]} for tid in learned])
                 if per_person:
                     for fr, t in zip(fresh, t_s, strict=True):
                         obs.extend(_observation_rows(self.session_id, fr, t, self._participant_ids))

@@ -71,7 +71,7 @@ class RankedRead:
     text: str
     confidence: float
     runner_up: str
-    runner_up_prob: tuple[float, ...] = ()
+    runner_up_prob: tuple[float, ...]
 
 
 def _session(path: Path, threads: int | None, what: str) -> tuple[ort.InferenceSession, str]:
@@ -220,7 +220,7 @@ class OnnxTextReader:
         """
         if self._rec is None:
             raise ModelError("text reader is closed")
-        out = [RankedRead("", 0.0, "")] * len(images)
+        out = [RankedRead("", 0.0, "", ())] * len(images)
         widths = []
         for img in images:
             if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
@@ -248,7 +248,7 @@ class OnnxTextReader:
         keep = best != 0
         keep[1:] &= best[1:] != best[:-1]
         if not keep.any():
-            return RankedRead("", 0.0, "")
+            return RankedRead("", 0.0, "", ())
         steps = np.flatnonzero(keep)
         chars = self._chars[best[keep]]
         char_probs = probs[steps, best[keep]]

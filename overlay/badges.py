@@ -91,7 +91,6 @@ class BadgeLayer:
         self._windows: list[_BadgeWindow] = []
         self._region = QRect()
         self._dirty = False
-        self._scale = 1.0
 
     @property
     def placed(self) -> list[tuple[QRectF, BadgeSpec]]:
@@ -131,7 +130,6 @@ class BadgeLayer:
         frame = self._frame
         x, y, w, h = frame.region_xywh
         scale = _device_pixel_ratio(x, y)  # mss captures physical pixels; Qt places logical ones
-        self._scale = scale
         metrics = QFontMetrics(self._font)
         placed = []
         for spec in badge_specs(frame, emotions=self.emotions, first_names=self.first_names):

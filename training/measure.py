@@ -69,7 +69,6 @@ def _recall_line(recall: np.ndarray) -> str:
 
 def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
     """All the numbers of the module notes, printed as they come; returned as a dict."""
-
     report: dict = {"model": str(model), "proxy_faces_per_split": proxy_faces, "seed": seed}
     t0 = time.time()
     with OnnxEmotionClassifier(model, threads=1) as clf:

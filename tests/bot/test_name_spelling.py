@@ -7,9 +7,10 @@ import pytest
 from bot.name_spelling import settle_lookalikes
 
 
-def _second(text: str, at: dict[int, str]) -> str:
-    """A runner-up string for ``text``: the given second choices, no doubt elsewhere."""
-    return "".join(at.get(i, " ") for i in range(len(text)))
+def _second(text: str, at: dict[int, str], prob: float = 0.2) -> tuple[str, tuple[float, ...]]:
+    """Runner-ups for ``text`` as the reader gives them: the given second choices at ``prob``
+    (a hesitant read), no doubt elsewhere."""
+    return "".join(at.get(i, " ") for i in range(len(text))), tuple(prob if i in at else 0.0 for i in range(len(text)))
 
 
 @pytest.mark.parametrize(("read", "doubt", "expected"), [
@@ -24,7 +25,7 @@ def _second(text: str, at: dict[int, str]) -> str:
     ("Mateus $. $ahin", {7: "Ş", 10: "S"}, "Mateus Ş. Sahin"),  # a currency sign the model saw a letter in
 ])
 def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dict[int, str], expected: str) -> None:
-    assert settle_lookalikes(read, _second(read, doubt)) == expected
+    assert settle_lookalikes(read, *_second(read, doubt)) == expected
 
 
 @pytest.mark.parametrize(("read", "doubt"), [
@@ -47,14 +48,13 @@ def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dic
     ("Group 0A", {6: "O"}),  # a 0 before a capital: an id, not a name's letter
 ])
 def test_a_name_is_left_as_read_when_spelling_says_nothing(read: str, doubt: dict[int, str]) -> None:
-    assert settle_lookalikes(read, _second(read, doubt)) == read
+    assert settle_lookalikes(read, *_second(read, doubt)) == read
 
 
 def test_a_runner_up_string_of_another_length_changes_nothing() -> None:
-    assert settle_lookalikes("lvy", "I") == "lvy"
+    assert settle_lookalikes("lvy", "I", (0.2,)) == "lvy"
 
 
 def test_a_clear_sign_stays_and_a_hesitant_one_is_the_letter() -> None:
-    doubt = _second("Ke$ha", {2: "S"})
-    assert settle_lookalikes("Ke$ha", doubt, (0.0, 0.0, 0.01, 0.0, 0.0)) == "Ke$ha"
-    assert settle_lookalikes("Ay$e", _second("Ay$e", {2: "ş"}), (0.0, 0.0, 0.2, 0.0)) == "Ayşe"
+    assert settle_lookalikes("Ke$ha", *_second("Ke$ha", {2: "S"}, prob=0.01)) == "Ke$ha"
+    assert settle_lookalikes("Ay$e", *_second("Ay$e", {2: "ş"}, prob=0.2)) == "Ayşe"

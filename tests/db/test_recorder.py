@@ -5,6 +5,7 @@ SQLite-only behaviours (the private file, another program holding SQLite's lock)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import stat
@@ -14,6 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import OperationalError
@@ -59,6 +61,27 @@ def test_participants_get_first_and_last_seen_across_commits(db_url: str) -> Non
     assert seen == {1: (at[1], at[4]), 2: (at[1], at[2]), 3: (at[4], at[4])}
     assert sorted(obs) == sorted([(1, pids[1]), (1, pids[2]), (2, pids[1]), (2, pids[2]), (3, pids[1]),
                                   (4, pids[1]), (4, pids[3])])
+
+
+def test_a_name_read_after_a_person_was_first_seen_is_stored_with_them(db_url: str) -> None:
+    """A label read a few frames late (the reader was busy, the text was covered) still names
+    the participant row stored before it, and only the full privacy mode keeps it."""
+    for privacy, expected in (("full", {1: "Ana Souza", 2: "Omar Haddad", 3: None}),
+                              ("presence", {1: None, 2: None, 3: None})):
+        engine = open_engine(db_url)
+        rec = Recorder(engine, session_info(privacy), commit_interval_s=0.1)
+        rec.submit(make_frame(1, [1, 2, 3]))
+        wait_for(lambda r=rec: r.health.frames_committed == 1, what="the first commit")
+        named = make_frame(2, [1, 2, 3])
+        named = dataclasses.replace(named, faces=dataclasses.replace(
+            named.faces, name=np.array(["Ana Souza", "Omar Haddad", None], object)))
+        rec.submit(named)
+        rec.close()
+        with session_scope(engine) as s:
+            names = {p.track_id: p.name for p in s.scalars(select(ParticipantRow).where(
+                ParticipantRow.session_id == rec.session_id))}
+        assert names == expected, privacy
+        engine.dispose()
 
 
 def test_times_come_back_as_the_same_utc_instants(db_url: str) -> None:
