@@ -4,7 +4,8 @@ A fixed set of screens from ``tools.screensim`` (seeds and overrides below, so a
 same pictures) goes through the project's detection path (``bot.detect.FaceFinder`` over
 ``models.face_detector.MediaPipeFaceDetector``). Each screen is shown ``FRAMES`` times, 4 s
 apart (live cameras move a little, the UI and camera-off tiles do not), and the last frame is
-scored, so a detector that keeps state across frames is measured as it runs.
+scored (``--score-last K``: each of the last K), so a detector that keeps state across frames is
+measured as it runs.
 
 Printed: recall per condition (frontal-to-45° faces ≥ 32 px per layout; masked, ~60° yaw,
 looking down, 24-32 px, ... over all screens), false positives by where they land (camera-off
@@ -143,12 +144,12 @@ def false_positive_place(box: np.ndarray, screen: Screen) -> str:
 
 
 def evaluate(finder_factory: Callable[[], Callable[[FrameResult], FrameResult]],
-             screens: list[tuple[str, list[Screen]]], frame_dt_s: float = FRAME_DT_S) -> Tally:
-    """Run a fresh finder over each screen's frames, ``frame_dt_s`` apart; score the last."""
+             screens: list[tuple[str, list[Screen]]], frame_dt_s: float = FRAME_DT_S, score_last: int = 1) -> Tally:
+    """Run a fresh finder over each screen's frames, ``frame_dt_s`` apart; score the last
+    ``score_last`` of them (each face on each of those frames counts once)."""
     tally = Tally()
     for set_name, frames in screens:
         finder = finder_factory()
-        result = None
         for k, screen in enumerate(frames):
             frame = FrameResult(k, k * frame_dt_s, datetime.now(UTC), (0, 0, screen.image.shape[1],
                                                                       screen.image.shape[0]), image=screen.image)
@@ -156,24 +157,28 @@ def evaluate(finder_factory: Callable[[], Callable[[FrameResult], FrameResult]],
             result = finder(frame)
             if k == len(frames) - 1:
                 tally.ms.append((time.perf_counter() - t) * 1000)
-        assert result is not None
-        last = frames[-1]
-        pred = result.faces.xyxy.astype(np.float32).reshape(-1, 4)
-        hit, used = match(pred, last.faces_xyxy())
-        for face, h in zip(last.faces, hit, strict=True):
-            for row in face_rows(face.conditions, set_name):
-                tally.add(row, bool(h))
-            if not h:
-                tally.misses.append(f"{set_name} seed {last.seed}: {face.photo} "
-                                    f"{int(face.height_px)}px {','.join(face.conditions)}")
-        missed = last.faces_xyxy()[~hit]
-        for box in pred[~used]:
-            if len(missed) and float(box_overlap(box[None], missed, Overlap.IOS).max()) >= 0.5:
-                place = LOOSE  # the participant is there, counted once: a box too large or shifted
-            else:
-                place = false_positive_place(box, last)
-            tally.false_pos[place] = tally.false_pos.get(place, 0) + 1
+            if k >= len(frames) - score_last:
+                _score(tally, set_name, screen, result)
     return tally
+
+
+def _score(tally: Tally, set_name: str, screen: Screen, result: FrameResult) -> None:
+    """Count each face of ``screen`` found or missed by ``result``, and each box that is no face."""
+    pred = result.faces.xyxy.astype(np.float32).reshape(-1, 4)
+    hit, used = match(pred, screen.faces_xyxy())
+    for face, h in zip(screen.faces, hit, strict=True):
+        for row in face_rows(face.conditions, set_name):
+            tally.add(row, bool(h))
+        if not h:
+            tally.misses.append(f"{set_name} seed {screen.seed} frame {screen.frame_index}: {face.photo} "
+                                f"{int(face.height_px)}px {','.join(face.conditions)}")
+    missed = screen.faces_xyxy()[~hit]
+    for box in pred[~used]:
+        if len(missed) and float(box_overlap(box[None], missed, Overlap.IOS).max()) >= 0.5:
+            place = LOOSE  # the participant is there, counted once: a box too large or shifted
+        else:
+            place = false_positive_place(box, screen)
+        tally.false_pos[place] = tally.false_pos.get(place, 0) + 1
 
 
 ROW_ORDER = ("frontal>=32px all", "frontal>=32px gallery", "frontal>=32px speaker+filmstrip",
@@ -191,7 +196,7 @@ def format_table(tally: Tally) -> str:
     for row in ROW_ORDER:
         if tally.total.get(row):
             lines.append(f"{row:34s} {100 * tally.recall(row):6.1f}%  {tally.found[row]}/{tally.total[row]}")
-    lines.append("false positives (last frame of each screen):")
+    lines.append("false positives (on the frames scored):")
     for place in FP_PLACES:
         lines.append(f"  {place:32s} {tally.false_pos.get(place, 0)}")
     ms = np.array(tally.ms)
@@ -310,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="print the first-frame and later-frame cost per layout against one call per tile instead")
     parser.add_argument("--sets", default=",".join(SCREEN_SETS), help="comma-separated screen sets")
     parser.add_argument("--misses", action="store_true", help="list every missed face")
+    parser.add_argument("--score-last", type=int, default=1, metavar="K",
+                        help="score each of the last K frames of a screen, not only the last (more samples: "
+                             "a marginal face found on one frame and not the next counts as often as it is seen)")
     parser.add_argument("--frames", type=int, default=FRAMES, metavar="N",
                         help=f"frames per screen, the last scored (default {FRAMES}; 1: a single screenshot, "
                              "no history for the still-picture test)")
@@ -324,9 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     screens = bench_screens(args.sets.split(","), frames=max(1, args.frames))
     with make_finder_factory() as factory:
         factory()(FrameResult(0, 0.0, datetime.now(UTC), (0, 0, 64, 64), image=screens[0][1][0].image))  # warm-up
-        tally = evaluate(factory, screens)
+        tally = evaluate(factory, screens, score_last=max(1, min(args.score_last, args.frames)))
+    scored = "last scored" if args.score_last <= 1 else f"last {min(args.score_last, args.frames)} scored"
     print(f"{sum(len(f[-1].faces) for _, f in screens)} faces on {len(screens)} screens, "
-          f"{max(1, args.frames)} frames each, last scored")
+          f"{max(1, args.frames)} frames each, {scored}")
     print(format_table(tally))
     if args.misses:
         print("\n".join(tally.misses))

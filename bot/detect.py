@@ -37,6 +37,11 @@ tens of levels; camera noise changes them by about one. Only the detector calls 
 every kept box still passes the per-frame tests below against the current frame, so the still
 test keeps seeing fresh frames and a face that freezes into a photo is still dropped in time.
 
+A window whose picture only moved (a camera that shakes, a person swaying with everything their
+camera shows) keeps its answer, each box moved with its tile's picture, where the tiles' moves
+explain every change (see bot.window_memory.picture_motion): only sure answers, and never the
+looks at a tile still without a face (see Movable).
+
 Faces are followed: a person moving in their camera changes every window over them, so each
 face of the last frame is first looked for in the window it came from, and where it is found
 again the other windows that changed only around that person keep their answers (see
@@ -48,6 +53,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import enum
 from collections import deque
 from collections.abc import Callable
 
@@ -62,6 +68,7 @@ from bot.window_memory import (
     FOLLOW_MIN_IOU,
     FOLLOW_REDETECT_S,
     REDETECT_AFTER_S,
+    SHIFT_MAX_DIFF,
     Hit,
     Kept,
     Window,
@@ -71,9 +78,11 @@ from bot.window_memory import (
     coarse_cells,
     face_picture,
     person_zones,
+    picture_motion,
     same_boxes,
     track_face,
     window_origin,
+    window_patch,
 )
 from vocab.geometry import Overlap, box_overlap, containing_box
 from vocab.protocols import FaceDetector
@@ -102,6 +111,24 @@ def tile_min_score(min_face_score: float) -> float:
     return TILE_SCORE_FACTOR * min_face_score
 
 
+# A window's answer is moved with its picture (see bot.window_memory.SHIFT_MAX_SHARE) only when
+# every box in it scores this or more: a weak box is often the hair or a shirt of a face the
+# detector did not see, and asking again gives it another chance (a 102 px turned face, boxed
+# on its forehead at 0.5, was found at 0.67 on the next frame).
+MOVED_MIN_SCORE = 0.7
+
+
+class Movable(enum.Enum):
+    """Which answers of a look may move with their window's picture (see MOVED_MIN_SCORE)."""
+
+    SURE = "every box sure, or no box"  # the scan: most of its windows hold no face
+    SURE_FACE = "a face, every box sure"  # a grid tile's own window: no face there is a miss or a camera off
+    NEVER = "never"  # the looks at a tile still without a face
+
+    def allows(self, score: np.ndarray) -> bool:
+        if self is Movable.NEVER or (self is Movable.SURE_FACE and not len(score)):
+            return False
+        return bool((score >= MOVED_MIN_SCORE).all())
 # A face box at or above this score is a confident face: it makes a tile explained (no second
 # look) and a weaker box in the same tile is dropped (see _weak_beside_confident).
 CONFIDENT_SCORE = 0.5
@@ -229,6 +256,7 @@ class FaceFinder:
         self.detector_calls = 0
         self.detector_calls_kept = 0
         self.detector_calls_followed = 0
+        self.detector_calls_moved = 0
         self.faces_tracked = 0
         self.scan_choices = 0
 
@@ -243,6 +271,7 @@ class FaceFinder:
         new._history = deque(maxlen=self._history.maxlen)
         new._kept, new._tiles_kept, new._scan_kept, new._last_tiles, new._hits = {}, None, None, None, None
         new.detector_calls = new.detector_calls_kept = new.detector_calls_followed = new.scan_choices = 0
+        new.detector_calls_moved = 0
         new.faces_tracked = 0
         return new
 
@@ -251,10 +280,9 @@ class FaceFinder:
         if image is None or image.ndim != 3 or image.shape[0] < 2 or image.shape[1] < 2:
             return dataclasses.replace(frame, tiles_xyxy=np.zeros((0, 4), np.int32),
                                        faces=Faces.empty())
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        small = cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-        tiles = self._tiles(image, gray, frame.t_mono)
-        faces = self.find_faces(image, tiles, t_mono=frame.t_mono, grey=(gray, small))
+        grey = _greys(image)
+        tiles = self._tiles(image, grey[0], frame.t_mono)
+        faces = self.find_faces(image, tiles, t_mono=frame.t_mono, grey=grey)
         # All pieces served the search; the frame reports the participant tiles: a title bar or
         # a tool bar the cut set loose is no camera-off participant (unless a face is on it).
         with_face = {tuple(t) for t in faces.tile_xyxy.tolist()}
@@ -301,20 +329,15 @@ class FaceFinder:
         return tiles
 
     def find_faces(self, image_bgr: np.ndarray, tiles_xyxy: np.ndarray, t_mono: float | None = None,
-                   grey: tuple[np.ndarray, np.ndarray] | None = None) -> Faces:
+                   grey: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Faces:
         """Faces anywhere in ``image_bgr``; each carries the tile holding its centre (clipped to
         it) or, outside every tile, a box twice its size. ``t_mono`` feeds the still test and
-        the kept detections; ``grey`` is the frame in grey at full and 1/4 size when the caller
-        already has it (converted once a frame)."""
+        the kept detections; ``grey`` is ``_greys(image_bgr)`` when the caller already has it
+        (converted once a frame)."""
         h, w = image_bgr.shape[:2]
-        if grey is None:
-            gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-            small = cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-        else:
-            gray, small = grey
+        gray, gray_half, small = grey if grey is not None else _greys(image_bgr)
         boxes: list[np.ndarray] = []
         scores: list[np.ndarray] = []
-        gray_half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         previous = self._previous_frame(gray_half, tiles_xyxy, t_mono)
         self._last_tiles = tiles_xyxy.copy()
 
@@ -322,8 +345,10 @@ class FaceFinder:
         zones = self._followed_zones(image_bgr, small, gray_half, tiles_xyxy, t_mono, kept)
         origins: list[tuple[FaceDetector, Window, float]] = []  # per box appended to boxes, where it came from
 
-        def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False) -> None:
-            answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, zones)
+        def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False,
+                 movable: Movable = Movable.SURE) -> None:
+            answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, tiles_xyxy, zones,
+                                           movable=movable)
             for window, (xyxy, score) in zip(windows, answers, strict=True):
                 good = score >= min_score
                 xyxy, score = xyxy[good] + window_origin(window), score[good]
@@ -361,10 +386,14 @@ class FaceFinder:
                 off_cache[k] = painted.camera_off_like(image_bgr, grid[k]) and not moves(int(grid_tile[k]))
             return off_cache[k]
 
-        look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score)
-        look(self.detector, self._second_looks(grid, off, boxes, scores), self.min_score)
-        look(self.scan_detector, self._empty_tiles(grid, off, boxes, scores, (h, w)), self.scan_min_score)
-        look(self.detector, self._close_looks(image_bgr, grid, off, boxes, scores), self.min_score, skin=True)
+        look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score, movable=Movable.SURE_FACE)
+        # The looks at a live tile still without a face are asked again whenever it changed:
+        # each time the detector gets another chance at a face it could not see (see MOVED_MIN_SCORE).
+        look(self.detector, self._second_looks(grid, off, boxes, scores), self.min_score, movable=Movable.NEVER)
+        look(self.scan_detector, self._empty_tiles(grid, off, boxes, scores, (h, w)), self.scan_min_score,
+             movable=Movable.NEVER)
+        look(self.detector, self._close_looks(image_bgr, grid, off, boxes, scores), self.min_score, skin=True,
+             movable=Movable.NEVER)
         look(self.scan_detector, self._scan_windows(image_bgr, small, grid, t_mono), self.scan_min_score)
         self._kept = kept
         older = self._references(t_mono)
@@ -415,11 +444,14 @@ class FaceFinder:
 
     def _detect_windows(self, detector: FaceDetector, image_bgr: np.ndarray, small: np.ndarray,
                         windows: list[Window], t_mono: float | None, kept: dict[tuple[int, Window], Kept],
-                        zones: np.ndarray | None = None,
-                        pictures: dict[Window, np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                        pieces: np.ndarray, zones: np.ndarray | None = None,
+                        pictures: dict[Window, np.ndarray] | None = None,
+                        movable: Movable = Movable.SURE) -> list[tuple[np.ndarray, np.ndarray]]:
         """The detector's answer for each window (window pixels): answered already this frame,
         or kept from an earlier frame while the window has not changed (or changed only in the
-        ``zones`` of followed faces, see FOLLOW_MIN_IOU) and is not due, else asked now (by
+        ``zones`` of followed faces, see FOLLOW_MIN_IOU, or only moved with the ``pieces`` (tiles)
+        it shows, see SHIFT_MAX_SHARE, as far as ``movable`` allows)
+        and is not due, else asked now (by
         ``pair`` with its twin, when ``detector`` is the tile detector and a pair was given).
         Records them in ``kept``. ``pictures``: windows' ``coarse_cells`` of this frame already
         worked out."""
@@ -440,14 +472,18 @@ class FaceFinder:
             if old is None or not old.t_s <= t < old.due_s:
                 continue
             if not cells_changed(old.cells, now, self.change_max_diff):
-                kept[key] = old
+                kept[key] = old.unmoved()
                 self.detector_calls_kept += 1
             elif zones is not None and len(zones) and changed_within(old.cells, now, window, zones,
                                                                      self.change_max_diff):
-                # The followed faces' own windows have found them: drop this window's boxes there.
-                away = ~centre_in(old.xyxy + window_origin(window), zones)
-                kept[key] = dataclasses.replace(old, xyxy=old.xyxy[away], score=old.score[away])
+                kept[key] = _away_from(old.unmoved(), window, zones)
                 self.detector_calls_followed += 1
+            elif movable.allows(old.score) and old.patch is not None \
+                    and (motion := picture_motion(
+                    old.patch, window_patch(small, window), window, pieces, zones,
+                    self.change_max_diff * SHIFT_MAX_DIFF / CHANGE_MAX_DIFF)) is not None:
+                kept[key] = _away_from(old.moved(motion, window), window, zones)
+                self.detector_calls_moved += 1
             else:
                 continue
             answers[i] = (kept[key].xyxy, kept[key].score)
@@ -470,7 +506,8 @@ class FaceFinder:
                 answers[i] = (xyxy, score)
             # Stagger the refreshes of windows found together over half a period (golden-ratio spread).
             spread = 0.75 + 0.5 * (((x0 * 31 + y0 * 17) * 0.6180339887) % 1.0)
-            kept[key] = Kept(cells[i], t, t + self.redetect_after_s * spread, xyxy, score)
+            kept[key] = Kept(cells[i], t, t + self.redetect_after_s * spread, xyxy, score,
+                             patch=window_patch(small, windows[i]))
         return [a for a in answers if a is not None]
 
     def _followed_zones(self, image_bgr: np.ndarray, small: np.ndarray, gray_half: np.ndarray,
@@ -504,6 +541,7 @@ class FaceFinder:
                                       self.change_max_diff):
                 boxes = {i: track_face(gray_half, hits[i]) for i in members}
                 offset = window_origin(window)
+                old = old.unmoved()
                 if all(b is not None for b in boxes.values()) and len(old.xyxy):
                     xyxy = old.xyxy.copy()
                     for i, b in boxes.items():
@@ -515,14 +553,14 @@ class FaceFinder:
                     continue
             ask.setdefault(id(detector), (detector, []))[1].append(window)
         for detector, windows in ask.values():
-            self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, pictures=pictures)
+            self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, tiles_xyxy, pictures=pictures)
         around = np.array([hit.xyxy for hit in hits], np.float32)  # per hit: its face, last frame and now
         found_again = np.ones(len(hits), bool)
         for i, hit in enumerate(hits):
             answer = kept[(id(hit.detector), hit.window)]
             if i in moved:
                 now = moved[i]
-            elif answer.t_s != t_mono:
+            elif answer.t_s != t_mono and answer.found_xyxy is None:
                 continue  # its window has not changed: the face is where it was
             else:
                 found = answer.xyxy[answer.score >= hit.min_score] + window_origin(hit.window)
@@ -682,17 +720,23 @@ class FaceFinder:
                  >= 2 * face_cells]
         if not roomy:  # a gallery with thin margins: no colour work (~2 ms a 1080p frame)
             return []
-        ycc = cv2.cvtColor(cv2.resize(image_bgr, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA),
-                           cv2.COLOR_BGR2YCrCb)
+        colour = _halved(_halved(image_bgr))
+        if colour.shape[:2] != small.shape[:2]:
+            colour = cv2.resize(colour, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
+        ycc = cv2.cvtColor(colour, cv2.COLOR_BGR2YCrCb)
         skin = cv2.inRange(ycc, painted.SKIN_YCRCB_LO, painted.SKIN_YCRCB_HI).astype(bool) & ~covered
         skin_ii = cv2.integral(skin.astype(np.uint8))
+        # The grey spread of each window's free pixels from two integral images (sum, sum of squares).
+        sum_ii, sq_ii = cv2.integral2(np.where(covered, 0, small).astype(np.uint8), sdepth=cv2.CV_64F,
+                                      sqdepth=cv2.CV_64F)
         out: list[Window] = []
         for x0, y0, x1, y1 in roomy:
             a, b, c, d = y0 // 4, max(y0 // 4 + 1, y1 // 4), x0 // 4, max(x0 // 4 + 1, x1 // 4)
             if _box_sum(skin_ii, a, b, c, d) < 0.25 * face_cells:
                 continue
-            free = ~covered[a:b, c:d]
-            if float(small[a:b, c:d][free].std()) >= WINDOW_MIN_STD:
+            n = max(1, _box_sum(free_ii, a, b, c, d))
+            mean = _box_total(sum_ii, a, b, c, d) / n
+            if _box_total(sq_ii, a, b, c, d) / n - mean * mean >= WINDOW_MIN_STD ** 2:
                 out.append((x0, y0, x1, y1))
         return out
 
@@ -735,6 +779,24 @@ class FaceFinder:
         return all(float(cv2.absdiff(a, g[y0:y1 + 1, x0:x1 + 1]).mean()) < self.still_max_diff for g in older)
 
 
+def _away_from(kept: Kept, window: Window, zones: np.ndarray | None) -> Kept:
+    """``kept`` less its boxes centred in ``zones``: the followed faces' own windows have found them."""
+    if zones is None or not len(zones) or not len(kept.xyxy):
+        return kept
+    return kept.only(~centre_in(kept.xyxy + window_origin(window), zones))
+
+
+def _halved(image: np.ndarray) -> np.ndarray:
+    """``image`` at half size, each pixel the mean of a 2x2 square (OpenCV's fast path for an exact 2:1)."""
+    return cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+
+
+def _greys(image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frame in grey at full, 1/2 and 1/4 size."""
+    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    return gray, _halved(gray), cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+
+
 def _weak_beside_confident(xyxy: np.ndarray, score: np.ndarray, tiles: np.ndarray) -> np.ndarray:
     """``(n,)`` bool: the weak boxes (under ``CONFIDENT_SCORE``) whose tile also holds a
     confident one, to be dropped.
@@ -753,6 +815,11 @@ def _weak_beside_confident(xyxy: np.ndarray, score: np.ndarray, tiles: np.ndarra
 def _box_sum(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> int:
     """Sum of the cells ``[y0:y1, x0:x1]`` from an integral image ``ii`` (cv2.integral)."""
     return int(ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0])
+
+
+def _box_total(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> float:
+    """``_box_sum`` of a floating-point integral image."""
+    return float(ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0])
 
 
 def _regular(tiles: np.ndarray) -> np.ndarray:

@@ -70,6 +70,26 @@ FOLLOW_MATCH_MIN = 0.9
 FOLLOW_REDETECT_S = 5.0
 
 
+# A window whose picture only moved keeps its answer, moved with it: a camera that shakes (a
+# laptop on a desk being typed on, a phone in the hand) or a person swaying with everything their
+# camera shows changes every textured cell of every window over that tile, and those windows
+# would only find the same faces again a few pixels away. Each tile in a window moves on its own
+# (every participant's camera sways out of step); the rest of the window (gaps, the app, a
+# slide) must stay. A tile's move is measured by phase correlation of its part of the window's
+# 1/4-scale grey picture against the one the answer was found on (never against a later one, so
+# small moves cannot add up unseen); the moves explain the change when, with each tile's part
+# of the old picture moved by its own, no cell differs by SHIFT_MAX_DIFF any more (cells within
+# a move of a part's edge aside: what came in there is not in the old picture; changes in
+# followed faces' zones are allowed as above). At most SHIFT_MAX_SHARE of the part's side.
+# Anything new (a face joining or turning, a slide) does not move with the rest and changes
+# cells by tens of levels; a picture moved by a fraction of a 1/4-scale pixel and coded again
+# differs from the old one moved by up to ~8 levels on sharp edges (on the bench's swaying
+# screens, 44 of the windows failed at 4 levels and passed at 6, 33 more at 8).
+SHIFT_MAX_SHARE = 0.06
+SHIFT_MAX_DIFF = 2 * CHANGE_MAX_DIFF
+SHIFT_MIN_PART_PX = 8  # a tile's part of a window smaller than this each way (at 1/4 scale) is taken as still
+
+
 @dataclasses.dataclass(frozen=True)
 class Hit:
     """Where a face of the last frame came from: the window and detector whose box it is, and
@@ -128,8 +148,44 @@ class Kept:
     cells: np.ndarray  # (rows, cols) float32 grey means
     t_s: float
     due_s: float
-    xyxy: np.ndarray  # (n, 4) float32, window pixels
+    xyxy: np.ndarray  # (n, 4) float32, window pixels, where the faces are now
     score: np.ndarray  # (n,) float32
+    patch: np.ndarray | None = None  # the window at 1/4 scale, grey, when the answer was found
+    found_xyxy: np.ndarray | None = None  # (n, 4) the boxes as found on ``patch``; None: as ``xyxy``
+
+    def unmoved(self) -> Kept:
+        """The answer where it was found (the picture is back in place)."""
+        return self if self.found_xyxy is None else dataclasses.replace(self, xyxy=self.found_xyxy, found_xyxy=None)
+
+    def moved(self, motion: Motion, window: Window) -> Kept:
+        """The answer with each box moved as the part of the picture holding its centre moved
+        (see ``picture_motion``)."""
+        found = self.xyxy if self.found_xyxy is None else self.found_xyxy
+        shift = motion.shift_of(found + window_origin(window))
+        return dataclasses.replace(self, xyxy=(found + np.hstack((shift, shift))).astype(np.float32), found_xyxy=found)
+
+    def only(self, keep: np.ndarray) -> Kept:
+        """The answer with only the boxes where ``keep`` (``(n,)`` bool)."""
+        found = None if self.found_xyxy is None else self.found_xyxy[keep]
+        return dataclasses.replace(self, xyxy=self.xyxy[keep], score=self.score[keep], found_xyxy=found)
+
+
+@dataclasses.dataclass(frozen=True)
+class Motion:
+    """How a window's picture moved since its answer was found: each of ``pieces`` (screen
+    xyxy, tiles) by its own ``shifts`` (screen px ``dx, dy``); everything else stayed."""
+
+    pieces: np.ndarray  # (k, 4) float32
+    shifts: np.ndarray  # (k, 2) float32
+
+    def shift_of(self, xyxy: np.ndarray) -> np.ndarray:
+        """``(n, 2)`` float32: the move of the piece holding each box's centre (0 outside them)."""
+        out = np.zeros((len(xyxy), 2), np.float32)
+        if len(xyxy) and len(self.pieces):
+            inside = points_inside((xyxy[:, :2] + xyxy[:, 2:]) / 2, self.pieces)  # (n, k)
+            has = inside.any(axis=1)
+            out[has] = self.shifts[inside[has].argmax(axis=1)]
+        return out
 
 
 def coarse_cells(small_gray: np.ndarray, window: Window, scale: int = 4, cell_px: int = CHANGE_CELL_PX) -> np.ndarray:
@@ -141,6 +197,58 @@ def coarse_cells(small_gray: np.ndarray, window: Window, scale: int = 4, cell_px
     size = (max(1, patch.shape[1] // step), max(1, patch.shape[0] // step))
     return cv2.resize(patch, size, interpolation=cv2.INTER_AREA).astype(np.float32) if patch.size \
         else np.zeros((1, 1), np.float32)
+
+
+def window_patch(small_gray: np.ndarray, window: Window, scale: int = 4) -> np.ndarray:
+    """A copy of ``window`` (screen pixels) cut from ``small_gray``, the frame in grey at ``1/scale`` size."""
+    x0, y0, x1, y1 = (v // scale for v in window)
+    return small_gray[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)].copy()
+
+
+def picture_motion(before: np.ndarray, now: np.ndarray, window: Window, pieces: np.ndarray,
+                   zones: np.ndarray | None = None, max_diff: float = SHIFT_MAX_DIFF, scale: int = 4,
+                   cell_px: int = CHANGE_CELL_PX) -> Motion | None:
+    """How ``window``'s picture moved from ``before`` to ``now`` (``window_patch`` of each),
+    each of ``pieces`` (screen xyxy: the tiles) on its own, when those moves explain every change
+    (see SHIFT_MAX_SHARE); None when they do not."""
+    if before.shape != now.shape or min(now.shape[:2]) < SHIFT_MIN_PART_PX:
+        return None
+    a, b = before.astype(np.float32), now.astype(np.float32)
+    h, w = a.shape[:2]
+    moved, edge = a.copy(), np.zeros((h, w), np.uint8)
+    x0, y0 = window[:2]
+    used, shifts = [], []
+    for piece in pieces:
+        px0, py0 = max(0, -(-(int(piece[0]) - x0) // scale)), max(0, -(-(int(piece[1]) - y0) // scale))
+        px1, py1 = min(w, (int(piece[2]) - x0) // scale), min(h, (int(piece[3]) - y0) // scale)
+        if px1 <= px0 or py1 <= py0:
+            continue
+        if px1 - px0 < SHIFT_MIN_PART_PX or py1 - py0 < SHIFT_MIN_PART_PX:  # a sliver: left out of the test
+            edge[py0:py1, px0:px1] = 1
+            continue
+        pa, pb = a[py0:py1, px0:px1], b[py0:py1, px0:px1]
+        (dx, dy), _ = cv2.phaseCorrelate(pa, pb, cv2.createHanningWindow((px1 - px0, py1 - py0), cv2.CV_32F))
+        if max(abs(dx), abs(dy)) > SHIFT_MAX_SHARE * min(px1 - px0, py1 - py0):
+            return None
+        step_m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+        moved[py0:py1, px0:px1] = cv2.warpAffine(pa, step_m, (px1 - px0, py1 - py0), flags=cv2.INTER_LINEAR,
+                                                 borderMode=cv2.BORDER_REPLICATE)
+        m = int(np.ceil(max(abs(dx), abs(dy)))) + 1
+        edge[py0:py1, px0:px1] = 1
+        edge[py0 + m:py1 - m, px0 + m:px1 - m] = 0
+        used.append(piece)
+        shifts.append((dx * scale, dy * scale))
+    step = max(1, cell_px // scale)
+    size = (max(1, w // step), max(1, h // step))
+    # Each pixel is explained by its tile's move or by staying (a name label, the app's icons
+    # drawn over the video), whichever is nearer; a cell changed if the explanation is off by max_diff.
+    best = np.where(np.abs(moved - b) <= np.abs(a - b), moved, a)
+    changed = np.abs(cv2.resize(best, size, interpolation=cv2.INTER_AREA)
+                     - cv2.resize(b, size, interpolation=cv2.INTER_AREA)) >= max_diff
+    changed &= cv2.resize(edge, size, interpolation=cv2.INTER_AREA) == 0
+    if changed.any() and (zones is None or not len(zones) or not _cells_in(changed, window, zones)):
+        return None
+    return Motion(np.array(used, np.float32).reshape(-1, 4), np.array(shifts, np.float32).reshape(-1, 2))
 
 
 def cells_changed(a: np.ndarray, b: np.ndarray, max_diff: float = CHANGE_MAX_DIFF) -> bool:
@@ -175,9 +283,15 @@ def changed_within(old: np.ndarray, now: np.ndarray, window: Window, zones: np.n
     """Whether every cell of ``window`` that changed (see ``cells_changed``) has its centre in one of ``zones``."""
     if old.shape != now.shape:
         return False
-    rows, cols = np.nonzero(np.abs(old - now) >= max_diff)
+    return _cells_in(np.abs(old - now) >= max_diff, window, zones)
+
+
+def _cells_in(changed: np.ndarray, window: Window, zones: np.ndarray) -> bool:
+    """Whether every True cell of ``changed`` (a grid of cells over ``window``) has its centre in one of ``zones``."""
+    rows, cols = np.nonzero(changed)
     x0, y0, x1, y1 = window
-    centres = np.stack((x0 + (cols + 0.5) * (x1 - x0) / now.shape[1], y0 + (rows + 0.5) * (y1 - y0) / now.shape[0]), 1)
+    centres = np.stack((x0 + (cols + 0.5) * (x1 - x0) / changed.shape[1],
+                        y0 + (rows + 0.5) * (y1 - y0) / changed.shape[0]), 1)
     return bool(points_inside(centres, zones).any(axis=1).all())
 
 

@@ -1,5 +1,5 @@
-"""The change test behind kept detections, and the person zones that let a moving face's
-neighbouring windows keep their answers (``bot.window_memory``)."""
+"""The change test behind kept detections, the person zones that let a moving face's
+neighbouring windows keep their answers, and the moves of cameras that sway (``bot.window_memory``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import numpy as np
 from bot.window_memory import (
     CHANGE_MAX_DIFF,
     FOLLOW_ZONE_DOWN,
+    Kept,
     cells_changed,
     centre_in,
     changed_within,
     coarse_cells,
     person_zones,
+    picture_motion,
+    window_patch,
 )
 
 
@@ -63,3 +66,51 @@ def test_centre_in_tells_boxes_in_zones_and_zones_holding_boxes() -> None:
     boxes = np.array([[40, 40, 60, 60], [150, 40, 170, 60]], np.float32)
     assert centre_in(boxes, zones).tolist() == [True, False]
     assert centre_in(zones, boxes, reverse=True).tolist() == [True, False]
+
+
+def _two_tiles(rng: np.random.Generator, shift_a: tuple[float, float], shift_b: tuple[float, float],
+               new_face: bool = False) -> np.ndarray:
+    """A 640x360 grey screen: two 'camera' tiles of one textured picture each, each moved by its
+    own (dx, dy), a static name label drawn over the first, flat gaps, camera noise of +-2."""
+    screen = np.full((360, 640), 30, np.float32)
+    picture = cv2.GaussianBlur(np.random.default_rng(7).integers(0, 255, (400, 400)).astype(np.float32), (0, 0), 4) * 3
+    picture = np.clip(picture - picture.mean() + 128, 0, 255)
+    for (x0, y0, x1, y1), (dx, dy) in (((20, 20, 300, 340), shift_a), ((340, 20, 620, 340), shift_b)):
+        moved = cv2.warpAffine(picture, np.float32([[1, 0, dx], [0, 1, dy]]), (400, 400), borderMode=cv2.BORDER_REFLECT)
+        screen[y0:y1, x0:x1] = moved[40:40 + y1 - y0, 40:40 + x1 - x0]
+    screen[300:320, 30:150] = 220  # the first tile's name label: drawn by the app, it does not move
+    if new_face:
+        screen[120:170, 420:460] = 235
+    return np.clip(screen + rng.integers(-2, 3, screen.shape), 0, 255).astype(np.uint8)
+
+
+TILES = np.array([[20, 20, 300, 340], [340, 20, 620, 340]], np.float32)
+
+
+def test_each_camera_moving_on_its_own_is_told_and_boxes_move_with_their_tile() -> None:
+    rng = np.random.default_rng(2)
+    window = (0, 0, 640, 360)
+    before = window_patch(_small(_two_tiles(rng, (0, 0), (0, 0))), window)
+    now = window_patch(_small(_two_tiles(rng, (8, 0), (-4, 4))), window)
+    motion = picture_motion(before, now, window, TILES)
+    assert motion is not None
+    assert np.abs(motion.shifts - np.array([[8, 0], [-4, 4]])).max() <= 1.5, motion.shifts
+    kept = Kept(np.zeros((1, 1), np.float32), 0.0, 30.0, np.array([[100, 100, 160, 170], [400, 100, 460, 170]],
+                np.float32), np.array([0.9, 0.9], np.float32), patch=before)
+    moved = kept.moved(motion, window)
+    assert np.abs(moved.xyxy - np.array([[108, 100, 168, 170], [396, 104, 456, 174]])).max() <= 1.5
+    assert np.array_equal(moved.unmoved().xyxy, kept.xyxy)  # back in place: the boxes as found
+
+
+def test_something_new_in_a_moving_camera_is_not_explained_by_the_move() -> None:
+    rng = np.random.default_rng(3)
+    window = (0, 0, 640, 360)
+    before = window_patch(_small(_two_tiles(rng, (0, 0), (0, 0))), window)
+    joined = window_patch(_small(_two_tiles(rng, (8, 0), (-4, 4), new_face=True)), window)
+    assert picture_motion(before, joined, window, TILES) is None
+    # A move the tiles cannot explain: the whole screen scrolled (the gaps and label too).
+    scrolled = np.roll(_two_tiles(rng, (0, 0), (0, 0)), 24, axis=0)
+    assert picture_motion(before, window_patch(_small(scrolled), window), window, TILES) is None
+    # Too far for a sway (over SHIFT_MAX_SHARE of the tile).
+    far = window_patch(_small(_two_tiles(rng, (40, 0), (0, 0))), window)
+    assert picture_motion(before, far, window, TILES) is None
