@@ -39,8 +39,8 @@ test keeps seeing fresh frames and a face that freezes into a photo is still dro
 
 A window whose picture only moved (a camera that shakes, a person swaying with everything their
 camera shows) keeps its answer, each box moved with its tile's picture, where the tiles' moves
-explain every change (see bot.window_memory.picture_motion): only sure answers, and never the
-looks at a tile still without a face (see Movable).
+explain every change (see bot.window_memory.picture_motion): never the
+looks at a tile still without a face, and weak answers only for a few seconds (see Movable).
 
 Faces are followed: a person moving in their camera changes every window over them, so each
 face of the last frame is first looked for in the window it came from, and where it is found
@@ -111,24 +111,31 @@ def tile_min_score(min_face_score: float) -> float:
     return TILE_SCORE_FACTOR * min_face_score
 
 
-# A window's answer is moved with its picture (see bot.window_memory.SHIFT_MAX_SHARE) only when
-# every box in it scores this or more: a weak box is often the hair or a shirt of a face the
-# detector did not see, and asking again gives it another chance (a 102 px turned face, boxed
-# on its forehead at 0.5, was found at 0.67 on the next frame).
+# A window's answer is moved with its picture (see bot.window_memory.SHIFT_MAX_SHARE) for up to
+# redetect_after_s when every box in it scores MOVED_MIN_SCORE or more. A weaker answer is
+# sometimes the hair or shirt of a face the detector did not see (a 102 px turned face was boxed
+# on its forehead at 0.5 and found at 0.67 when asked again; a 70 px box at 0.51 over a 29 px face
+# became its own 0.54 box), and asking again gives it another chance; so it moves only once the
+# detector, asked again, gave the same boxes (``Kept.confirmed``), and for FOLLOW_REDETECT_S at
+# most. Asked on every change, weak answers cost speaker views 1.8x the per-tile cost (bench.detect
+# --cost); moved from their first answer on, two small faces of the bench were lost.
 MOVED_MIN_SCORE = 0.7
 
 
 class Movable(enum.Enum):
     """Which answers of a look may move with their window's picture (see MOVED_MIN_SCORE)."""
 
-    SURE = "every box sure, or no box"  # the scan: most of its windows hold no face
-    SURE_FACE = "a face, every box sure"  # a grid tile's own window: no face there is a miss or a camera off
-    NEVER = "never"  # the looks at a tile still without a face
+    ANY = "any answer"  # the scan: most of its windows hold no face
+    FACE = "an answer with a face"  # a grid tile's own window: no face there is a miss or a camera off
+    NEVER = "never"  # the looks at a tile still without a face: asked again whenever it changed
 
-    def allows(self, score: np.ndarray) -> bool:
-        if self is Movable.NEVER or (self is Movable.SURE_FACE and not len(score)):
+    def allows(self, kept: Kept, age_s: float) -> bool:
+        """Whether ``kept``, found ``age_s`` ago, may move with its picture."""
+        if self is Movable.NEVER or (self is Movable.FACE and not len(kept.score)):
             return False
-        return bool((score >= MOVED_MIN_SCORE).all())
+        return bool((kept.score >= MOVED_MIN_SCORE).all()) or (kept.confirmed and age_s < FOLLOW_REDETECT_S)
+
+
 # A face box at or above this score is a confident face: it makes a tile explained (no second
 # look) and a weaker box in the same tile is dropped (see _weak_beside_confident).
 CONFIDENT_SCORE = 0.5
@@ -346,7 +353,7 @@ class FaceFinder:
         origins: list[tuple[FaceDetector, Window, float]] = []  # per box appended to boxes, where it came from
 
         def look(detector: FaceDetector, windows: list[Window], min_score: float, skin: bool = False,
-                 movable: Movable = Movable.SURE) -> None:
+                 movable: Movable = Movable.ANY) -> None:
             answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, tiles_xyxy, zones,
                                            movable=movable)
             for window, (xyxy, score) in zip(windows, answers, strict=True):
@@ -386,7 +393,7 @@ class FaceFinder:
                 off_cache[k] = painted.camera_off_like(image_bgr, grid[k]) and not moves(int(grid_tile[k]))
             return off_cache[k]
 
-        look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score, movable=Movable.SURE_FACE)
+        look(self.detector, self._grid_windows(grid, off, (h, w)), self.min_score, movable=Movable.FACE)
         # The looks at a live tile still without a face are asked again whenever it changed:
         # each time the detector gets another chance at a face it could not see (see MOVED_MIN_SCORE).
         look(self.detector, self._second_looks(grid, off, boxes, scores), self.min_score, movable=Movable.NEVER)
@@ -446,7 +453,7 @@ class FaceFinder:
                         windows: list[Window], t_mono: float | None, kept: dict[tuple[int, Window], Kept],
                         pieces: np.ndarray, zones: np.ndarray | None = None,
                         pictures: dict[Window, np.ndarray] | None = None,
-                        movable: Movable = Movable.SURE) -> list[tuple[np.ndarray, np.ndarray]]:
+                        movable: Movable = Movable.ANY) -> list[tuple[np.ndarray, np.ndarray]]:
         """The detector's answer for each window (window pixels): answered already this frame,
         or kept from an earlier frame while the window has not changed (or changed only in the
         ``zones`` of followed faces, see FOLLOW_MIN_IOU, or only moved with the ``pieces`` (tiles)
@@ -478,7 +485,7 @@ class FaceFinder:
                                                                      self.change_max_diff):
                 kept[key] = _away_from(old.unmoved(), window, zones)
                 self.detector_calls_followed += 1
-            elif movable.allows(old.score) and old.patch is not None \
+            elif movable.allows(old, t - old.t_s) and old.patch is not None \
                     and (motion := picture_motion(
                     old.patch, window_patch(small, window), window, pieces, zones,
                     self.change_max_diff * SHIFT_MAX_DIFF / CHANGE_MAX_DIFF)) is not None:
@@ -499,15 +506,17 @@ class FaceFinder:
             x0, y0 = windows[i][:2]
             key = (id(detector), windows[i])
             old = self._kept.get(key)
-            if old is not None and old.t_s <= t and same_boxes(old.xyxy, xyxy):
+            again = old is not None and old.t_s <= t and same_boxes(old.xyxy, xyxy)
+            if again:
                 # A refresh that finds the same faces keeps the same boxes: the detector's pixel
                 # jitter would otherwise shift every crop and make the later stages redo their work.
+                assert old is not None
                 xyxy, score = old.xyxy, old.score
                 answers[i] = (xyxy, score)
             # Stagger the refreshes of windows found together over half a period (golden-ratio spread).
             spread = 0.75 + 0.5 * (((x0 * 31 + y0 * 17) * 0.6180339887) % 1.0)
             kept[key] = Kept(cells[i], t, t + self.redetect_after_s * spread, xyxy, score,
-                             patch=window_patch(small, windows[i]))
+                             patch=window_patch(small, windows[i]), confirmed=again)
         return [a for a in answers if a is not None]
 
     def _followed_zones(self, image_bgr: np.ndarray, small: np.ndarray, gray_half: np.ndarray,
