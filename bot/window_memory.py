@@ -55,8 +55,9 @@ FOLLOW_ZONE_DOWN = 5.0
 # Between two answers of the detector a followed face is tracked: its last picture, at most
 # FOLLOW_PATCH_PX high, is looked for (normalised cross-correlation) within FOLLOW_SEARCH of its
 # size around its last box, and where it matches at FOLLOW_MATCH_MIN or better the box moves with
-# it; the window is asked again after FOLLOW_REDETECT_S, or at once when the match fails (a face
-# turning, leaving, another person). A person swaying changes their window on every frame; the
+# it; after FOLLOW_REDETECT_S, or at once when the match fails (a face turning, leaving, another
+# person), the window goes back to the change tests: asked again unless its whole picture only
+# moved (see SHIFT_MAX_SHARE). A person swaying changes their window on every frame; the
 # detector is not needed to see that the same face moved by a few pixels.
 FOLLOW_PATCH_PX = 32
 # Faces under this height (screen pixels) are not tracked: their picture is too coarse to place
@@ -78,16 +79,18 @@ FOLLOW_REDETECT_S = 5.0
 # slide) must stay. A tile's move is measured by phase correlation of its part of the window's
 # 1/4-scale grey picture against the one the answer was found on (never against a later one, so
 # small moves cannot add up unseen); the moves explain the change when, with each tile's part
-# of the old picture moved by its own, no cell differs by SHIFT_MAX_DIFF any more (cells within
-# a move of a part's edge aside: what came in there is not in the old picture; changes in
-# followed faces' zones are allowed as above). At most SHIFT_MAX_SHARE of the part's side.
+# of the old picture moved by its own, no cell differs by SHIFT_MAX_DIFF any more (pixels within
+# a move of the edge a part moved away from aside: what came in there is not in the old picture;
+# changes in followed faces' zones are allowed as above). At most SHIFT_MAX_SHARE of the part's side.
 # Anything new (a face joining or turning, a slide) does not move with the rest and changes
 # cells by tens of levels; a picture moved by a fraction of a 1/4-scale pixel and coded again
 # differs from the old one moved by up to ~8 levels on sharp edges (on the bench's swaying
 # screens, 44 of the windows failed at 4 levels and passed at 6, 33 more at 8).
 SHIFT_MAX_SHARE = 0.06
 SHIFT_MAX_DIFF = 2 * CHANGE_MAX_DIFF
-SHIFT_MIN_PART_PX = 8  # a tile's part of a window smaller than this each way (at 1/4 scale) is taken as still
+# A tile's part of a window narrower or lower than this (at 1/4 scale) is a sliver: its move is
+# not measured, its pixels are left out of the test and its boxes keep their place.
+SHIFT_MIN_PART_PX = 8
 # The move is measured on the middle of a part at most this many 1/4-scale pixels each way (a
 # phase correlation of 160x160 costs ~0.75 ms, of 96x96 ~0.15 ms) and checked on all of it.
 SHIFT_ESTIMATE_PX = 96
@@ -219,18 +222,19 @@ def picture_motion(before: np.ndarray, now: np.ndarray, window: Window, pieces: 
         return None
     a, b = before.astype(np.float32), now.astype(np.float32)
     h, w = a.shape[:2]
-    moved, edge = a.copy(), np.zeros((h, w), np.uint8)
+    moved, unknown = a.copy(), np.zeros((h, w), bool)
     x0, y0, x1, y1 = window
     pieces = np.asarray(pieces).reshape(-1, 4)
     pieces = pieces[(pieces[:, 0] < x1) & (pieces[:, 2] > x0) & (pieces[:, 1] < y1) & (pieces[:, 3] > y0)]
+    ox, oy = x0 // scale * scale, y0 // scale * scale  # the patches' top-left, screen pixels
     used, shifts = [], []
     for piece in pieces.tolist():
-        px0, py0 = max(0, -(-(int(piece[0]) - x0) // scale)), max(0, -(-(int(piece[1]) - y0) // scale))
-        px1, py1 = min(w, (int(piece[2]) - x0) // scale), min(h, (int(piece[3]) - y0) // scale)
+        px0, py0 = max(0, -(-(int(piece[0]) - ox) // scale)), max(0, -(-(int(piece[1]) - oy) // scale))
+        px1, py1 = min(w, (int(piece[2]) - ox) // scale), min(h, (int(piece[3]) - oy) // scale)
         if px1 <= px0 or py1 <= py0:
             continue
-        if px1 - px0 < SHIFT_MIN_PART_PX or py1 - py0 < SHIFT_MIN_PART_PX:  # a sliver: left out of the test
-            edge[py0:py1, px0:px1] = 1
+        if px1 - px0 < SHIFT_MIN_PART_PX or py1 - py0 < SHIFT_MIN_PART_PX:
+            unknown[py0:py1, px0:px1] = True
             continue
         pa, pb = a[py0:py1, px0:px1], b[py0:py1, px0:px1]
         if float(cv2.absdiff(pa, pb).max()) < max_diff:  # this tile did not change (a camera off, a still one)
@@ -242,19 +246,27 @@ def picture_motion(before: np.ndarray, now: np.ndarray, window: Window, pieces: 
         step_m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
         moved[py0:py1, px0:px1] = cv2.warpAffine(pa, step_m, (px1 - px0, py1 - py0), flags=cv2.INTER_LINEAR,
                                                  borderMode=cv2.BORDER_REPLICATE)
-        m = int(np.ceil(max(abs(dx), abs(dy)))) + 1
-        edge[py0:py1, px0:px1] = 1
-        edge[py0 + m:py1 - m, px0 + m:px1 - m] = 0
+        # What came in at the edge the picture moved away from is not in the old picture.
+        mx, my = int(np.ceil(abs(dx))) + 1, int(np.ceil(abs(dy))) + 1
+        if dx >= 0:
+            unknown[py0:py1, px0:px0 + mx] = True
+        else:
+            unknown[py0:py1, max(px0, px1 - mx):px1] = True
+        if dy >= 0:
+            unknown[py0:py0 + my, px0:px1] = True
+        else:
+            unknown[max(py0, py1 - my):py1, px0:px1] = True
         used.append(piece)
         shifts.append((dx * scale, dy * scale))
     step = max(1, cell_px // scale)
     size = (max(1, w // step), max(1, h // step))
     # Each pixel is explained by its tile's move or by staying (a name label, the app's icons
     # drawn over the video), whichever is nearer; a cell changed if the explanation is off by max_diff.
+    # Pixels of unknown origin (a moved edge, a sliver) count as explained.
     best = np.where(np.abs(moved - b) <= np.abs(a - b), moved, a)
+    best[unknown] = b[unknown]
     changed = np.abs(cv2.resize(best, size, interpolation=cv2.INTER_AREA)
                      - cv2.resize(b, size, interpolation=cv2.INTER_AREA)) >= max_diff
-    changed &= cv2.resize(edge, size, interpolation=cv2.INTER_AREA) == 0
     if changed.any() and (zones is None or not len(zones) or not _cells_in(changed, window, zones)):
         return None
     return Motion(np.array(used, np.float32).reshape(-1, 4), np.array(shifts, np.float32).reshape(-1, 2))
