@@ -40,7 +40,7 @@ test keeps seeing fresh frames and a face that freezes into a photo is still dro
 A window whose picture only moved (a camera that shakes, a person swaying with everything their
 camera shows) keeps its answer, each box moved with its tile's picture, where the tiles' moves
 explain every change (see bot.window_memory.picture_motion): never the
-looks at a tile still without a face, and weak answers only for a few seconds (see Movable).
+looks at a tile still without a face, and weak answers only for a few seconds (see bot.window_memory.Movable).
 
 Faces are followed: a person moving in their camera changes every window over them, so each
 face of the last frame is first looked for in the window it came from, and where it is found
@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import enum
 from collections import deque
 from collections.abc import Callable
 
@@ -71,7 +70,9 @@ from bot.window_memory import (
     SHIFT_MAX_DIFF,
     Hit,
     Kept,
+    Movable,
     Window,
+    away_from,
     cells_changed,
     centre_in,
     changed_within,
@@ -109,37 +110,6 @@ TILE_MIN_SCORE = TILE_SCORE_FACTOR * SCAN_MIN_SCORE
 def tile_min_score(min_face_score: float) -> float:
     """The grid tiles' threshold for a screen-wide ``min_face_score`` (the scan's)."""
     return TILE_SCORE_FACTOR * min_face_score
-
-
-# A window's answer is moved with its picture (see bot.window_memory.SHIFT_MAX_SHARE) for up to
-# redetect_after_s when every box in it scores MOVED_MIN_SCORE or more. A weaker answer is
-# sometimes the hair or shirt of a face the detector did not see (a 102 px turned face was boxed
-# on its forehead at 0.5 and found at 0.67 when asked again; a 70 px box at 0.51 over a 29 px face
-# became its own 0.54 box), and asking again gives it another chance; so it moves only once the
-# detector, asked again, gave the same boxes (``Kept.confirmed``), and for FOLLOW_REDETECT_S at
-# most. Asked on every change, weak answers cost speaker views 1.8x the per-tile cost (bench.detect
-# --cost); moved from their first answer on, two small faces of the bench were lost.
-MOVED_MIN_SCORE = 0.7
-
-
-class Movable(enum.Enum):
-    """Which answers of a look may move with their window's picture (see MOVED_MIN_SCORE)."""
-
-    # The scan and a large tile's square windows: most hold no face. An empty answer moves too, so
-    # a window over a swaying speaker that missed a marginal face is asked again at its refresh
-    # (or when something in it changed beyond a move), not on every frame; the bench's recall over
-    # six scored frames was the same or better on every row (README).
-    ANY = "any answer"
-    # A grid tile's own padded window, and a followed face's window: no face there is a miss or a
-    # camera off, asked again whenever the tile changed.
-    FACE = "an answer with a face"
-    NEVER = "never"  # the looks at a tile still without a face: asked again whenever it changed
-
-    def allows(self, kept: Kept, age_s: float) -> bool:
-        """Whether ``kept``, found ``age_s`` ago, may move with its picture."""
-        if self is Movable.NEVER or (self is Movable.FACE and not len(kept.score)):
-            return False
-        return bool((kept.score >= MOVED_MIN_SCORE).all()) or (kept.confirmed and age_s < FOLLOW_REDETECT_S)
 
 
 # A face box at or above this score is a confident face: it makes a tile explained (no second
@@ -405,7 +375,7 @@ class FaceFinder:
         look(self.detector, [self._padded(tile, (h, w)) for tile in grid], self.min_score, movable=Movable.FACE)
         look(self.detector, self._large_tile_windows(grid, off), self.min_score)
         # The looks at a live tile still without a face are asked again whenever it changed:
-        # each time the detector gets another chance at a face it could not see (see MOVED_MIN_SCORE).
+        # each time the detector gets another chance at a face it could not see (see window_memory.Movable).
         look(self.detector, self._second_looks(grid, off, boxes, scores), self.min_score, movable=Movable.NEVER)
         look(self.scan_detector, self._empty_tiles(grid, off, boxes, scores, (h, w)), self.scan_min_score,
              movable=Movable.NEVER)
@@ -512,13 +482,13 @@ class FaceFinder:
                 self.detector_calls_kept += 1
             elif zones is not None and len(zones) and changed_within(old.cells, now, window, zones,
                                                                      self.change_max_diff):
-                kept[key] = _away_from(old.unmoved(), window, zones)
+                kept[key] = away_from(old.unmoved(), window, zones)
                 self.detector_calls_followed += 1
             elif movable.allows(old, t - old.t_s) and old.patch is not None \
                     and (motion := picture_motion(
                     old.patch, window_patch(small, window), window, pieces, zones,
                     self.change_max_diff * SHIFT_MAX_DIFF / CHANGE_MAX_DIFF)) is not None:
-                kept[key] = _away_from(old.moved(motion, window), window, zones)
+                kept[key] = away_from(old.moved(motion, window), window, zones)
                 self.detector_calls_moved += 1
             else:
                 continue
@@ -820,13 +790,6 @@ class FaceFinder:
         if a.size == 0:
             return False
         return all(float(cv2.absdiff(a, g[y0:y1 + 1, x0:x1 + 1]).mean()) < self.still_max_diff for g in older)
-
-
-def _away_from(kept: Kept, window: Window, zones: np.ndarray | None) -> Kept:
-    """``kept`` less its boxes centred in ``zones``: the followed faces' own windows have found them."""
-    if zones is None or not len(zones) or not len(kept.xyxy):
-        return kept
-    return kept.only(~centre_in(kept.xyxy + window_origin(window), zones))
 
 
 def _halved(image: np.ndarray) -> np.ndarray:

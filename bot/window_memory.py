@@ -10,11 +10,14 @@ unchanged face the same way.
 A person moving in their camera changes every window over them; those windows are not asked
 again while the person's face is found again in the window it came from (``Hit``) and the
 changes lie in that person's zone (``person_zones``, ``changed_within``; see FOLLOW_MIN_IOU).
+A window whose picture only moved with the tiles it shows keeps its answer, moved with them
+(``picture_motion``, ``Kept.moved``; which answers may: ``Movable``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 
 import cv2
 import numpy as np
@@ -94,6 +97,16 @@ SHIFT_MIN_PART_PX = 8
 # The move is measured on the middle of a part at most this many 1/4-scale pixels each way (a
 # phase correlation of 160x160 costs ~0.75 ms, of 96x96 ~0.15 ms) and checked on all of it.
 SHIFT_ESTIMATE_PX = 96
+
+# A window's answer is moved with its picture (see SHIFT_MAX_SHARE) for up to
+# redetect_after_s when every box in it scores MOVED_MIN_SCORE or more. A weaker answer is
+# sometimes the hair or shirt of a face the detector did not see (a 102 px turned face was boxed
+# on its forehead at 0.5 and found at 0.67 when asked again; a 70 px box at 0.51 over a 29 px face
+# became its own 0.54 box), and asking again gives it another chance; so it moves only once the
+# detector, asked again, gave the same boxes (``Kept.confirmed``), and for FOLLOW_REDETECT_S at
+# most. Asked on every change, weak answers cost speaker views 1.8x the per-tile cost (bench.detect
+# --cost); moved from their first answer on, two small faces of the bench were lost.
+MOVED_MIN_SCORE = 0.7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +208,26 @@ class Motion:
         return out
 
 
+class Movable(enum.Enum):
+    """Which answers of a look may move with their window's picture (see MOVED_MIN_SCORE)."""
+
+    # The scan and a large tile's square windows: most hold no face. An empty answer moves too, so
+    # a window over a swaying speaker that missed a marginal face is asked again at its refresh
+    # (or when something in it changed beyond a move), not on every frame; the bench's recall over
+    # six scored frames was the same or better on every row (README).
+    ANY = "any answer"
+    # A grid tile's own padded window, and a followed face's window: no face there is a miss or a
+    # camera off, asked again whenever the tile changed.
+    FACE = "an answer with a face"
+    NEVER = "never"  # the looks at a tile still without a face: asked again whenever it changed
+
+    def allows(self, kept: Kept, age_s: float) -> bool:
+        """Whether ``kept``, found ``age_s`` ago, may move with its picture."""
+        if self is Movable.NEVER or (self is Movable.FACE and not len(kept.score)):
+            return False
+        return bool((kept.score >= MOVED_MIN_SCORE).all()) or (kept.confirmed and age_s < FOLLOW_REDETECT_S)
+
+
 def coarse_cells(small_gray: np.ndarray, window: Window, scale: int = 4, cell_px: int = CHANGE_CELL_PX) -> np.ndarray:
     """``(rows, cols)`` float32: the mean grey of each ``cell_px`` square of ``window`` (screen
     pixels), read from ``small_gray``, the frame in grey at ``1/scale`` size."""
@@ -204,6 +237,15 @@ def coarse_cells(small_gray: np.ndarray, window: Window, scale: int = 4, cell_px
     size = (max(1, patch.shape[1] // step), max(1, patch.shape[0] // step))
     return cv2.resize(patch, size, interpolation=cv2.INTER_AREA).astype(np.float32) if patch.size \
         else np.zeros((1, 1), np.float32)
+
+
+
+
+def away_from(kept: Kept, window: Window, zones: np.ndarray | None) -> Kept:
+    """``kept`` less its boxes centred in ``zones``: the followed faces' own windows have found them."""
+    if zones is None or not len(zones) or not len(kept.xyxy):
+        return kept
+    return kept.only(~centre_in(kept.xyxy + window_origin(window), zones))
 
 
 def window_patch(small_gray: np.ndarray, window: Window, scale: int = 4) -> np.ndarray:

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from bench.class_window import class_states, with_noise
-from bot.detect import FaceFinder, Movable
+from bot.detect import FaceFinder
 from bot.tiles import find_tiles
-from bot.window_memory import Kept
+from bot.window_memory import Kept, Movable
 from models.face_detector import FULL_RANGE_MODEL_PATH, SHORT_RANGE_MODEL_PATH, MediaPipeFaceDetector
 from tools.compose_gallery import Gallery
 from vocab.types import FrameResult
