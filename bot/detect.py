@@ -39,8 +39,8 @@ test keeps seeing fresh frames and a face that freezes into a photo is still dro
 
 A window whose picture only moved (a camera that shakes, a person swaying with everything their
 camera shows) keeps its answer, each box moved with its tile's picture, where the tiles' moves
-explain every change (see bot.window_memory.picture_motion): never the
-looks at a tile still without a face, and weak answers only for a few seconds (see bot.window_memory.Movable).
+explain every change (see bot.window_memory.picture_motion): never the looks at a tile still
+without a face, and weak answers only for a few seconds (see bot.window_memory.Movable).
 
 Faces are followed: a person moving in their camera changes every window over them, so each
 face of the last frame is first looked for in the window it came from, and where it is found
@@ -410,24 +410,23 @@ class FaceFinder:
         xyxy, score, index = xyxy[keep], score[keep], index[keep]
         in_grid = containing_box(xyxy, grid)
         in_tile = containing_box(xyxy, tiles_xyxy)
-        blobs: dict[int, painted.PaintedTile | None] = {}
         painted_now: dict[Window, tuple[np.ndarray, painted.PaintedTile | None]] = {}
 
         def photo(j: int, box: np.ndarray) -> bool:
             """A profile photo (``painted.profile_photo``). The tile's blobs are worked out once a
             frame, and kept from the last frame while the tile's 16 px cells have not changed (a
             panel or a camera-off tile stays as it was; ~1.4 ms a frame on a screen with panels)."""
-            if j not in blobs:
-                key: Window = (int(tiles_xyxy[j][0]), int(tiles_xyxy[j][1]), int(tiles_xyxy[j][2]),
-                               int(tiles_xyxy[j][3]))
+            x0, y0, x1, y1 = (int(v) for v in tiles_xyxy[j])
+            key = (x0, y0, x1, y1)
+            if key not in painted_now:
                 cells = coarse_cells(small, key)
                 last = self._painted.get(key) if self.redetect_after_s > 0 else None
                 if last is not None and not cells_changed(last[0], cells, self.change_max_diff):
                     painted_now[key] = last
                 else:
                     painted_now[key] = (cells, painted.painted_tile(gray, tiles_xyxy[j]))
-                blobs[j] = painted_now[key][1]
-            return blobs[j] is not None and painted.profile_photo(gray, tiles_xyxy[j], box, blobs[j])
+            blobs = painted_now[key][1]
+            return blobs is not None and painted.profile_photo(blobs, box)
         # A box in a grid tile, or in any tile that changed since the previous frame (a speaker's
         # camera), is judged as camera video by the flat test (see flat).
         real = np.array([not painted.flat(image_bgr, b, s, in_grid=k >= 0 or (s < painted.FLAT_MAX_SCORE and moves(j)))
@@ -456,9 +455,8 @@ class FaceFinder:
         """The detector's answer for each window (window pixels): answered already this frame,
         or kept from an earlier frame while the window has not changed (or changed only in the
         ``zones`` of followed faces, see FOLLOW_MIN_IOU, or only moved with the ``pieces`` (tiles)
-        it shows, see SHIFT_MAX_SHARE, as far as ``movable`` allows)
-        and is not due, else asked now (by
-        ``pair`` with its twin, when ``detector`` is the tile detector and a pair was given).
+        it shows, see SHIFT_MAX_SHARE, as far as ``movable`` allows) and is not due, else asked
+        now (by ``pair`` with its twin, when ``detector`` is the tile detector and a pair was given).
         Records them in ``kept``. ``pictures``: windows' ``coarse_cells`` of this frame already
         worked out."""
         t = t_mono if self.redetect_after_s > 0 else None  # None: nothing kept, nothing reused
@@ -748,8 +746,8 @@ class FaceFinder:
             if _box_sum(skin_ii, a, b, c, d) < 0.25 * face_cells:
                 continue
             n = max(1, _box_sum(free_ii, a, b, c, d))
-            mean = _box_total(sum_ii, a, b, c, d) / n
-            if _box_total(sq_ii, a, b, c, d) / n - mean * mean >= WINDOW_MIN_STD ** 2:
+            mean = _box_sum(sum_ii, a, b, c, d) / n
+            if _box_sum(sq_ii, a, b, c, d) / n - mean * mean >= WINDOW_MIN_STD ** 2:
                 out.append((x0, y0, x1, y1))
         return out
 
@@ -818,13 +816,8 @@ def _weak_beside_confident(xyxy: np.ndarray, score: np.ndarray, tiles: np.ndarra
                      for s, t in zip(score.tolist(), k.tolist(), strict=True)], bool).reshape(-1)
 
 
-def _box_sum(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> int:
-    """Sum of the cells ``[y0:y1, x0:x1]`` from an integral image ``ii`` (cv2.integral)."""
-    return int(ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0])
-
-
-def _box_total(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> float:
-    """``_box_sum`` of a floating-point integral image."""
+def _box_sum(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> float:
+    """Sum of the cells ``[y0:y1, x0:x1]`` from an integral image ``ii`` (cv2.integral or integral2)."""
     return float(ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0])
 
 

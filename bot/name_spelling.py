@@ -46,7 +46,7 @@ def _words(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
 
 
-def _capital_i(text: str, i: int, words: list[tuple[int, str]]) -> bool:
+def _capital_i(i: int, words: list[tuple[int, str]]) -> bool:
     """Whether the ``l`` starting a word at ``i`` reads better as a capital I (see the module notes)."""
     word = next(w for s, w in words if s == i)
     after = word[1:2]
@@ -73,7 +73,7 @@ def settle_lookalikes(text: str, runner_up: str, runner_up_prob: Sequence[float]
         before = text[i - 1] if i > 0 else ""
         after = text[i + 1] if i + 1 < len(text) else ""
         if ch == "l" and alt == "I" and i in starts:
-            if _capital_i(text, i, words):
+            if _capital_i(i, words):
                 out[i] = "I"
         elif ch == "I" and alt == "l" and _is_small(before) and _is_small(after) and "l" in (before, after):
             out[i] = "l"

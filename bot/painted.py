@@ -112,7 +112,7 @@ def painted_tile(gray: np.ndarray, tile: np.ndarray) -> PaintedTile | None:
     return PaintedTile((x0, y0), (g.shape[0], g.shape[1]), labels, stats)
 
 
-def profile_photo(gray: np.ndarray, tile: np.ndarray, xyxy: np.ndarray, blobs: PaintedTile | None = None) -> bool:
+def profile_photo(found: PaintedTile, xyxy: np.ndarray) -> bool:
     """True when the face box is a still profile photo on a camera-off tile, on one frame.
 
     Every app paints a camera-off tile in one exact colour and puts the photo (a square, a
@@ -122,11 +122,8 @@ def profile_photo(gray: np.ndarray, tile: np.ndarray, xyxy: np.ndarray, blobs: P
     holding most of the face box touches no edge of the tile, covers at most ``PHOTO_MAX_AREA``
     of it and sits centred (``PHOTO_MAX_OFFSET``). The painted share alone does not separate
     them (dark, compressed live tiles reach 0.76, photo tiles start at 0.73); the floating,
-    centred blob does. ``gray``: the frame in grey; ``blobs``: ``painted_tile(gray, tile)``
-    when the caller has it (None: worked out here)."""
-    found = blobs if blobs is not None else painted_tile(gray, tile)
-    if found is None:
-        return False
+    centred blob does. ``found``: ``painted_tile`` of the tile holding the box (a live tile
+    has none: no photo)."""
     x0, y0 = found.xy
     bx0, by0, bx1, by1 = (int(v) for v in xyxy)
     inside = found.labels[max(0, by0 - y0) // 2:max(0, by1 - y0) // 2 + 1,

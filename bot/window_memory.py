@@ -231,14 +231,21 @@ class Movable(enum.Enum):
 def coarse_cells(small_gray: np.ndarray, window: Window, scale: int = 4, cell_px: int = CHANGE_CELL_PX) -> np.ndarray:
     """``(rows, cols)`` float32: the mean grey of each ``cell_px`` square of ``window`` (screen
     pixels), read from ``small_gray``, the frame in grey at ``1/scale`` size."""
+    patch = _window_view(small_gray, window, scale)
+    return _cell_means(patch, scale, cell_px).astype(np.float32) if patch.size else np.zeros((1, 1), np.float32)
+
+
+def _window_view(small_gray: np.ndarray, window: Window, scale: int) -> np.ndarray:
+    """``window`` (screen pixels) in ``small_gray``, the frame at ``1/scale`` size (a view)."""
     x0, y0, x1, y1 = (v // scale for v in window)
-    patch = small_gray[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+    return small_gray[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+
+
+def _cell_means(patch: np.ndarray, scale: int, cell_px: int) -> np.ndarray:
+    """The mean of each ``cell_px`` square (screen pixels) of ``patch``, a window at ``1/scale`` size."""
     step = max(1, cell_px // scale)
     size = (max(1, patch.shape[1] // step), max(1, patch.shape[0] // step))
-    return cv2.resize(patch, size, interpolation=cv2.INTER_AREA).astype(np.float32) if patch.size \
-        else np.zeros((1, 1), np.float32)
-
-
+    return cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
 
 
 def away_from(kept: Kept, window: Window, zones: np.ndarray | None) -> Kept:
@@ -250,8 +257,7 @@ def away_from(kept: Kept, window: Window, zones: np.ndarray | None) -> Kept:
 
 def window_patch(small_gray: np.ndarray, window: Window, scale: int = 4) -> np.ndarray:
     """A copy of ``window`` (screen pixels) cut from ``small_gray``, the frame in grey at ``1/scale`` size."""
-    x0, y0, x1, y1 = (v // scale for v in window)
-    return small_gray[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)].copy()
+    return _window_view(small_gray, window, scale).copy()
 
 
 def picture_motion(before: np.ndarray, now: np.ndarray, window: Window, pieces: np.ndarray,
@@ -300,15 +306,12 @@ def picture_motion(before: np.ndarray, now: np.ndarray, window: Window, pieces: 
             unknown[max(py0, py1 - my):py1, px0:px1] = True
         used.append(piece)
         shifts.append((dx * scale, dy * scale))
-    step = max(1, cell_px // scale)
-    size = (max(1, w // step), max(1, h // step))
     # Each pixel is explained by its tile's move or by staying (a name label, the app's icons
     # drawn over the video), whichever is nearer; a cell changed if the explanation is off by max_diff.
     # Pixels of unknown origin (a moved edge, a sliver) count as explained.
     best = np.where(np.abs(moved - b) <= np.abs(a - b), moved, a)
     best[unknown] = b[unknown]
-    changed = np.abs(cv2.resize(best, size, interpolation=cv2.INTER_AREA)
-                     - cv2.resize(b, size, interpolation=cv2.INTER_AREA)) >= max_diff
+    changed = np.abs(_cell_means(best, scale, cell_px) - _cell_means(b, scale, cell_px)) >= max_diff
     if changed.any() and (zones is None or not len(zones) or not _cells_in(changed, window, zones)):
         return None
     return Motion(np.array(used, np.float32).reshape(-1, 4), np.array(shifts, np.float32).reshape(-1, 2))
