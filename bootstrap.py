@@ -25,10 +25,11 @@ VENV = ROOT / ".venv"
 STAMP_NAME = "classmood-install.json"
 # Debian packages the real-component tests drive: a virtual X display (and xrandr, which switches
 # its monitor off in the monitor-gone test), the X libraries PyQt5's xcb platform plugin loads, a
-# browser for the report screenshot, a PostgreSQL server.
+# browser for the report screenshot, a PostgreSQL server, and two sans-serif fonts the name
+# reader's refitted layer was never trained on (the test of names in unseen type draws them).
 APT_PACKAGES = ("xvfb", "x11-utils", "x11-xserver-utils", "xauth", "libxcb-icccm4", "libxcb-keysyms1",
                 "libxcb-xinerama0", "libxcb-image0", "libxcb-render-util0", "libxkbcommon-x11-0", "libgl1", "libegl1",
-                "libfontconfig1", "libdbus-1-3", "chromium", "postgresql")
+                "libfontconfig1", "libdbus-1-3", "chromium", "postgresql", "fonts-liberation2", "fonts-open-sans")
 
 
 def venv_python() -> Path:

@@ -220,14 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5, help="timed first reads (each followed by 10 steady frames)")
     p.add_argument("--errors", type=Path, help="write each wrong read's label region here as a PNG")
     p.add_argument("--screens", type=Path, help="a folder of real screenshots to read (e.g. ../shared/data/screens)")
+    p.add_argument("--rec", type=Path, default=DEFAULT_REC_PATH,
+                   help="the recogniser to measure (default: the shipped one), e.g. a training run's output")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     families = font_families(system_fonts=args.system_fonts)
     jpeg = args.jpeg or None
-    size_mb = (DEFAULT_REC_PATH.stat().st_size + DEFAULT_DET_PATH.stat().st_size) / 1e6
-    print(f"models: {DEFAULT_REC_PATH.name} + {DEFAULT_DET_PATH.name} ({size_mb:.1f} MB), "
+    size_mb = (args.rec.stat().st_size + DEFAULT_DET_PATH.stat().st_size) / 1e6
+    print(f"models: {args.rec} + {DEFAULT_DET_PATH.name} ({size_mb:.1f} MB), "
           f"{args.threads} threads; fonts: {', '.join(families)}; JPEG {jpeg or 'off'}")
-    with OnnxTextReader(threads=args.threads) as reader:
+    with OnnxTextReader(rec_path=args.rec, threads=args.threads) as reader:
         rows = accuracy_table(reader, families, args.per_cell, jpeg_quality=jpeg)
         floor = DEFAULT_MIN_CONFIDENCE
         print(f"\nexact names at min_confidence {floor} (wrong = a name that is not the one shown)")
@@ -240,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
                 bad = sum(r.confidence >= floor and not r.exact for r in cell) / len(cell)
                 cells.append(f"{ok:>9.1%}/{bad:<6.1%}")
             print(f"{style:<18} " + " ".join(cells))
+        print("  by font: " + ", ".join(f"{font} {sum(r.confidence >= floor and r.exact for r in cell)}/{len(cell)}"
+                                        for font in families if (cell := [r for r in rows if r.font == font])))
         for t in (0.8, 0.85, 0.9, 0.93, 0.95):
             print(f"  at min_confidence {t:.2f}: {_exact_line(rows, t)}")
         print(f"  all tiles: {len(rows)}; wrong reads at any confidence (truth -> read @ confidence):")

@@ -39,7 +39,7 @@ DEFAULT_DET_PATH = _HERE / "ppocrv6_tiny_det.onnx"
 # The shipped files (models/text_reader.md says where they come from); another file is used
 # with a warning, so a user can try a newer model without editing code.
 SHIPPED_SHA256 = {
-    "ppocrv6_small_rec.onnx": "5435fd747c9e0efe15a96d0b378d5bd157e9492ed8fd80edf08f30d02fa24634",
+    "ppocrv6_small_rec.onnx": "7b1b5ae99f648c83117835f1666c84154a220f373cfe4ec533f7fa1195590497",
     "ppocrv6_small_rec_dict.txt": "769e7fa79bb297b5f18d8dbd149e364a45bc61f2b3f574e5ea836f0b261c23a6",
     "ppocrv6_tiny_det.onnx": "193bab7a04fca699a6c82e6abb5b81bdb28177f0abd4062552b04908dafb19f8",
 }
@@ -147,6 +147,29 @@ def _batches(order: list[int], widths: list[int], max_batch: int, max_padding: f
     return batches
 
 
+def recognition_width(image: np.ndarray) -> int:
+    """The width an ``(h, w, 3)`` uint8 BGR line crop is resized to at the recogniser's height (0: too small)."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected (h, w, 3) uint8 BGR crops, got {image.shape} {image.dtype}")
+    h, w = image.shape[:2]
+    return 0 if h < 2 or w < 2 else min(_MAX_REC_WIDTH_PX, math.ceil(REC_HEIGHT_PX * w / h))
+
+
+def recognition_batch(images: list[np.ndarray], widths: list[int]) -> np.ndarray:
+    """The recogniser's input for line crops: each resized (cubic) to ``REC_HEIGHT_PX`` high and its
+    ``recognition_width``, scaled to -1..1 and padded with mid-grey (0) on the right to the widest
+    of them rounded up to 8 (and to ``MIN_REC_WIDTH_PX`` at least). One function for the reader and
+    for training on the reader's features, so both see the same pixels."""
+    width = max(MIN_REC_WIDTH_PX, -(-max(widths) // 8) * 8)
+    batch = np.zeros((len(images), 3, REC_HEIGHT_PX, width), np.float32)  # 0 = mid-grey after scaling
+    for row, (image, w) in enumerate(zip(images, widths, strict=True)):
+        resized = cv2.resize(image, (w, REC_HEIGHT_PX), interpolation=cv2.INTER_CUBIC)
+        batch[row, :, :, :w] = resized.transpose(2, 0, 1)
+        batch[row, :, :, :w] *= 1 / 127.5
+        batch[row, :, :, :w] -= 1.0
+    return batch
+
+
 class OnnxTextReader:
     """Find and read single lines of text in BGR images.
 
@@ -221,21 +244,11 @@ class OnnxTextReader:
         if self._rec is None:
             raise ModelError("text reader is closed")
         out = [RankedRead("", 0.0, "", ())] * len(images)
-        widths = []
-        for img in images:
-            if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-                raise ValueError(f"expected (h, w, 3) uint8 BGR crops, got {img.shape} {img.dtype}")
-            h, w = img.shape[:2]
-            widths.append(0 if h < 2 or w < 2 else min(_MAX_REC_WIDTH_PX, math.ceil(REC_HEIGHT_PX * w / h)))
+        widths = [recognition_width(img) for img in images]
         order = [int(i) for i in np.argsort(widths, kind="stable") if widths[i] > 0]
         for chunk in _batches(order, [max(w, MIN_REC_WIDTH_PX) for w in widths], self.max_batch):
-            width = max(MIN_REC_WIDTH_PX, -(-max(widths[i] for i in chunk) // 8) * 8)
-            batch = np.zeros((len(chunk), 3, REC_HEIGHT_PX, width), np.float32)  # 0 = mid-grey after scaling
-            for row, i in enumerate(chunk):
-                resized = cv2.resize(images[i], (widths[i], REC_HEIGHT_PX), interpolation=cv2.INTER_CUBIC)
-                batch[row, :, :, :widths[i]] = resized.transpose(2, 0, 1)
-                batch[row, :, :, :widths[i]] *= 1 / 127.5
-                batch[row, :, :, :widths[i]] -= 1.0
+            batch = recognition_batch([images[i] for i in chunk], [widths[i] for i in chunk])
+            width = batch.shape[3]
             (probs,) = self._rec.run(None, {self._rec_input: batch})
             step_px = width / probs.shape[1]  # model pixels per output step
             for row, i in enumerate(chunk):

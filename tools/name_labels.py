@@ -29,6 +29,7 @@ A name wider than the tile is elided with "…" (as the apps do); the truth is t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -82,6 +83,12 @@ def sample_names(count: int, seed: int = 0) -> list[str]:
 # labels are only a few glyphs wide, which is where a label finder that expects a long line fails.
 _SHORT = ("Li", "Bo", "Jo", "Ed", "Yu", "Xu", "Al", "Ty", "Om", "Su", "Wei", "Ana", "Lea", "Kim", "Max", "Tom",
           "Ida", "Eli", "Noa", "Ali", "Zoë", "Ivy", "Ben", "Amy", "Raj", "Leo", "Mia", "Ola", "Ugo", "Åsa")
+
+
+def name_words() -> set[str]:
+    """Every word the names of ``sample_names`` and ``short_names`` are made of (a name trainer
+    leaves these out, so that a benchmark on these names is one on names never trained on)."""
+    return {w for text in (*_FIRST, *_LAST, *_SHORT) for w in re.split(r"[\s'-]+", text) if w}
 
 
 def short_names(count: int, seed: int = 0) -> list[str]:

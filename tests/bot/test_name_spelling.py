@@ -22,6 +22,7 @@ def _second(text: str, at: dict[int, str], prob: float = 0.2) -> tuple[str, tupl
     ("0m Kaya", {0: "O"}, "Om Kaya"),
     ("J0hn", {1: "o"}, "John"),
     ("2O231047_Ana", {1: "0"}, "20231047_Ana"),
+    ("jürgen_nørgaard6O", {16: "0"}, "jürgen_nørgaard60"),  # the number ending a user name
     ("Mateus $. $ahin", {7: "Ş", 10: "S"}, "Mateus Ş. Sahin"),  # a currency sign the model saw a letter in
 ])
 def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dict[int, str], expected: str) -> None:
@@ -36,6 +37,7 @@ def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dic
     ("McIntyre", {2: "l"}),  # Mc/Mac before a capital I
     ("lvy", {}),  # the recogniser did not hesitate: its read stands
     ("Omar 2024", {0: "0"}),  # a letter O beside a space, not between digits
+    ("Studio 4Oslo", {8: "0"}),  # an O after a digit but starting letters
     ("priya_novák68", {11: "B"}),  # a runner-up that is no look-alike
     ("Ana + Bo", {4: "t"}),  # a sign people type
     ("Marine le Pen", {7: "I"}),  # particles inside capitalised names

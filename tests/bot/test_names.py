@@ -18,7 +18,7 @@ from bench.class_window import with_noise
 from bot.names import DEFAULT_MIN_CONFIDENCE, MAX_NAME_CHARS, NameReader, TileNames, name_key, sanitize_name
 from bot.naming import NamesStage
 from models.text_reader import OnnxTextReader, RankedRead
-from tools.name_labels import STYLES, render_gallery, render_tile, sample_names
+from tools.name_labels import STYLES, font_families, render_gallery, render_tile, sample_names
 from vocab.types import Faces, FrameResult
 
 
@@ -78,12 +78,13 @@ def test_name_key(a: str, b: str, same: bool) -> None:
 
 # -- reading rendered galleries (real models) --------------------------------------------------
 
-# What bench/names.py measured with these exact galleries (10 tiles per style and size),
-# less a margin: (exact share floor, wrong-name share ceiling) per style.
-# Measured (2026-11-29): zoom 95 % exact / 5 % wrong, teams 100/0, meet 82.5/17.5, camera_off
-# 100/0, camera_off_avatar 92.5/7.5; 94 % exact overall, 97.5 % right under name_key.
-FLOORS = {"zoom": (0.90, 0.075), "teams": (0.925, 0.05), "meet": (0.75, 0.225), "camera_off": (0.95, 0.05),
-          "camera_off_avatar": (0.85, 0.10)}
+# What these exact galleries gave (10 tiles per style and size), less a margin: (exact share
+# floor, wrong-name share ceiling) per style. Measured 2026-11-30 with the refitted output layer
+# (models/text_reader.md): zoom 97.5 % exact / 2.5 % wrong, teams 100/0, meet 87.5/12.5,
+# camera_off 100/0, camera_off_avatar 97.5/2.5; 96.5 % exact overall, 99.5 % right under
+# name_key. The upstream layer: 97.5, 97.5, 82.5, 100, 95; 94.5 % overall, 98 % under name_key.
+FLOORS = {"zoom": (0.925, 0.05), "teams": (0.95, 0.05), "meet": (0.80, 0.175), "camera_off": (0.95, 0.05),
+          "camera_off_avatar": (0.90, 0.075)}
 
 
 @pytest.fixture(scope="module")
@@ -114,10 +115,37 @@ def test_names_of_each_app_style(rendered_reads: dict, style: str) -> None:
 def test_names_overall(rendered_reads: dict) -> None:
     pairs = [p for style in rendered_reads.values() for p in style]
     exact = sum(comparable(t) == comparable(r) for t, r in pairs) / len(pairs)
-    assert exact >= 0.91
+    assert exact >= 0.95
     # Wrong names are near misses (a diacritic), which the identity key forgives.
     near = sum(r is not None and name_key(t or "") == name_key(r) for t, r in pairs) / len(pairs)
-    assert near >= 0.95
+    assert near >= 0.97
+
+
+# Names with the marks of European alphabets, every word one the refit of the recogniser's output
+# layer never saw (training.name_corpus leaves out the simulator's name words), drawn in two
+# fonts it was never trained on. Measured 2026-11-30: 189 of 192 exact (181 with the upstream
+# layer, which read "Małgorzata" as "Malgorzata", "Białek" as "Bialek", "Anaïs" as "Anaīs").
+MARKED_NAMES = ["Małgorzata Nørgaard", "Zoë Białek", "Anaïs Dvořák", "Søren Çelik", "Björn Şahin", "Mikołaj Müller",
+                "Inês Lindqvist", "Łukasz Novák", "Chloé Nørgaard", "Jürgen Białek", "Ólafur Petrović", "Ayşe Søren"]
+
+
+def test_marked_letters_in_fonts_never_trained_on(ocr: OnnxTextReader) -> None:
+    fonts = ("Liberation Sans", "Open Sans")
+    if missing := set(fonts) - set(font_families(system_fonts=True)):
+        pytest.skip(f"fonts {sorted(missing)} not installed (Debian: fonts-liberation2, fonts-open-sans; "
+                    "python bootstrap.py test installs them)")
+    exact, wrong = 0, []
+    for font in fonts:
+        for style in ("zoom", "teams", "meet", "camera_off_avatar"):
+            for px in (12, 14):
+                gallery = render_gallery(MARKED_NAMES, grid=(4, 3), size_wh=(1920, 810), style=style, font_px=px,
+                                         font_family=font, seed=px + len(style))
+                result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
+                for t, r in zip(gallery.texts, result.names, strict=True):
+                    exact += comparable(t) == comparable(r)
+                    if comparable(t) != comparable(r):
+                        wrong.append((font, style, px, t, r))
+    assert exact >= 186, wrong
 
 
 # Names of two or three letters on a 3x3 gallery at 2560x1440 (tiles 840 px wide): the label
