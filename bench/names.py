@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bot.names import DEFAULT_MIN_CONFIDENCE, NameReader, name_key
+from bot.names import DEFAULT_MIN_CONFIDENCE, NameReader, name_key, spelling_key
 from models.text_reader import DEFAULT_DET_PATH, DEFAULT_REC_PATH, OnnxTextReader
 from tools.name_labels import STYLES, RenderedGallery, font_families, render_gallery, sample_names, short_names
 
@@ -51,12 +51,8 @@ class Read:
 
     @property
     def exact(self) -> bool:
-        return comparable(self.truth) == comparable(self.read)
+        return spelling_key(self.truth) == spelling_key(self.read)
 
-
-def comparable(text: str | None) -> str:
-    """The text as the targets compare it: casefolded, letters and digits only."""
-    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
 
 
 def _reads(names_reader: NameReader, gallery: RenderedGallery, style: str, px: int, families: list[str]) -> list[Read]:

@@ -13,8 +13,9 @@ spelling around it decides:
 - an ``I`` inside a word of small letters next to an ``l`` is that ``l`` ("WiIliam", "AIlan");
   an I elsewhere stays ("DiIulio", "McIver");
 - a ``0`` between two letters, or starting a word before a small letter, is the letter ("0m"
-  was "Om"); an ``O`` or ``o`` after a digit and not before a letter (inside a student number,
-  or ending a user name's number: "nørgaard6O") is the digit;
+  was "Om"); an ``O`` or ``o`` between two digits (a student number) is the digit, and so is an
+  ``O`` after a digit and not before a letter (ending a user name's number: "nørgaard6O"), but
+  not a small ``o`` there: "3o ano", "2o B" are Portuguese ordinals;
 - a currency sign next to a letter, or before the full stop of an initial, whose runner-up is a
   letter given at least ``SYMBOL_MIN_PROB`` is that letter: the recogniser reads a small "Ş" as
   "$" (12 of 54 labels of "João Ş.", with Ş second at 0.05-0.24). A sign on its own ("Café €
@@ -81,7 +82,7 @@ def settle_lookalikes(text: str, runner_up: str, runner_up_prob: Sequence[float]
         elif ch == "0" and alt in "Oo" and ((before.isalpha() and after.isalpha())
                                             or (i in starts and _is_small(after))):
             out[i] = alt
-        elif ch in "Oo" and alt == "0" and before.isdigit() and not after.isalpha():
+        elif alt == "0" and before.isdigit() and (after.isdigit() if ch == "o" else ch == "O" and not after.isalpha()):
             out[i] = "0"
         elif unicodedata.category(ch) == "Sc" and alt.isalpha() \
                 and runner_up_prob[i] >= SYMBOL_MIN_PROB \

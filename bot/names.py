@@ -122,6 +122,12 @@ _LOOK_ALIKE_PAIRS = (("rn", "m"), ("vv", "w"))
 _LOOK_ALIKE_CHARS = str.maketrans({"i": "l", "1": "l", "0": "o"})
 
 
+def spelling_key(text: str | None) -> str:
+    """A name as the reading targets compare it: casefolded letters and digits, marks kept ("Zoë"
+    and "Zoe" differ here, unlike under ``name_key``). Benchmarks, tests and training score reads with it."""
+    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
+
+
 def name_key(name: str) -> str:
     """A key under which two reads of the same label agree: casefolded letters and digits, accents
     dropped, look-alike letters folded.

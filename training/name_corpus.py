@@ -31,6 +31,7 @@ class Letters:
 
 
 def _split(text: str) -> tuple[str, ...]:
+    """Space-separated parts; two spaces in a row give an empty part (a syllable may lack one)."""
     return tuple(text.split(" ")) if text else ("",)
 
 
@@ -120,7 +121,7 @@ class NameMaker:
             text = word(self.rng, letters, int(self.rng.choice([1, 2, 2, 3, 3, 4])))
             if len(text) >= 2 and text.casefold() not in self.exclude:
                 return text
-        return "Xy"  # not reached in practice: fifty tries all excluded
+        raise ValueError("fifty words in a row were excluded: the exclude list blocks the name maker")
 
     def person(self) -> tuple[str, str]:
         """(given name, surname) of one language, the surname sometimes double or with a particle."""
@@ -167,8 +168,3 @@ class NameMaker:
     def names(self, count: int) -> list[str]:
         """``count`` display names."""
         return [self.name() for _ in range(count)]
-
-
-def alphabet(names: Iterable[str]) -> set[str]:
-    """Every character the names use."""
-    return {ch for name in names for ch in name}

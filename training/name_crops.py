@@ -55,15 +55,14 @@ def similar(truth: str, read: str) -> float:
     return difflib.SequenceMatcher(None, truth.casefold(), read.casefold()).ratio()
 
 
-def gallery_crops(reader: OnnxTextReader, maker: NameMaker, rng: np.random.Generator,
-                  fonts: tuple[str, ...] = TRAIN_FONTS) -> list[LabelCrop]:
+def gallery_crops(reader: OnnxTextReader, maker: NameMaker, rng: np.random.Generator) -> list[LabelCrop]:
     """The label crops of one random rendered gallery."""
     cols, rows = GRIDS[int(rng.integers(len(GRIDS)))]
     size_wh = SCREENS_WH[int(rng.integers(len(SCREENS_WH)))]
     style = STYLES[int(rng.integers(len(STYLES)))]
     px = int(rng.integers(TEXT_PX[0], TEXT_PX[1] + 1))
     jpeg = 0 if rng.random() < LOSSLESS_SHARE else int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
-    order = [fonts[int(i)] for i in rng.permutation(len(fonts))]
+    order = [TRAIN_FONTS[int(i)] for i in rng.permutation(len(TRAIN_FONTS))]
     gallery = render_gallery(maker.names(cols * rows), grid=(cols, rows), size_wh=size_wh, style=style, font_px=px,
                              font_family=order, jpeg_quality=jpeg or None, seed=int(rng.integers(1 << 30)))
     result = NameReader(reader, min_confidence=0.0).read(gallery.image, gallery.tiles_xyxy)
@@ -78,9 +77,8 @@ def gallery_crops(reader: OnnxTextReader, maker: NameMaker, rng: np.random.Gener
     return crops
 
 
-def label_crops(reader: OnnxTextReader, maker: NameMaker, seed: int, galleries: int,
-                fonts: tuple[str, ...] = TRAIN_FONTS) -> Iterator[LabelCrop]:
+def label_crops(reader: OnnxTextReader, maker: NameMaker, seed: int, galleries: int) -> Iterator[LabelCrop]:
     """The crops of ``galleries`` random galleries, deterministic from ``seed``."""
     rng = np.random.default_rng(seed)
     for _ in range(galleries):
-        yield from gallery_crops(reader, maker, rng, fonts)
+        yield from gallery_crops(reader, maker, rng)

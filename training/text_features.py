@@ -8,6 +8,7 @@ kept for training (``build_shard`` writes them, ``load_samples`` reads them back
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,7 @@ class FeatureReader:
         self.input = self.session.get_inputs()[0].name
 
     def features(self, crop: np.ndarray) -> np.ndarray:
+        """``(T, D)`` float32: the last layer's input at each output step of one BGR line crop."""
         width = recognition_width(crop)
         if width == 0:
             raise ValueError(f"crop too small to read: {crop.shape}")
@@ -98,20 +100,24 @@ class Samples:
     frozen_max: list[np.ndarray]  # (T,) float32
     targets: list[np.ndarray]  # class indices
     texts: list[str]
-    reads: list[str]
-    fonts: list[str]
 
     def __len__(self) -> int:
         return len(self.feats)
 
 
 def _encode(text: str, index: dict[str, int]) -> np.ndarray | None:
+    """``text`` as class indices; None if a character is not in the recogniser's dictionary."""
     out = [index.get(ch) for ch in text]
     return None if any(i is None for i in out) else np.array(out, np.int64)
 
 
 def build_shard(path: Path, seed: int, galleries: int, rec_path: Path, threads: int, exclude: set[str]) -> int:
-    """Render ``galleries`` galleries from ``seed``, cut their labels, keep what training needs."""
+    """Render ``galleries`` galleries from ``seed``, cut their labels, keep what training needs.
+
+    The shard also keeps how each label was drawn (font, style, text size, JPEG quality) and what
+    the base model read, to look at errors by condition, and ``meta``: the base model's sha256
+    and the seed, which a resumed run checks (``shard_meta``) before reusing the shard.
+    """
     classes = read_dictionary()
     index = {c: i for i, c in enumerate(classes) if c}
     frozen = np.setdiff1d(np.arange(len(classes)), trainable_classes(classes))
@@ -125,10 +131,10 @@ def build_shard(path: Path, seed: int, galleries: int, rec_path: Path, threads: 
         target = _encode(crop.text, index)
         if target is None or recognition_width(crop.image) == 0:
             continue
-        feats = feature_reader.features(crop.image)
-        scores = feats @ w_frozen + b_frozen
+        feats = feature_reader.features(crop.image).astype(np.float16)  # as stored and trained on
+        scores = feats.astype(np.float32) @ w_frozen + b_frozen
         top = scores.max(axis=1)
-        rows["feats"].append(feats.astype(np.float16))
+        rows["feats"].append(feats)
         rows["lse"].append((top + np.log(np.exp(scores - top[:, None]).sum(axis=1))).astype(np.float32))
         rows["max"].append(top.astype(np.float32))
         rows["target"].append(target)
@@ -144,16 +150,30 @@ def build_shard(path: Path, seed: int, galleries: int, rec_path: Path, threads: 
              target=np.concatenate(rows["target"]) if rows["target"] else np.zeros(0, np.int64),
              text=np.array(rows["text"], dtype=str), read=np.array(rows["read"], dtype=str),
              font=np.array(rows["font"], dtype=str), style=np.array(rows["style"], dtype=str),
-             px=np.array(rows["px"], np.int32), jpeg=np.array(rows["jpeg"], np.int32))
+             px=np.array(rows["px"], np.int32), jpeg=np.array(rows["jpeg"], np.int32),
+             meta=np.array(shard_meta_of(rec_path, seed)))
     path.with_suffix(".tmp.npz").rename(path)
     return len(lengths)
 
 
+def shard_meta_of(rec_path: Path, seed: int) -> str:
+    """What a shard was built from: the base recogniser's sha256 and the seed."""
+    return f"base {hashlib.sha256(rec_path.read_bytes()).hexdigest()} seed {seed}"
+
+
+def shard_meta(path: Path) -> str:
+    """The ``shard_meta_of`` a shard was written with ("" for one without)."""
+    with np.load(path) as z:
+        return str(z["meta"]) if "meta" in z.files else ""
+
+
 def load_samples(paths: list[Path]) -> Samples:
     """Every crop of the shards at ``paths``."""
-    out = Samples([], [], [], [], [], [], [])
+    out = Samples([], [], [], [], [])
     for path in paths:
         with np.load(path) as z:
+            if len(z["lengths"]) == 0:
+                continue  # np.split of nothing would give one empty crop
             step_ends = np.cumsum(z["lengths"])
             target_ends = np.cumsum(z["t_lengths"])
             out.feats += np.split(z["feats"], step_ends[:-1])
@@ -161,13 +181,7 @@ def load_samples(paths: list[Path]) -> Samples:
             out.frozen_max += np.split(z["max"], step_ends[:-1])
             out.targets += np.split(z["target"], target_ends[:-1])
             out.texts += [str(t) for t in z["text"]]
-            out.reads += [str(t) for t in z["read"]]
-            out.fonts += [str(t) for t in z["font"]]
     return out
 
-
-def comparable(text: str) -> str:
-    """Casefolded letters and digits: how ``bench.names`` compares a read with the truth."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 

@@ -32,25 +32,28 @@ import json
 import logging
 import math
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tools.name_labels import name_words
-from training.text_features import build_shard, load_samples
+from training.text_features import build_shard, load_samples, shard_meta, shard_meta_of
 from training.text_head_fit import export, fit
 
 log = logging.getLogger(__name__)
 
-VALIDATION_SEED = 1_000_003
+VALIDATION_SEED = 1_000_003  # above every training shard's seed (seed * 10,000 + k, seed < 100)
 SHARD_GALLERIES = 40
 
 
 def _shards(out: Path, kind: str, seed: int, galleries: int, rec_path: Path, workers: int, threads: int,
             exclude: set[str]) -> list[Path]:
     """Build (or find, from an earlier run) the shards of ``galleries`` galleries."""
-    from concurrent.futures import ProcessPoolExecutor
-
     count = math.ceil(galleries / SHARD_GALLERIES)
     paths = [out / f"{kind}_{k:04d}.npz" for k in range(count)]
+    for k, p in enumerate(paths):
+        if p.exists() and shard_meta(p) != shard_meta_of(rec_path, seed + k):
+            raise SystemExit(f"{p} was built from another base model or seed ({shard_meta(p) or 'not recorded'}); "
+                             "use another --out")
     todo = [(p, seed + k) for k, p in enumerate(paths) if not p.exists()]
     if todo:
         log.info("%s: %d of %d shards to build (%d galleries each)", kind, len(todo), count, SHARD_GALLERIES)
@@ -77,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--l2", type=float, default=1e-3, help="pull of the refitted columns to the shipped ones")
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="0-99: training shards use seeds seed * 10,000 + k")
     args = parser.parse_args(argv)
+    if not 0 <= args.seed < 100 or args.galleries > 10_000 * SHARD_GALLERIES:
+        parser.error("--seed must be 0-99 and --galleries at most 400,000 (the training seeds would meet the "
+                     "validation ones)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     args.out.mkdir(parents=True, exist_ok=True)

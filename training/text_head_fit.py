@@ -18,12 +18,16 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from bot.names import spelling_key
 from models.text_reader import DEFAULT_REC_PATH
-from training.text_features import FeatureReader, Samples, comparable, find_head, read_dictionary, trainable_classes
+from training.text_features import FeatureReader, Samples, find_head, read_dictionary, trainable_classes
 
 log = logging.getLogger(__name__)
 
 BATCH = 64
+# What a step won by a frozen (CJK) column reads as when scoring: some ideograph, a letter that
+# no name here has, so the read counts as wrong (the product would show the ideograph).
+FROZEN_WIN = "中"
 
 
 def _batch(samples: Samples, idx: np.ndarray, remap: np.ndarray) -> tuple[torch.Tensor, ...]:
@@ -60,9 +64,9 @@ def exact_share(samples: Samples, weight: np.ndarray, bias: np.ndarray, keep: np
         prev = 0
         for b in best:
             if b != prev and b != 0:
-                chars.append(classes[b] if b >= 0 else "\ufffd")
+                chars.append(classes[b] if b >= 0 else FROZEN_WIN)
             prev = b
-        right += comparable("".join(chars)) == comparable(text)
+        right += spelling_key("".join(chars)) == spelling_key(text)
     return right / max(1, len(samples))
 
 

@@ -38,6 +38,8 @@ def test_a_hesitant_lookalike_is_read_as_names_are_spelled(read: str, doubt: dic
     ("lvy", {}),  # the recogniser did not hesitate: its read stands
     ("Omar 2024", {0: "0"}),  # a letter O beside a space, not between digits
     ("Studio 4Oslo", {8: "0"}),  # an O after a digit but starting letters
+    ("Maria 3o ano", {7: "0"}),  # a Portuguese ordinal: a small o after a digit stays
+    ("João (1o ano)", {7: "0"}),
     ("priya_novák68", {11: "B"}),  # a runner-up that is no look-alike
     ("Ana + Bo", {4: "t"}),  # a sign people type
     ("Marine le Pen", {7: "I"}),  # particles inside capitalised names

@@ -15,10 +15,19 @@ import pytest
 from shared_data import shared_dir
 
 from bench.class_window import with_noise
-from bot.names import DEFAULT_MIN_CONFIDENCE, MAX_NAME_CHARS, NameReader, TileNames, name_key, sanitize_name
+from bot.names import (
+    DEFAULT_MIN_CONFIDENCE,
+    MAX_NAME_CHARS,
+    NameReader,
+    TileNames,
+    name_key,
+    sanitize_name,
+    spelling_key,
+)
 from bot.naming import NamesStage
 from models.text_reader import OnnxTextReader, RankedRead
 from tools.name_labels import STYLES, font_families, render_gallery, render_tile, sample_names
+from training.name_crops import HELD_OUT_FONTS
 from vocab.types import Faces, FrameResult
 
 
@@ -27,9 +36,6 @@ def ocr():
     with OnnxTextReader(threads=2) as r:
         yield r
 
-
-def comparable(text: str | None) -> str:
-    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
 
 
 # -- sanitising (pure) ------------------------------------------------------------------------
@@ -105,8 +111,8 @@ def rendered_reads(ocr: OnnxTextReader) -> dict[str, list[tuple[str | None, str 
 @pytest.mark.parametrize("style", STYLES)
 def test_names_of_each_app_style(rendered_reads: dict, style: str) -> None:
     pairs = rendered_reads[style]
-    exact = sum(comparable(t) == comparable(r) for t, r in pairs) / len(pairs)
-    wrong = sum(r is not None and comparable(t) != comparable(r) for t, r in pairs) / len(pairs)
+    exact = sum(spelling_key(t) == spelling_key(r) for t, r in pairs) / len(pairs)
+    wrong = sum(r is not None and spelling_key(t) != spelling_key(r) for t, r in pairs) / len(pairs)
     floor, ceiling = FLOORS[style]
     assert exact >= floor, f"{style}: {exact:.0%} exact, floor {floor:.0%}: {pairs}"
     assert wrong <= ceiling, f"{style}: {wrong:.0%} wrong names"
@@ -114,7 +120,7 @@ def test_names_of_each_app_style(rendered_reads: dict, style: str) -> None:
 
 def test_names_overall(rendered_reads: dict) -> None:
     pairs = [p for style in rendered_reads.values() for p in style]
-    exact = sum(comparable(t) == comparable(r) for t, r in pairs) / len(pairs)
+    exact = sum(spelling_key(t) == spelling_key(r) for t, r in pairs) / len(pairs)
     assert exact >= 0.95
     # Wrong names are near misses (a diacritic), which the identity key forgives.
     near = sum(r is not None and name_key(t or "") == name_key(r) for t, r in pairs) / len(pairs)
@@ -130,7 +136,7 @@ MARKED_NAMES = ["Małgorzata Nørgaard", "Zoë Białek", "Anaïs Dvořák", "Sø
 
 
 def test_marked_letters_in_fonts_never_trained_on(ocr: OnnxTextReader) -> None:
-    fonts = ("Liberation Sans", "Open Sans")
+    fonts = HELD_OUT_FONTS[:2]
     if missing := set(fonts) - set(font_families(system_fonts=True)):
         pytest.skip(f"fonts {sorted(missing)} not installed (Debian: fonts-liberation2, fonts-open-sans; "
                     "python bootstrap.py test installs them)")
@@ -142,8 +148,8 @@ def test_marked_letters_in_fonts_never_trained_on(ocr: OnnxTextReader) -> None:
                                          font_family=font, seed=px + len(style))
                 result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
                 for t, r in zip(gallery.texts, result.names, strict=True):
-                    exact += comparable(t) == comparable(r)
-                    if comparable(t) != comparable(r):
+                    exact += spelling_key(t) == spelling_key(r)
+                    if spelling_key(t) != spelling_key(r):
                         wrong.append((font, style, px, t, r))
     assert exact >= 186, wrong
 
@@ -159,8 +165,8 @@ SHORT_NAMES = ["Ana", "Wei", "Kim", "Max", "Bo", "Tom", "Jo", "Yu", "Lea"]
 def test_short_names_on_large_tiles(ocr: OnnxTextReader, style: str) -> None:
     gallery = render_gallery(SHORT_NAMES, grid=(3, 3), size_wh=(2560, 1440), style=style, font_px=12, seed=11)
     result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
-    exact = sum(comparable(t) == comparable(r) for t, r in zip(gallery.texts, result.names, strict=True))
-    wrong = sum(r is not None and comparable(t) != comparable(r)
+    exact = sum(spelling_key(t) == spelling_key(r) for t, r in zip(gallery.texts, result.names, strict=True))
+    wrong = sum(r is not None and spelling_key(t) != spelling_key(r)
                 for t, r in zip(gallery.texts, result.names, strict=True))
     assert exact >= 7, f"{style}: {result.names}"
     assert wrong <= 1, f"{style}: {result.names}"
@@ -213,7 +219,7 @@ def test_a_long_name_is_read_as_the_app_truncates_it(ocr: OnnxTextReader) -> Non
     tile = render_tile(long_name, style="zoom", size_wh=(320, 180), font_px=13, seed=3)
     assert tile.text.endswith("…") and len(tile.text) < len(long_name)
     result = NameReader(ocr).read(tile.image, np.array([[0, 0, 320, 180]], np.int32))
-    assert comparable(result.names[0]) == comparable(tile.text)
+    assert spelling_key(result.names[0]) == spelling_key(tile.text)
 
 
 # -- hostile names, injected without OCR --------------------------------------------------------
@@ -385,7 +391,7 @@ def test_real_screenshots(ocr: OnnxTextReader) -> None:
     reader = NameReader(ocr)
     panel = cv2.imread(str(folder / "zoom_panel_3x2_1911x851.png"))
     names = reader.read(panel, find_tiles(panel)).names
-    digests = {hashlib.sha256(comparable(n).encode()).hexdigest() for n in names if n}
+    digests = {hashlib.sha256(spelling_key(n).encode()).hexdigest() for n in names if n}
     assert len(digests & PANEL_NAMES) >= 5, names
     # The Korean screens: the model has no Hangul, so a label gives no name or (where the
     # label is typed in Latin letters) the Latin text; never look-alike Chinese characters.
