@@ -175,6 +175,14 @@ def _background(rng: np.random.Generator, w: int, h: int, kind: str) -> np.ndarr
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def font_installed(family: str) -> bool:
+    """Whether Qt has the font ``family`` (installed on the system or bundled)."""
+    _qt_ready()
+    from PyQt5.QtGui import QFontDatabase
+
+    return family in set(QFontDatabase().families())
+
+
 def render_tile(name: str, *, style: str = "zoom", size_wh: tuple[int, int] = (384, 216), font_px: int = 13,
                 font_family: str = "DejaVu Sans", bold: bool | None = None, muted_icon: bool | None = None,
                 jpeg_quality: int | None = 80, seed: int = 0) -> RenderedTile:

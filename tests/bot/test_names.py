@@ -26,7 +26,7 @@ from bot.names import (
 )
 from bot.naming import NamesStage
 from models.text_reader import OnnxTextReader, RankedRead
-from tools.name_labels import STYLES, font_families, render_gallery, render_tile, sample_names
+from tools.name_labels import STYLES, font_installed, render_gallery, render_tile, sample_names
 from training.name_crops import HELD_OUT_FONTS
 from vocab.types import Faces, FrameResult
 
@@ -137,7 +137,7 @@ MARKED_NAMES = ["Małgorzata Nørgaard", "Zoë Białek", "Anaïs Dvořák", "Sø
 
 def test_marked_letters_in_fonts_never_trained_on(ocr: OnnxTextReader) -> None:
     fonts = HELD_OUT_FONTS[:2]
-    if missing := set(fonts) - set(font_families(system_fonts=True)):
+    if missing := [f for f in fonts if not font_installed(f)]:
         pytest.skip(f"fonts {sorted(missing)} not installed (Debian: fonts-liberation2, fonts-open-sans; "
                     "python bootstrap.py test installs them)")
     exact, wrong = 0, []
@@ -186,6 +186,30 @@ def test_names_that_start_with_a_capital_i(ocr: OnnxTextReader) -> None:
         result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
         exact += sum(t == r for t, r in zip(gallery.texts, result.names, strict=True))
     assert exact >= 24, exact
+
+
+# Chinese and Japanese names (the Hanja and kana of NanumGothic), lossless, 14 and 16 px, three
+# styles. The refit of the recogniser's output layer left the CJK columns as upstream; measured
+# 2026-11-30: 109 of 120 exact, 11 none, 0 wrong, the same with the upstream layer.
+CJK_NAMES = ["王小明", "李大同", "張文華", "陳美玲", "劉建國", "黃志強", "林家豪", "吳淑芬", "周光明", "金正民",
+             "朴成勇", "崔英姬", "山田太郎", "田中花子", "中村一郎", "高橋明", "王明 Wang", "李華 (TA)", "陳東海",
+             "孫中山"]
+
+
+def test_chinese_and_japanese_names_are_still_read(ocr: OnnxTextReader) -> None:
+    if not font_installed("NanumGothic"):
+        pytest.skip("font NanumGothic not installed (Debian: fonts-nanum; python bootstrap.py test installs it)")
+    exact, wrong = 0, []
+    for style in ("zoom", "camera_off", "teams"):
+        for px in (14, 16):
+            gallery = render_gallery(CJK_NAMES, grid=(5, 4), size_wh=(1920, 864), style=style, font_px=px,
+                                     font_family="NanumGothic", jpeg_quality=None, seed=px)
+            result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
+            for t, r in zip(gallery.texts, result.names, strict=True):
+                exact += spelling_key(t) == spelling_key(r)
+                if r is not None and spelling_key(t) != spelling_key(r):
+                    wrong.append((t, r))
+    assert exact >= 100 and not wrong, (exact, wrong)
 
 
 def test_no_label_garbage_and_unknown_scripts_give_no_name(ocr: OnnxTextReader) -> None:
