@@ -54,7 +54,6 @@ class Read:
         return spelling_key(self.truth) == spelling_key(self.read)
 
 
-
 def _reads(names_reader: NameReader, gallery: RenderedGallery, style: str, px: int, families: list[str]) -> list[Read]:
     names_reader.clear()
     result = names_reader.read(gallery.image, gallery.tiles_xyxy)

@@ -82,7 +82,8 @@ def settle_lookalikes(text: str, runner_up: str, runner_up_prob: Sequence[float]
         elif ch == "0" and alt in "Oo" and ((before.isalpha() and after.isalpha())
                                             or (i in starts and _is_small(after))):
             out[i] = alt
-        elif alt == "0" and before.isdigit() and (after.isdigit() if ch == "o" else ch == "O" and not after.isalpha()):
+        elif ch in "Oo" and alt == "0" and before.isdigit() and (after.isdigit()
+                                                                  or (ch == "O" and not after.isalpha())):
             out[i] = "0"
         elif unicodedata.category(ch) == "Sc" and alt.isalpha() \
                 and runner_up_prob[i] >= SYMBOL_MIN_PROB \

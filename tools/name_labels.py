@@ -146,10 +146,7 @@ def font_families(system_fonts: bool = False) -> list[str]:
     _qt_ready()
     families = ["DejaVu Sans"]
     if system_fonts:
-        from PyQt5.QtGui import QFontDatabase
-
-        have = set(QFontDatabase().families())
-        families += [f for f in _SYSTEM_SANS if f in have]
+        families += [f for f in _SYSTEM_SANS if font_installed(f)]
     return families
 
 

@@ -8,7 +8,6 @@ kept for training (``build_shard`` writes them, ``load_samples`` reads them back
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from onnx import numpy_helper
 
 from models.ort_session import ort
 from models.text_reader import DEFAULT_DICT_PATH, DEFAULT_REC_PATH, OnnxTextReader, recognition_batch, recognition_width
+from training.data import sha256_of_file
 from training.name_corpus import NameMaker
 from training.name_crops import LabelCrop, label_crops
 
@@ -151,14 +151,14 @@ def build_shard(path: Path, seed: int, galleries: int, rec_path: Path, threads: 
              text=np.array(rows["text"], dtype=str), read=np.array(rows["read"], dtype=str),
              font=np.array(rows["font"], dtype=str), style=np.array(rows["style"], dtype=str),
              px=np.array(rows["px"], np.int32), jpeg=np.array(rows["jpeg"], np.int32),
-             meta=np.array(shard_meta_of(rec_path, seed)))
+             meta=np.array(shard_meta_of(sha256_of_file(rec_path), seed)))
     path.with_suffix(".tmp.npz").rename(path)
     return len(lengths)
 
 
-def shard_meta_of(rec_path: Path, seed: int) -> str:
+def shard_meta_of(base_sha256: str, seed: int) -> str:
     """What a shard was built from: the base recogniser's sha256 and the seed."""
-    return f"base {hashlib.sha256(rec_path.read_bytes()).hexdigest()} seed {seed}"
+    return f"base {base_sha256} seed {seed}"
 
 
 def shard_meta(path: Path) -> str:

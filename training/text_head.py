@@ -27,7 +27,6 @@ Run (resumable: samples are kept in shards, each written once)::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -36,6 +35,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tools.name_labels import name_words
+from training.data import sha256_of_file
 from training.text_features import build_shard, load_samples, shard_meta, shard_meta_of
 from training.text_head_fit import export, fit
 
@@ -50,8 +50,9 @@ def _shards(out: Path, kind: str, seed: int, galleries: int, rec_path: Path, wor
     """Build (or find, from an earlier run) the shards of ``galleries`` galleries."""
     count = math.ceil(galleries / SHARD_GALLERIES)
     paths = [out / f"{kind}_{k:04d}.npz" for k in range(count)]
+    base_sha256 = sha256_of_file(rec_path)
     for k, p in enumerate(paths):
-        if p.exists() and shard_meta(p) != shard_meta_of(rec_path, seed + k):
+        if p.exists() and shard_meta(p) != shard_meta_of(base_sha256, seed + k):
             raise SystemExit(f"{p} was built from another base model or seed ({shard_meta(p) or 'not recorded'}); "
                              "use another --out")
     todo = [(p, seed + k) for k, p in enumerate(paths) if not p.exists()]
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     val = _shards(args.out, "val", VALIDATION_SEED, args.val_galleries, args.base, args.workers, args.threads, exclude)
     report = fit(load_samples(train), load_samples(val), args.out, epochs=args.epochs, l2=args.l2, lr=args.lr,
                  seed=args.seed, base=args.base)
-    report["base_sha256"] = hashlib.sha256(args.base.read_bytes()).hexdigest()
+    report["base_sha256"] = sha256_of_file(args.base)
     export(args.base, args.out / "head.npz", args.out / "ppocrv6_small_rec.onnx")
     (args.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     log.info("wrote %s", args.out / "ppocrv6_small_rec.onnx")

@@ -19,7 +19,6 @@ import torch
 from onnx import numpy_helper
 
 from bot.names import spelling_key
-from models.text_reader import DEFAULT_REC_PATH
 from training.text_features import FeatureReader, Samples, find_head, read_dictionary, trainable_classes
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ def exact_share(samples: Samples, weight: np.ndarray, bias: np.ndarray, keep: np
 
 
 def fit(train: Samples, val: Samples, out: Path, *, epochs: int, l2: float, lr: float, seed: int,
-        base: Path = DEFAULT_REC_PATH) -> dict:
+        base: Path) -> dict:
     """Fit the trainable columns, starting from and pulled toward those of ``base``; keep the epoch
     with the best validation exact share in ``out/head.npz``."""
     torch.manual_seed(seed)

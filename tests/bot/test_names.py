@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 import cv2
 import numpy as np
@@ -93,6 +94,14 @@ FLOORS = {"zoom": (0.925, 0.05), "teams": (0.95, 0.05), "meet": (0.80, 0.175), "
           "camera_off_avatar": (0.90, 0.075)}
 
 
+def _shown_and_read(ocr: OnnxTextReader, names: list[str], **render: Any) -> list[tuple[str | None, str | None]]:
+    """(text shown, name read) per tile of one gallery of ``names`` (``render_gallery(**render)``),
+    read by a fresh ``NameReader``."""
+    gallery = render_gallery(names, **render)
+    result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
+    return list(zip(gallery.texts, result.names, strict=True))
+
+
 @pytest.fixture(scope="module")
 def rendered_reads(ocr: OnnxTextReader) -> dict[str, list[tuple[str | None, str | None]]]:
     out: dict[str, list[tuple[str | None, str | None]]] = {}
@@ -144,10 +153,8 @@ def test_marked_letters_in_fonts_never_trained_on(ocr: OnnxTextReader) -> None:
     for font in fonts:
         for style in ("zoom", "teams", "meet", "camera_off_avatar"):
             for px in (12, 14):
-                gallery = render_gallery(MARKED_NAMES, grid=(4, 3), size_wh=(1920, 810), style=style, font_px=px,
-                                         font_family=font, seed=px + len(style))
-                result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
-                for t, r in zip(gallery.texts, result.names, strict=True):
+                for t, r in _shown_and_read(ocr, MARKED_NAMES, grid=(4, 3), size_wh=(1920, 810), style=style,
+                                            font_px=px, font_family=font, seed=px + len(style)):
                     exact += spelling_key(t) == spelling_key(r)
                     if spelling_key(t) != spelling_key(r):
                         wrong.append((font, style, px, t, r))
@@ -163,13 +170,11 @@ SHORT_NAMES = ["Ana", "Wei", "Kim", "Max", "Bo", "Tom", "Jo", "Yu", "Lea"]
 
 @pytest.mark.parametrize("style", STYLES)
 def test_short_names_on_large_tiles(ocr: OnnxTextReader, style: str) -> None:
-    gallery = render_gallery(SHORT_NAMES, grid=(3, 3), size_wh=(2560, 1440), style=style, font_px=12, seed=11)
-    result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
-    exact = sum(spelling_key(t) == spelling_key(r) for t, r in zip(gallery.texts, result.names, strict=True))
-    wrong = sum(r is not None and spelling_key(t) != spelling_key(r)
-                for t, r in zip(gallery.texts, result.names, strict=True))
-    assert exact >= 7, f"{style}: {result.names}"
-    assert wrong <= 1, f"{style}: {result.names}"
+    pairs = _shown_and_read(ocr, SHORT_NAMES, grid=(3, 3), size_wh=(2560, 1440), style=style, font_px=12, seed=11)
+    exact = sum(spelling_key(t) == spelling_key(r) for t, r in pairs)
+    wrong = sum(r is not None and spelling_key(t) != spelling_key(r) for t, r in pairs)
+    assert exact >= 7, f"{style}: {pairs}"
+    assert wrong <= 1, f"{style}: {pairs}"
 
 
 # Capital I and small l are one stroke in most sans-serif fonts: the recogniser read "Ian Li" as
@@ -181,10 +186,9 @@ NAMES_WITH_CAPITAL_I = ["Ian Li", "Ivy", "Igor Petrov", "Isabel Souza", "Ines Ka
 def test_names_that_start_with_a_capital_i(ocr: OnnxTextReader) -> None:
     exact = 0
     for style in STYLES:
-        gallery = render_gallery(NAMES_WITH_CAPITAL_I, grid=(3, 2), size_wh=(1440, 540), style=style, font_px=12,
-                                 seed=4)
-        result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
-        exact += sum(t == r for t, r in zip(gallery.texts, result.names, strict=True))
+        pairs = _shown_and_read(ocr, NAMES_WITH_CAPITAL_I, grid=(3, 2), size_wh=(1440, 540), style=style,
+                                font_px=12, seed=4)
+        exact += sum(t == r for t, r in pairs)
     assert exact >= 24, exact
 
 
@@ -202,10 +206,8 @@ def test_chinese_and_japanese_names_are_still_read(ocr: OnnxTextReader) -> None:
     exact, wrong = 0, []
     for style in ("zoom", "camera_off", "teams"):
         for px in (14, 16):
-            gallery = render_gallery(CJK_NAMES, grid=(5, 4), size_wh=(1920, 864), style=style, font_px=px,
-                                     font_family="NanumGothic", jpeg_quality=None, seed=px)
-            result = NameReader(ocr).read(gallery.image, gallery.tiles_xyxy)
-            for t, r in zip(gallery.texts, result.names, strict=True):
+            for t, r in _shown_and_read(ocr, CJK_NAMES, grid=(5, 4), size_wh=(1920, 864), style=style, font_px=px,
+                                        font_family="NanumGothic", jpeg_quality=None, seed=px):
                 exact += spelling_key(t) == spelling_key(r)
                 if r is not None and spelling_key(t) != spelling_key(r):
                     wrong.append((t, r))

@@ -83,7 +83,7 @@ def test_samples_hold_the_text_shown_and_the_frozen_columns_as_one_term(shard: P
 def test_a_fit_lowers_the_loss_moves_only_latin_columns_and_exports_a_readable_model(shard: Path,
                                                                                       tmp_path: Path) -> None:
     samples = load_samples([shard])
-    report = fit(samples, samples, tmp_path, epochs=3, l2=1e-3, lr=3e-3, seed=0)
+    report = fit(samples, samples, tmp_path, epochs=3, l2=1e-3, lr=3e-3, seed=0, base=DEFAULT_REC_PATH)
     losses = [h["train_loss"] for h in report["history"][1:]]
     assert losses[-1] < losses[0], losses
     # The saved layer is the best epoch's; force a saved change so the export check below bites.
