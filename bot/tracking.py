@@ -114,9 +114,13 @@ class ParticipantTracker:
 
     Ids start at 1 and are never reused within a session. A readable display name is the
     strongest cue: a face (or a camera-off tile) showing a name seen before gets that name's id
-    wherever it is (reflow, page change, leaving and rejoining, however long after); two tiles
-    with the same name are one person; a face whose name differs from the one last seen at its
-    place is someone else. Faces without a readable name are matched by place, then by looks.
+    wherever it is (reflow, page change, leaving and rejoining, however long after); a face whose
+    name differs from the one last seen at its place is someone else. Two tiles with one name
+    are one person (a speaker view shows the speaker twice, large and in the strip; two
+    camera-off tiles cannot be told apart), unless they show two faces that look different (two
+    "Ana"s, two "iPhone"s): that name is shared from then on, says only who someone is not, and
+    its holders are told apart by place and looks (one with the camera off by their tile).
+    Faces without a readable name are matched by place, then by looks.
     A participant whose face is missed is held at their last box for ``hold_s`` (module notes).
     """
 
@@ -125,6 +129,8 @@ class ParticipantTracker:
     _tracks: dict[int, _Track] = field(default_factory=dict)
     _next_id: int = 1
     _by_name: dict[str, int] = field(default_factory=dict)
+    # Names seen on two different-looking faces of one frame: several people use them (class notes).
+    _shared_names: set[str] = field(default_factory=set)
     # Last frame's signatures by exact face box, with a 4x4 colour thumbnail of the box: the live
     # face finder keeps a tile's boxes as they were while its pixels do not change, so a box seen
     # again that still looks the same is the same face, and its signature (a resize, a colour
@@ -155,12 +161,14 @@ class ParticipantTracker:
             del self._tracks[tid]  # its name (if any) still maps to its id
         signatures = self._signatures(frame)
         keys = [_key(faces.name[i]) if faces.name is not None else None for i in range(n)]
+        if frame.image is not None:  # (without one the signatures are blank: nothing to tell apart)
+            self._shared_names |= _shared_names(keys, signatures)
         ids = np.zeros(n, np.int64)
         free_faces = set(range(n))
-        # 1. By name: the id that name has had all session.
+        # 1. By name: the id that name has had all session (a shared name is no identity).
         for i in range(n):
             key = keys[i]
-            known = self._by_name.get(key) if key is not None else None
+            known = self._by_name.get(key) if key is not None and key not in self._shared_names else None
             if known is not None and known not in ids[:i]:
                 ids[i] = known
                 self._revive(known, faces.xyxy[i], signatures[i], t_s, key)
@@ -199,9 +207,9 @@ class ParticipantTracker:
             tr.signature /= max(float(np.linalg.norm(tr.signature)), 1e-6)
             tr.last_seen = t_s
             key = keys[i]
-            if key is not None and key not in self._by_name:
+            if key is not None and (key not in self._by_name or key in self._shared_names):
                 tr.name_key = key
-                self._by_name[key] = tr.track_id
+                self._by_name.setdefault(key, tr.track_id)
         tile_rows = {tuple(t) for t in frame.tiles_xyxy.tolist()}
         for i in range(n):
             tr = self._tracks[int(ids[i])]
@@ -243,18 +251,35 @@ class ParticipantTracker:
             key = _key(name)
             if key is None or tuple(tile) in with_face:
                 continue
-            tid = self._by_name.get(key)
+            if key in self._shared_names:
+                tid = self._holder_at(key, np.array(tile, np.float32), seen | set(out_ids))
+            else:
+                tid = self._by_name.get(key)
             if tid is None:
                 tid = self._new(np.array(tile, np.float32), np.zeros(SIGNATURE_LEN, np.float32), t_s)
                 self._tracks[tid].name_key = key
-                self._by_name[key] = tid
+                self._by_name.setdefault(key, tid)
             if tid in seen or tid in out_ids:
-                continue  # two tiles with one name are one person, already counted
+                continue  # the one holder of this name, already counted (a face or a tile)
             self._revive(tid, np.array(tile, np.float32), np.zeros(SIGNATURE_LEN, np.float32), t_s, key)
             self._tracks[tid].last_seen = t_s
             out_ids.append(tid)
             boxes.append([float(v) for v in tile])
         return out_ids, np.array(boxes, np.float32).reshape(-1, 4)
+
+    def _holder_at(self, key: str, tile: np.ndarray, taken: set[int]) -> int | None:
+        """The participant with the shared name ``key``, not ``taken`` this frame, whose last place
+        was this camera-off ``tile`` (its tile or its box overlapping it most, IoU ``IOU_MATCH`` or
+        more); None: a new one."""
+        best, best_iou = None, IOU_MATCH
+        for tr in self._tracks.values():
+            if tr.name_key != key or tr.track_id in taken:
+                continue
+            place = tr.tile_xyxy if tr.tile_xyxy is not None else tr.xyxy
+            iou = float(box_overlap(tile[None], np.asarray(place, np.float32)[None])[0, 0])
+            if iou >= best_iou:
+                best, best_iou = tr.track_id, iou
+        return best
 
     def _held(self, unmatched: list[_Track], frame: FrameResult, t_s: float) -> list[_Track]:
         """Participants whose face was found within ``hold_s`` but not this frame, still in place.
@@ -366,6 +391,22 @@ def _other_names(face_keys: list[str | None], track_keys: list[str | None], sims
             misread = sims[i, j] >= MISREAD_MIN_SIMILARITY and \
                 difflib.SequenceMatcher(None, a, b).ratio() >= MISREAD_MIN_RATIO
             out[i, j] = not misread
+    return out
+
+
+def _shared_names(face_keys: list[str | None], signatures: list[np.ndarray]) -> set[str]:
+    """Names on two or more faces of one frame that do not look alike (``APPEARANCE_MATCH``): two
+    people who chose the same name. The same face twice (a speaker and their strip tile) is one."""
+    faces_of: dict[str, list[int]] = {}
+    for i, key in enumerate(face_keys):
+        if key is not None:
+            faces_of.setdefault(key, []).append(i)
+    out = set()
+    for key, rows in faces_of.items():
+        if len(rows) > 1:
+            sig = np.stack([signatures[i] for i in rows])
+            if float((sig @ sig.T).min()) < APPEARANCE_MATCH:
+                out.add(key)
     return out
 
 

@@ -13,15 +13,20 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from classmood.words import count
 from report import FORMATS
-from vocab.errors import ClassMoodError, ConfigError, UnknownSession, exit_code
+from vocab.errors import EXIT_CODES, ClassMoodError, ConfigError, StorageError, UnknownSession, exit_code, one_line
 from vocab.settings import PRIVACY_MODES, Config, load_config, user_settings_path
 from vocab.timefmt import hms, local_time
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 log = logging.getLogger("classmood")
+
+MAX_SESSION_ID = 2**31 - 1  # the largest id the sessions table holds (INTEGER on PostgreSQL)
 
 
 def _common_run_flags(p: argparse.ArgumentParser) -> None:
@@ -102,6 +107,15 @@ def _config_from(args: argparse.Namespace) -> Config:
     return load_config(toml, overrides)
 
 
+def _database_fault(error: Exception, url: str | None) -> str:
+    """One line for a database that fails mid-command (locked, malformed, gone): which database,
+    and the driver's own words without SQLAlchemy's statement, parameters and links."""
+    from db.engine import default_db_url, redact_url
+
+    detail = one_line(getattr(error, "orig", None) or error)
+    return f"classmood: database error in {redact_url(url or default_db_url())}: {detail}"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -118,11 +132,16 @@ def main(argv: list[str] | None = None) -> int:
         "run": lambda a: _run(_config_from(a)),
         "analyze": lambda a: _analyze(_config_from(a), a.image, a.json),
         "sessions": _sessions, "report": _report, "purge": _purge, "eval": _eval}
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return commands[args.command](args)
     except ClassMoodError as e:
         print(f"classmood: {e}", file=sys.stderr)
         return exit_code(e)
+    except SQLAlchemyError as e:
+        print(_database_fault(e, getattr(args, "db", None)), file=sys.stderr)
+        return EXIT_CODES[StorageError]
     except BrokenPipeError:
         # `classmood sessions | head`: the reader has all it wanted. Point stdout at devnull so
         # the interpreter's final flush does not fail again.
@@ -159,21 +178,29 @@ def _analyze(config: Config, path: Path, as_json: bool) -> int:
     return 0
 
 
-def _sessions(args: argparse.Namespace) -> int:
+def _mark_interrupted(engine: Engine) -> None:
+    """Mark the sessions of runs that were killed or crashed ``interrupted``, not ``running``.
+
+    ``sessions`` then says what they really are, and ``purge`` can delete them when old. A
+    database that refuses the write (a read-only copy) is still listed: a warning, not a fault.
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from db.recorder import mark_interrupted_sessions
+
+    try:
+        mark_interrupted_sessions(engine)
+    except SQLAlchemyError as e:
+        log.warning("could not mark interrupted sessions: %s", one_line(e))
+
+
+def _sessions(args: argparse.Namespace) -> int:
     from db.engine import open_engine
     from db.queries import list_sessions
-    from db.recorder import mark_interrupted_sessions
-    from vocab.errors import one_line
 
     engine = open_engine(args.db)
     try:
-        try:
-            # A run that was killed or crashed left its session 'running'; say what it really is.
-            mark_interrupted_sessions(engine)
-        except SQLAlchemyError as e:  # e.g. a read-only copy of the database: still list it
-            log.warning("could not mark interrupted sessions: %s", one_line(e))
+        _mark_interrupted(engine)
         rows = list_sessions(engine)
     finally:
         engine.dispose()
@@ -210,6 +237,8 @@ def _report(args: argparse.Namespace) -> int:
             print(f"no sessions recorded yet in {redact_url(url)}: start one with `classmood run`")
             return 0
         try:
+            if not 0 < sid <= MAX_SESSION_ID:  # no such row can exist; the driver would overflow
+                raise UnknownSession(sid)
             outcome = build_report(engine, sid, args.format, args.out)
         except UnknownSession:
             latest = latest_session_id(engine)
@@ -218,11 +247,12 @@ def _report(args: argparse.Namespace) -> int:
                 from None
     finally:
         engine.dispose()
+    renamed = f"; a zip of CSV files, so not named {outcome.asked_path}" if outcome.asked_path is not None else ""
     if outcome.empty:
-        print(f"session {sid} recorded no frames; wrote a report that says so to {outcome.path}")
+        print(f"session {sid} recorded no frames; wrote a report that says so to {outcome.path}{renamed}")
     else:
         people = "" if outcome.participants is None else f", {count(outcome.participants, 'participant')}"
-        print(f"wrote {outcome.path} (session {sid}, {count(outcome.frames, 'frame')}{people})")
+        print(f"wrote {outcome.path} (session {sid}, {count(outcome.frames, 'frame')}{people}){renamed}")
     return 0
 
 
@@ -233,6 +263,7 @@ def _purge(args: argparse.Namespace) -> int:
     age = parse_age(args.older_than)
     engine = open_engine(args.db)
     try:
+        _mark_interrupted(engine)  # a crashed run's session stays 'running' (never purged) until marked
         doomed = sessions_older_than(engine, age)
         if not doomed:
             print(f"no finished session is older than {args.older_than}; nothing to delete")

@@ -19,7 +19,7 @@ from classmood.words import count
 from db.engine import default_db_url, open_engine, redact_url
 from db.recorder import Recorder, SessionInfo
 from models.native_heap import limit_arenas
-from vocab.errors import ClassMoodError
+from vocab.errors import EXIT_CODES, ClassMoodError, StorageError
 from vocab.protocols import FrameSource
 from vocab.settings import Config, save_settings, user_settings_path
 from vocab.types import FrameResult
@@ -35,7 +35,11 @@ PRIVACY_NOTICE = ("ClassMood notice: tell your participants that their expressio
 
 
 def run_live(config: Config) -> int:
-    """Monitor until the source ends, Ctrl-C/SIGTERM or the overlay closes; print a summary line."""
+    """Monitor until the source ends, Ctrl-C/SIGTERM or the overlay closes; print a summary line.
+
+    Returns the exit code: 0, or the storage code (3) when some frames never reached the
+    database, so that a script never takes a recording with holes for a complete one.
+    """
     # Before the models' and the GUI's threads exist: one malloc arena per thread would keep
     # their freed blocks apart and resident (see models.native_heap).
     limit_arenas(MALLOC_ARENAS)
@@ -81,12 +85,12 @@ def run_live(config: Config) -> int:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-        recorder.close(status)
+        not_stored = recorder.close(status)
         pipeline.close()
         source.close()
         engine.dispose()
-        print(stats.summary(recorder.session_id, redact_url(url)), file=sys.stderr)
-    return 0
+        print(stats.summary(recorder.session_id, redact_url(url), not_stored), file=sys.stderr)
+    return EXIT_CODES[StorageError] if not_stored else 0
 
 
 def _first_run_notice() -> None:
@@ -121,14 +125,17 @@ class RunStats:
             if frame.mood.mood_index is not None:
                 self.last_mood = frame.mood.mood_index
 
-    def summary(self, session_id: int, url: str) -> str:
+    def summary(self, session_id: int, url: str, not_stored: int = 0) -> str:
+        """One line: what the run saw and where it is stored, or how many of its frames never got there."""
         mood = f", last mood {self.last_mood:+.0f}" if self.last_mood is not None else ""
         people = (count(self.participants, "participant") if self.per_person
                   else "class-level numbers only (aggregate privacy)")
+        # The recorder has logged the database's error just above this line.
+        stored = (f"{not_stored} of {count(self.frames, 'frame')} could not be stored in {url}" if not_stored
+                  else f"stored in {url}")
         return (f"classmood: session {session_id}: {count(self.frames, 'frame')} in "
                 f"{time.monotonic() - self.t0:.0f} s, {people}, {count(self.faces, 'face observation')}{mood}; "
-                f"stored in {url} "
-                f"(see: classmood report {session_id})")
+                f"{stored} (see: classmood report {session_id})")
 
 
 def _run_headless(pipeline: Pipeline, source: FrameSource, config: Config, recorder: Recorder,

@@ -144,6 +144,9 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
         log.debug("could not switch SQLite to WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # Zero deleted rows' bytes: names and expressions removed by `purge` must not stay readable
+    # in the file's free pages (many SQLite builds leave them there by default).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

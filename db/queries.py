@@ -152,15 +152,19 @@ def attention_readings(engine: Engine, session_id: int, chunk: int = 5000) -> It
 
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$")
+_UNIT = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+MAX_AGE = timedelta(days=36500)  # 100 years: older than any session; far beyond, dates overflow
 
 
 def parse_age(text: str) -> timedelta:
-    """``30d``, ``12h``, ``90m`` -> timedelta; ``ConfigError`` otherwise."""
+    """``30d``, ``12h``, ``90m`` -> timedelta up to ``MAX_AGE``; ``ConfigError`` otherwise."""
     m = _AGE.match(text)
     if not m:
         raise ConfigError(f"config: --older-than must look like 30d, 12h or 90m, not {text!r}")
-    value, unit = float(m.group(1)), m.group(2)
-    return timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: value})
+    value, unit = float(m.group(1)), _UNIT[m.group(2)]
+    if value * unit.total_seconds() > MAX_AGE.total_seconds():
+        raise ConfigError(f"config: --older-than must be at most {MAX_AGE.days}d (100 years), not {text!r}")
+    return value * unit
 
 
 def sessions_older_than(engine: Engine, older_than: timedelta) -> list[SessionSummary]:

@@ -16,6 +16,7 @@ import queue
 import socket
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -103,6 +104,8 @@ def mark_interrupted_sessions(engine: Engine) -> list[int]:
 class Recorder:
     """Stores a run: its session row, participants, observations and class snapshots."""
 
+    CLOSE_RETRY_S = 15.0  # how long close() keeps retrying a failing database before frames are lost
+
     def __init__(self, engine: Engine, info: SessionInfo, commit_interval_s: float = 1.0,
                  max_pending_frames: int = 7200) -> None:
         self._engine = engine
@@ -114,7 +117,10 @@ class Recorder:
         self._participant_ids: dict[int, int] = {}
         self._t0: float | None = None
         self._open_pause: int | None = None
-        self._named: set[int] = set()  # participants whose name is stored
+        # Each participant's name as stored, and how often each name was read for them: the name
+        # stored is the one read most (a misread on the first frame is corrected, a rename followed).
+        self._stored_names: dict[int, str] = {}
+        self._name_reads: dict[int, Counter[str]] = {}
         self._retrying = False  # the last commit of frames failed: it may have reached the database
         self.health = RecorderHealth()
         self.session_id = self._create_session()
@@ -149,27 +155,49 @@ class Recorder:
         """The host paused (or resumed) the run at ``t_mono`` (the frames' clock): kept as a pause row."""
         self._queue.put(_Pause(paused, t_mono, datetime.now(UTC)))
 
-    def close(self, status: str = "complete") -> None:
-        """Flush everything, then mark the session ``status`` with its end time.
+    def close(self, status: str = "complete") -> int:
+        """Flush everything, then mark the session ``status`` with its end time; returns the frames not stored.
 
         A session that stored no frame at all is marked ``no frames`` instead of ``complete``.
+        A database that still refuses writes at exit (another program holds its lock, the disk
+        is full) gets ``CLOSE_RETRY_S`` more; frames it still refuses then are lost. Their count,
+        plus any frames dropped earlier because storage fell behind, is returned so that the
+        caller can say so rather than report a complete recording (0: everything is stored).
         """
         self._queue.put(_STOP)
         self._thread.join()
         if status == "complete" and self.health.frames_committed == 0 and not self._pending:
             status = "no frames"
-        for attempt in range(3):
-            if self._commit_pending():
-                break
-            time.sleep(0.5 * (attempt + 1))
+        self._flush_before_close()
         if self._pending:
             log.error("%d frames could not be stored: %s", len(self._pending), self.health.last_error)
+        with self.health.lock:
+            not_stored = len(self._pending) + self.health.dropped_frames
         try:
             with self._engine.begin() as conn:
                 conn.execute(update(sessions).where(sessions.c.id == self.session_id).values(
                     status=status, ended_utc=datetime.now(UTC)))
         except SQLAlchemyError as e:
             log.error("could not close session %d: %s", self.session_id, one_line(e))
+        return not_stored
+
+    def _flush_before_close(self) -> None:
+        """Commit the buffered frames, retrying with back-off for up to ``CLOSE_RETRY_S``.
+
+        A lock held by a backup tool or a second writer is often gone within seconds; giving up
+        at once would lose frames that a short wait at exit saves.
+        """
+        deadline = time.monotonic() + self.CLOSE_RETRY_S
+        attempt = 0
+        while not self._commit_pending():
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                return
+            if attempt == 0:
+                log.warning("storing %d buffered frames before exit: retrying for up to %.0f s",
+                            len(self._pending), left_s)
+            time.sleep(min(0.5 * 2**attempt, 4.0, left_s))
+            attempt += 1
 
     def _run(self) -> None:
         next_commit = time.monotonic() + self._interval
@@ -238,7 +266,8 @@ class Recorder:
         per_person = self._info.privacy.per_person
         # Names are personal data: kept only in the full privacy mode (the pipeline reads none otherwise).
         names_kept = self._info.privacy is Privacy.FULL
-        names: dict[int, str] = {}
+        names: dict[int, str] = {}  # participants whose name to store changes with this commit
+        reads: dict[int, Counter[str]] = {}  # the reads of these frames, added once they are stored
         try:
             with self._engine.begin() as conn:
                 # Idempotent: a retry after a connection lost during COMMIT finds the frames that
@@ -259,10 +288,13 @@ class Recorder:
                         for tid in [*fr.faces.track_id.tolist(), *fr.camera_off_track_ids.tolist()]:
                             first_seen.setdefault(tid, fr.t_utc)
                             last_seen[tid] = fr.t_utc
-                        if names_kept and fr.faces.name is not None:
-                            for tid, name in zip(fr.faces.track_id.tolist(), fr.faces.name, strict=True):
-                                if isinstance(name, str) and tid not in self._named:
-                                    names.setdefault(tid, name)
+                        if names_kept:
+                            for tid, name in _names_read(fr):
+                                reads.setdefault(tid, Counter())[name] += 1
+                for tid, counts in reads.items():
+                    best = (self._name_reads.get(tid, Counter()) + counts).most_common(1)[0][0]
+                    if best != self._stored_names.get(tid):
+                        names[tid] = best
                 new = [tid for tid in first_seen if tid not in self._participant_ids]
                 if new and self._retrying:
                     # Participants a lost-connection commit did store keep their rows.
@@ -294,7 +326,7 @@ class Recorder:
                     by_time.setdefault(last_seen[tid], []).append(self._participant_ids[tid])
                 for seen, pids in by_time.items():
                     conn.execute(update(participants).where(participants.c.id.in_(pids)).values(last_seen_utc=seen))
-                learned = [tid for tid in old if tid in names]  # a name read after the person was first seen
+                learned = [tid for tid in old if tid in names]  # a name read later, or read more now
                 if learned:  # one statement, executed for every such participant
                     conn.execute(update(participants).where(participants.c.id == bindparam("pid"))
                                  .values(name=bindparam("new_name")),
@@ -318,7 +350,9 @@ class Recorder:
             return False
         del self._pending[:len(frames)]
         self._retrying = False
-        self._named.update(names)
+        self._stored_names.update(names)
+        for tid, counts in reads.items():
+            self._name_reads.setdefault(tid, Counter()).update(counts)
         with self.health.lock:
             if self.health.last_error:
                 log.info("database writes work again; %d buffered frames stored", len(frames))
@@ -343,6 +377,22 @@ def _probs(p: object) -> dict[str, float | None]:
 
 def _finite(v: float) -> float | None:
     return float(v) if math.isfinite(v) else None
+
+
+def _names_read(fr: FrameResult) -> list[tuple[int, str]]:
+    """``(track id, name)`` of every participant whose name was read on this frame: the faces',
+    and those of camera-off participants, from the name on their tile."""
+    out: list[tuple[int, str]] = []
+    if fr.faces.track_id is not None and fr.faces.name is not None:
+        out += [(tid, name) for tid, name in zip(fr.faces.track_id.tolist(), fr.faces.name, strict=True)
+                if isinstance(name, str) and name]
+    if len(fr.camera_off_track_ids) and fr.tile_names:
+        on_tile = {tuple(t): n for t, n in zip(fr.tiles_xyxy.tolist(), fr.tile_names, strict=True)}
+        for tid, box in zip(fr.camera_off_track_ids.tolist(), fr.camera_off_xyxy.tolist(), strict=True):
+            name = on_tile.get(tuple(int(round(v)) for v in box))
+            if isinstance(name, str) and name:
+                out.append((tid, name))
+    return out
 
 
 def _observation_rows(session_id: int, fr: FrameResult, t_s: float, pids: dict[int, int]) -> list[dict]:

@@ -44,6 +44,7 @@ class ReportOutcome:
     frames: int
     participants: int | None  # None where per-participant data was not kept (aggregate)
     empty: bool
+    asked_path: Path | None = None  # the --out given, where the file had to be named otherwise
 
 
 def make_sink(fmt: str, engine: Engine) -> ReportSink:
@@ -57,7 +58,9 @@ def make_sink(fmt: str, engine: Engine) -> ReportSink:
 def build_report(engine: Engine, session_id: int, fmt: str = "html", out: Path | None = None) -> ReportOutcome:
     """Write the report of ``session_id`` as ``fmt`` to ``out`` (default: ``classmood-report-<id>.<ext>``).
 
-    ``out`` may be a folder. The file is written whole or not at all.
+    ``out`` may be a folder. The file is written whole or not at all. A zip (the CSV sink) always
+    ends in ``.zip``: ``grades.csv`` is written as ``grades.csv.zip``, since a zip named ``.csv``
+    opens as garbage in a spreadsheet.
     """
     sink = make_sink(fmt, engine)
     started = time.perf_counter()
@@ -67,6 +70,8 @@ def build_report(engine: Engine, session_id: int, fmt: str = "html", out: Path |
         path = Path(out) if out is not None else Path(f"classmood-report-{session_id}.{sink.extension}")
         if path.is_dir():
             path = path / f"classmood-report-{session_id}.{sink.extension}"
+        asked = path
+        path = _zip_suffixed(path) if sink.extension == "zip" else path
         path.parent.mkdir(parents=True, exist_ok=True)
         progress.step("writing")
         tmp = path.with_name(path.name + ".part")
@@ -78,7 +83,13 @@ def build_report(engine: Engine, session_id: int, fmt: str = "html", out: Path |
         tmp.replace(path)
     log.debug("report of session %d took %.2f s", session_id, time.perf_counter() - started)
     return ReportOutcome(path=path, session_id=session_id, frames=data.frames,
-                         participants=data.participants if data.has_participants else None, empty=data.empty)
+                         participants=data.participants if data.has_participants else None, empty=data.empty,
+                         asked_path=asked if asked != path else None)
+
+
+def _zip_suffixed(path: Path) -> Path:
+    """``path``, with ``.zip`` added unless it already ends so (any case)."""
+    return path if path.suffix.lower() == ".zip" else path.with_name(path.name + ".zip")
 
 
 class _progress:  # noqa: N801  (reads as a function at its one call site)

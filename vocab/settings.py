@@ -246,11 +246,18 @@ def load_config(toml_path: Path | None = None, overrides: dict[str, Any] | None 
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file as a dict, or one-line ``ConfigError`` (missing, not TOML)."""
+    """A TOML file as a dict, or a one-line ``ConfigError`` naming the file (missing, a folder,
+    unreadable, not UTF-8, not TOML)."""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config: file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config: {path} is a folder, not a TOML file") from None
+    except OSError as e:
+        raise ConfigError(f"config: cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config: {path} is not UTF-8 text (TOML files must be UTF-8)") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config: {path} is not valid TOML: {e}") from None

@@ -80,16 +80,31 @@ def _convert(key: str, hint: Any, value: Any, what: str) -> Any:
             return value
         raise ConfigError(f"{what}: {key} must be true or false, not {value!r}")
     if hint in (int, float):
-        if isinstance(value, bool):
-            raise ConfigError(f"{what}: {key} must be a number, not {value!r}")
-        try:
-            return hint(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{what}: {key} must be a number, not {value!r}") from None
+        return _number(key, hint, value, what)
     if hint is Path:
+        if not isinstance(value, (str, Path)):  # Path(5) is a TypeError, not a setting's message
+            raise ConfigError(f"{what}: {key} must be a path as text, not {value!r}")
         return Path(value).expanduser()
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{what}: {key} must be text, not {value!r}")
         return value
     return value
+
+
+def _number(key: str, hint: type, value: Any, what: str) -> int | float:
+    """``value`` as an int or float (``hint``); a fraction for a whole-number setting is refused,
+    never cut: ``max_frames = 2.7`` is a typo to report, not 2."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{what}: {key} must be a number, not {value!r}")
+    if hint is int and isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what}: {key} must be a number, not {value!r}") from None
+    if hint is float:
+        return number
+    if not number.is_integer():
+        raise ConfigError(f"{what}: {key} must be a whole number, not {value!r}")
+    return int(number)

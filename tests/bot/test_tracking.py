@@ -209,3 +209,43 @@ def test_a_misread_name_on_the_same_face_is_the_same_person_a_near_name_on_anoth
     assert moved.faces.track_id.tolist() == [will, ana]
     other = tracker(_named(_frame([people[2]], [(400, 10)], 2.0, 3), ["Ana Sousa"]), 2.0)
     assert other.faces.track_id.tolist()[0] not in (will, ana)
+
+
+def _reordered(frame: FrameResult, order: list[int]) -> FrameResult:
+    """``frame`` with its face rows in another order (the face finder lists them by score)."""
+    f = frame.faces
+    return dataclasses.replace(frame, faces=dataclasses.replace(
+        f, xyxy=f.xyxy[order], score=f.score[order], tile_xyxy=f.tile_xyxy[order],
+        name=None if f.name is None else f.name[order]))
+
+
+def test_two_people_with_one_name_keep_their_own_ids() -> None:
+    """Two students both called "Ana" (or two "iPhone"s), cameras on, sitting still: each keeps
+    her id whichever the face finder lists first, and nobody new appears."""
+    rng = np.random.default_rng(11)
+    people = _person_canvas(rng, 2)
+    slots = [(10, 10), (300, 10)]
+    tracker = ParticipantTracker()
+    first = tracker(_named(_frame(people, slots, 0.0, 1), ["Ana", "Ana"]), 0.0).faces.track_id.tolist()
+    assert len(set(first)) == 2
+    for k in range(1, 6):
+        frame = _named(_frame(people, slots, float(k), k + 1), ["Ana", "Ana"])
+        order = [1, 0] if k % 2 else [0, 1]
+        ids = tracker(_reordered(frame, order), float(k)).faces.track_id.tolist()
+        assert [ids[order.index(0)], ids[order.index(1)]] == first, k
+    assert tracker.participants_known == 2
+    # One of them leaves; the one who stays keeps her own id (not the name's first holder's).
+    stays = tracker(_named(_frame(people[1:], slots[1:], 6.0, 8), ["Ana"]), 6.0).faces.track_id.tolist()
+    assert stays == [first[1]]
+
+
+def test_the_same_face_shown_twice_keeps_its_name_as_its_identity() -> None:
+    """A speaker view shows the speaker large and again in the strip: one name, one look. The name
+    still identifies her: after a page change she is elsewhere, her picture changed (lights on),
+    and her name alone gives her id back."""
+    rng = np.random.default_rng(12)
+    person, later = _person_canvas(rng, 2)
+    tracker = ParticipantTracker()
+    out = tracker(_named(_frame([person, person], [(10, 10), (300, 10)], 0.0, 1), ["Ana", "Ana"]), 0.0)
+    back = tracker(_named(_frame([later], [(150, 250)], 1.0, 2), ["Ana"]), 1.0)
+    assert back.faces.track_id[0] == out.faces.track_id[0]

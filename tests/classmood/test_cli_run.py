@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
+import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -13,6 +18,7 @@ from sqlalchemy import func, select
 
 from classmood.cli import main
 from db.engine import open_engine
+from db.recorder import Recorder
 from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow, session_scope
 from tools.compose_gallery import compose_gallery, load_face_photos, write_gallery_video
 
@@ -108,6 +114,56 @@ def test_no_frames_are_written_unless_asked(tmp_path: Path, gallery_video, monke
     assert main(["run", "--source", str(video), "--db", url, "--no-overlay", "--fps", "0", "--max-frames", "2",
                  "--save-frames", str(tmp_path / "frames")]) == 0
     assert len(list((tmp_path / "frames").glob("*.jpg"))) == 2
+
+
+@contextmanager
+def _locked_once_the_session_starts(path: Path) -> Iterator[threading.Event]:
+    """Another program takes the SQLite file's write lock as soon as a run has stored its session
+    row (before its first commit of frames, ~1 s later), and holds it until the block ends."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        deadline = time.monotonic() + 120
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        conn = sqlite3.connect(path, timeout=10)
+        try:
+            while not locked.is_set() and time.monotonic() < deadline:
+                try:
+                    if conn.execute("SELECT count(*) FROM sessions").fetchone()[0]:
+                        conn.execute("BEGIN EXCLUSIVE")
+                        locked.set()
+                except sqlite3.OperationalError:  # no tables yet
+                    pass
+                time.sleep(0.01)
+            release.wait()
+            conn.rollback()
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    try:
+        yield locked
+    finally:
+        release.set()
+        thread.join(timeout=30)
+
+
+def test_frames_the_database_refuses_are_reported_and_the_exit_code_says_so(
+        tmp_path: Path, gallery_video, capsys, monkeypatch) -> None:
+    video, _ = gallery_video
+    monkeypatch.setattr(Recorder, "CLOSE_RETRY_S", 0.5)  # the default 15 s would only make the test slow
+    path = tmp_path / "locked.sqlite3"
+    url = f"sqlite:///{path}"
+    with _locked_once_the_session_starts(path) as locked:
+        code = main(["run", "--source", str(video), "--db", url, "--no-overlay", "--fps", "0", "--max-frames", "4"])
+        assert locked.is_set()
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 3
+    assert "; 4 of 4 frames could not be stored in sqlite:///" in summary, summary
+    with session_scope(open_engine(url)) as s:
+        assert s.scalar(select(func.count()).select_from(SnapshotRow)) == 0
 
 
 def test_analyze_json_lists_every_face(tmp_path: Path, capsys) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,8 +15,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import Pool
 from storage_helpers import count_rows, make_frame, session_info, wait_for
 
 from classmood.cli import main
@@ -118,6 +123,62 @@ def test_purge_deletes_old_sessions_only_and_never_a_running_one(db_url: str,
     assert count_rows(engine) == count_rows(engine, recent.session_id) == (6, 3, 2)
 
 
+def test_purge_deletes_an_old_session_that_a_crashed_run_left_running(db_url: str,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    engine = open_engine(db_url)
+    crashed = _record(engine, NOW - timedelta(days=40), frames=2, faces=2, status=None)
+    crashed.close()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    with session_scope(engine) as s:  # as if its process had been killed mid-class
+        s.execute(update(SessionRow).where(SessionRow.id == crashed.session_id)
+                  .values(status="running", ended_utc=None, pid=int(dead.stdout)))
+
+    assert main(["purge", "--older-than", "30d", "--db", db_url, "--yes"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "deleted 1 session older than 30d"
+    assert count_rows(engine) == (0, 0, 0)
+    with session_scope(engine) as s:
+        assert s.scalar(select(SessionRow.id)) is None
+
+
+@pytest.fixture
+def sqlite_as_commonly_built() -> Iterator[None]:
+    """SQLite with ``secure_delete`` off by default, as upstream builds ship it (Debian's turns it
+    on at compile time, which would hide the fault here): set on each new connection, before the
+    engine's own settings run."""
+    def off(dbapi_conn: object, _record: object) -> None:
+        if isinstance(dbapi_conn, sqlite3.Connection):
+            dbapi_conn.execute("PRAGMA secure_delete=OFF")
+
+    event.listen(Pool, "connect", off)
+    yield
+    event.remove(Pool, "connect", off)
+
+
+@pytest.mark.usefixtures("sqlite_as_commonly_built")
+def test_purged_names_cannot_be_read_from_the_sqlite_file(sqlite_url: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Deleted rows must not linger in the file's free space, where any hex viewer finds them."""
+    name = "Zyxwvut Quillfeather"
+    engine = open_engine(sqlite_url)
+    rec = Recorder(engine, session_info("full"), commit_interval_s=0.05)
+    frame = make_frame(1, [1, 2])
+    rec.submit(dataclasses.replace(frame, faces=dataclasses.replace(frame.faces, name=np.array([name, None], object))))
+    rec.close()
+    with session_scope(engine) as s:
+        s.execute(update(SessionRow).values(started_utc=NOW - timedelta(days=40)))
+    engine.dispose()
+    path = Path(make_url(sqlite_url).database or "")
+
+    def file_bytes() -> bytes:
+        return b"".join(p.read_bytes() for p in [path, *path.parent.glob(path.name + "-*")])
+
+    assert name.encode() in file_bytes()  # the test finds a name where there is one
+    assert main(["purge", "--older-than", "30d", "--db", sqlite_url, "--yes"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "deleted 1 session older than 30d"
+    assert name.encode() not in file_bytes()
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), (" 90m ", timedelta(minutes=90)),
     ("1.5d", timedelta(hours=36)),
@@ -132,6 +193,33 @@ def test_purge_with_a_bad_age_is_a_settings_error(text: str, sqlite_url: str,
     assert main(["purge", f"--older-than={text}", "--db", sqlite_url]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("classmood: config: --older-than must look like 30d") and "\n" not in err
+
+
+@pytest.mark.parametrize("text", ["36501d", "999999d", "99999999999999999999m"])
+def test_purge_with_an_age_beyond_any_date_is_one_line(text: str, sqlite_url: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["purge", f"--older-than={text}", "--db", sqlite_url, "--yes"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"classmood: config: --older-than must be at most 36500d (100 years), not '{text}'"
+
+
+def test_purge_of_a_database_locked_by_another_program_is_one_line_and_a_storage_error(
+        sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    engine = open_engine(sqlite_url)
+    old = _record(engine, NOW - timedelta(days=40), frames=2, faces=1)
+    engine.dispose()
+    blocker = sqlite3.connect(make_url(sqlite_url).database or "", timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")  # a backup tool, or a second ClassMood gone wrong
+    try:
+        code = main(["purge", "--older-than", "30d", "--db", sqlite_url, "--yes"])
+    finally:
+        blocker.rollback()
+        blocker.close()
+    err = capsys.readouterr().err.strip()
+    assert code == 3
+    assert err.splitlines()[-1] == f"classmood: database error in {sqlite_url}: database is locked", err
+    assert "Traceback" not in err
+    assert count_rows(engine, old.session_id) == (2, 2, 1), "nothing was deleted"
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["table", "json"])

@@ -27,6 +27,7 @@ from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow, s
 from db.tables import SCHEMA_VERSION
 from vocab.errors import StorageError
 from vocab.timefmt import aware_utc as _aware
+from vocab.types import FrameResult
 
 
 def test_rows_are_stored_and_session_completes(db_url: str) -> None:
@@ -82,6 +83,34 @@ def test_a_name_read_after_a_person_was_first_seen_is_stored_with_them(db_url: s
                 ParticipantRow.session_id == rec.session_id))}
         assert names == expected, privacy
         engine.dispose()
+
+
+def _with_names(fr: FrameResult, names: list[str | None],
+                off: dict[int, tuple[list[int], str]] | None = None) -> FrameResult:
+    """``fr`` with names on its faces and, in ``off``, camera-off participants: track id -> (tile, name)."""
+    fr = dataclasses.replace(fr, faces=dataclasses.replace(fr.faces, name=np.array(names, object)))
+    if not off:
+        return fr
+    tiles = [tile for tile, _ in off.values()]
+    return dataclasses.replace(fr, tiles_xyxy=np.array(tiles, np.int32), tile_names=tuple(n for _, n in off.values()),
+                               camera_off_track_ids=np.array(list(off), np.int64),
+                               camera_off_xyxy=np.array(tiles, np.float32))
+
+
+def test_the_name_stored_is_the_one_read_most_and_camera_off_people_are_named(db_url: str) -> None:
+    """A label misread on the first frame ("Will Turmer") is corrected by the reads after it, and a
+    participant with the camera off is stored with the name on their tile."""
+    engine = open_engine(db_url)
+    rec = Recorder(engine, session_info("full"), commit_interval_s=0.1)
+    rec.submit(_with_names(make_frame(1, [1]), ["Will Turmer"], off={2: ([300, 0, 500, 120], "Carla Dias")}))
+    wait_for(lambda: rec.health.frames_committed == 1, what="the first commit")
+    for fid in range(2, 5):
+        rec.submit(_with_names(make_frame(fid, [1]), ["Will Turner"], off={2: ([300, 0, 500, 120], "Carla Dias")}))
+    rec.close()
+    with session_scope(engine) as s:
+        names = {p.track_id: p.name for p in s.scalars(select(ParticipantRow).where(
+            ParticipantRow.session_id == rec.session_id))}
+    assert names == {1: "Will Turner", 2: "Carla Dias"}
 
 
 def test_times_come_back_as_the_same_utc_instants(db_url: str) -> None:
@@ -208,6 +237,37 @@ def test_locked_sqlite_database_buffers_then_stores_everything(tmp_path: Path) -
     rec.close()
     assert rec.health.last_error is None
     assert count_rows(engine) == (1 + 3 * 2, 4, 2), "nothing recorded before or during the lock was lost"
+
+
+def test_frames_a_locked_database_still_refuses_at_exit_are_counted_not_hidden(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock outlasts ``close()``'s retries: close says how many frames are lost, and they are."""
+    monkeypatch.setattr(Recorder, "CLOSE_RETRY_S", 1.0)  # the default 15 s would only make the test slow
+    path = tmp_path / "c.sqlite3"
+    engine = open_engine(f"sqlite:///{path}")
+    rec = Recorder(engine, session_info(), commit_interval_s=0.1)
+    rec.submit(make_frame(1, [1]))
+    wait_for(lambda: rec.health.frames_committed == 1, what="the first commit")
+    blocker = sqlite3.connect(path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        engine.dispose()
+        for fid in range(2, 5):
+            rec.submit(make_frame(fid, [1, 2]))
+        assert rec.close() == 3
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert count_rows(engine) == (1, 1, 1), "only the frame committed before the lock is stored"
+
+
+def test_close_says_nothing_is_lost_when_everything_is_stored(sqlite_url: str) -> None:
+    engine = open_engine(sqlite_url)
+    rec = Recorder(engine, session_info(), commit_interval_s=0.1)
+    for fid in range(1, 4):
+        rec.submit(make_frame(fid, [1]))
+    assert rec.close() == 0
+    assert count_rows(engine) == (3, 3, 1)
 
 
 def test_a_commit_lost_on_the_way_back_is_not_stored_twice(db_url: str) -> None:

@@ -190,6 +190,15 @@ def test_unknown_session_is_a_one_line_error(db, tmp_path, capsys) -> None:
     assert not (tmp_path / "r.html").exists()
 
 
+def test_a_session_id_no_database_can_hold_is_an_unknown_session(db, tmp_path, capsys) -> None:
+    url, engine = db
+    sid = record_session(engine, 2, 1)
+    assert write_report(url, 99999999999999999999, tmp_path / "r.html") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no session 99999999999999999999" in err and f"the latest is {sid}" in err
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_empty_database_and_missing_file(db, tmp_path, capsys) -> None:
     url, _ = db
     assert write_report(url, None, tmp_path / "r.html") == 0
@@ -216,7 +225,7 @@ def test_empty_session_writes_a_report_that_says_so(db, tmp_path, capsys, fmt) -
         doc = json.loads(out.read_text())
         assert doc["summary"]["frames"] == 0 and doc["timeline"] is None
     else:
-        with zipfile.ZipFile(out) as z:
+        with zipfile.ZipFile(tmp_path / "r.csv.zip") as z:  # a zip is never named .csv
             assert z.read("observations.csv").decode().count("\n") == 1  # header only
 
 
@@ -303,6 +312,22 @@ def test_csv_zip_holds_every_row(db, tmp_path) -> None:
         people = z.read("participants.csv").decode().splitlines()
     assert obs[0].startswith("participant,frame_id,t_utc,t_s") and len(obs) - 1 == truth["observations"]
     assert len(snaps) - 1 == truth["frames"] and len(people) - 1 == truth["participants"]
+
+
+@pytest.mark.parametrize(("out", "written"), [
+    ("grades.csv", "grades.csv.zip"), ("grades", "grades.zip"), ("grades.ZIP", "grades.ZIP"),
+    ("grades.zip", "grades.zip"),
+])
+def test_csv_report_is_always_named_as_the_zip_it_is(db, tmp_path, capsys, out, written) -> None:
+    """``--out grades.csv`` must not leave a zip that a spreadsheet opens as garbage under a .csv name."""
+    url, engine = db
+    sid = record_session(engine, 5, 2)
+    assert write_report(url, sid, tmp_path / out, "csv") == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("grades")) == [written]
+    assert zipfile.is_zipfile(tmp_path / written)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"wrote {tmp_path / written} (session {sid}")
+    assert line.endswith(f"; a zip of CSV files, so not named {tmp_path / out}") == (out != written)
 
 
 def test_json_is_one_document_matching_sql(db, tmp_path) -> None:
