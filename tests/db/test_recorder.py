@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import OperationalError
 from storage_helpers import T0, count_rows, make_frame, session_info, wait_for
 
@@ -218,16 +218,22 @@ def test_sqlite_file_is_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
-def test_locked_sqlite_database_buffers_then_stores_everything(tmp_path: Path) -> None:
+def _one_frame_stored_then_locked(tmp_path: Path) -> tuple[Engine, Recorder, sqlite3.Connection]:
+    """A recorder that stored frame 1, then another program takes SQLite's write lock (a backup
+    tool, a second writer gone wrong): the engine, the recorder and the lock's connection."""
     path = tmp_path / "c.sqlite3"
     engine = open_engine(f"sqlite:///{path}")
     rec = Recorder(engine, session_info(), commit_interval_s=0.1)
     rec.submit(make_frame(1, [1]))
     wait_for(lambda: rec.health.frames_committed == 1, what="the first commit")
-    # Another program takes the write lock (a backup tool, a second writer gone wrong).
     blocker = sqlite3.connect(path, timeout=0)
     blocker.execute("BEGIN EXCLUSIVE")
     engine.dispose()
+    return engine, rec, blocker
+
+
+def test_locked_sqlite_database_buffers_then_stores_everything(tmp_path: Path) -> None:
+    engine, rec, blocker = _one_frame_stored_then_locked(tmp_path)
     for fid in range(2, 5):
         rec.submit(make_frame(fid, [1, 2]))
     wait_for(lambda: rec.health.last_error is not None, what="the write error")
@@ -243,15 +249,8 @@ def test_frames_a_locked_database_still_refuses_at_exit_are_counted_not_hidden(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The lock outlasts ``close()``'s retries: close says how many frames are lost, and they are."""
     monkeypatch.setattr(Recorder, "CLOSE_RETRY_S", 1.0)  # the default 15 s would only make the test slow
-    path = tmp_path / "c.sqlite3"
-    engine = open_engine(f"sqlite:///{path}")
-    rec = Recorder(engine, session_info(), commit_interval_s=0.1)
-    rec.submit(make_frame(1, [1]))
-    wait_for(lambda: rec.health.frames_committed == 1, what="the first commit")
-    blocker = sqlite3.connect(path, timeout=0)
-    blocker.execute("BEGIN EXCLUSIVE")
+    engine, rec, blocker = _one_frame_stored_then_locked(tmp_path)
     try:
-        engine.dispose()
         for fid in range(2, 5):
             rec.submit(make_frame(fid, [1, 2]))
         assert rec.close() == 3
