@@ -31,12 +31,17 @@ def test_toml_then_flags_win(tmp_path: Path) -> None:
     ("fps = ", "not valid TOML"),
 ])
 def test_bad_values_name_the_key(tmp_path: Path, toml_text: str, names: str) -> None:
+    message = _refusal(tmp_path, toml_text)
+    assert names in message and "\n" not in message
+
+
+def _refusal(tmp_path: Path, toml_text: str) -> str:
+    """The ``ConfigError`` message of loading a config file holding ``toml_text``."""
     toml = tmp_path / "c.toml"
     toml.write_text(toml_text + "\n")
     with pytest.raises(ConfigError) as e:
         load_config(toml)
-    message = str(e.value)
-    assert names in message and "\n" not in message
+    return str(e.value)
 
 
 def test_missing_config_file_is_one_clear_line(tmp_path: Path) -> None:
@@ -53,11 +58,7 @@ def test_missing_config_file_is_one_clear_line(tmp_path: Path) -> None:
 ])
 def test_values_of_the_wrong_kind_are_refused_not_bent(tmp_path: Path, toml_text: str, message: str) -> None:
     """A number for a path, or a fraction for a count, is a typo to report: never a traceback, never cut."""
-    toml = tmp_path / "c.toml"
-    toml.write_text(toml_text + "\n")
-    with pytest.raises(ConfigError) as e:
-        load_config(toml)
-    assert str(e.value) == message
+    assert _refusal(tmp_path, toml_text) == message
 
 
 def test_whole_numbers_and_paths_still_load(tmp_path: Path) -> None:
