@@ -147,6 +147,20 @@ def name_key(name: str) -> str:
     return key.translate(_LOOK_ALIKE_CHARS)
 
 
+# How a label cut to fit its tile ends: the apps' own "…" or "...", and ``sanitize_name``'s "…".
+CUT_MARKS = ("…", "...")
+
+
+def name_is_cut(name: str) -> bool:
+    """Whether a display name ends in a cut mark ("Jo S…", "Jo S..."): the app showed only its start.
+
+    Meeting apps cut a long name to fit a small tile, so one person's label reads "Jo Smith" on a
+    large tile and "Jo S…" on a small one. Its ``name_key`` is then the key of the name's start
+    (the marks are not letters), which the tracker matches against the names it knows.
+    """
+    return name.rstrip().endswith(CUT_MARKS)
+
+
 MIN_LABEL_CORRELATION = 0.8
 
 

@@ -13,7 +13,10 @@ finder has just recognised as one), they are kept as a *held* row of ``faces`` a
 0: no detection this frame).
 Held rows count as present (the class mood, the database, the overlay) but are not classified
 or read for attention (``is_held``): a stale crop is not a new expression. After ``hold_s`` the
-participant is absent; their id still comes back if they do within ``forget_after_s``.
+participant is absent; their id still comes back if they do within ``forget_after_s``. A
+participant whose name is on a tile without a face is present all the same: with their camera
+off when the tile looks painted by the app (``_painted``), else as a held row
+on that tile (live video, the face not found: looking down, turned away, out of the picture).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from bot.names import name_key
+from bot.names import name_is_cut, name_key
+from bot.painted import camera_off_like, camera_off_through_noise
 from vocab.geometry import Overlap, box_overlap
 from vocab.labels import EMOTIONS, NOT_READ, UNREADABLE
 from vocab.types import Faces, FrameResult
@@ -42,7 +46,8 @@ HIDDEN_COVER = 0.5  # share of a face box under the overlay that makes a missing
 PLACE_MIN_SIMILARITY = 0.65
 # Two reads of one label that differ by a letter or two ("Will Turner", then "Will Turmer" after a
 # reflow) are one person when the face also looks the same (the same person 0.99 or more, another
-# person at most 0.75 on the bench above); names further apart never are.
+# person at most 0.75 on the bench above), or, on a camera-off tile, when it is the same tile;
+# names further apart never are.
 MISREAD_MIN_SIMILARITY = 0.95
 MISREAD_MIN_RATIO = 0.8
 # How long a face the detector missed stays present at its last box (seconds of media/capture
@@ -120,7 +125,8 @@ class ParticipantTracker:
     camera-off tiles cannot be told apart), unless they show two faces that look different (two
     "Ana"s, two "iPhone"s): that name is shared from then on, says only who someone is not, and
     its holders are told apart by place and looks (one with the camera off by their tile).
-    Faces without a readable name are matched by place, then by looks.
+    A label the app cut ("Jo S…") is the one known name that starts so; one that several known
+    names start with names nobody. Faces without a readable name are matched by place, then by looks.
     A participant whose face is missed is held at their last box for ``hold_s`` (module notes).
     """
 
@@ -160,7 +166,7 @@ class ParticipantTracker:
         for tid in [k for k, tr in self._tracks.items() if t_s - tr.last_seen > self.forget_after_s]:
             del self._tracks[tid]  # its name (if any) still maps to its id
         signatures = self._signatures(frame)
-        keys = [_key(faces.name[i]) if faces.name is not None else None for i in range(n)]
+        keys = [self._identity(faces.name[i]) if faces.name is not None else None for i in range(n)]
         if frame.image is not None:  # (without one the signatures are blank: nothing to tell apart)
             self._shared_names |= _shared_names(keys, signatures)
         ids = np.zeros(n, np.int64)
@@ -220,12 +226,19 @@ class ParticipantTracker:
         held = self._held([tracks[j] for j in sorted(free_tracks) if tracks[j].track_id not in hidden_ids],
                           frame, t_s)
         faces = _with_held_rows(dataclasses.replace(faces, track_id=ids), held)
-        off_ids, off_xyxy = self._cameras_off(dataclasses.replace(frame, faces=faces),
-                                              {int(t) for t in faces.track_id}, t_s)  # type: ignore[union-attr]
-        hidden = [tr for tr in hidden if tr.track_id not in off_ids]
+        on_tiles = self._named_tiles_without_face(dataclasses.replace(frame, faces=faces),
+                                                  {int(t) for t in faces.track_id}, t_s)  # type: ignore[union-attr]
+        # A named tile without a face has its camera off only if the app painted it; on live video
+        # the face was just not found there (looking down, turned away): present, held on the tile.
+        painted = [frame.image is None or _painted(frame.image, tile) for _, tile in on_tiles]
+        off = [named for named, is_off in zip(on_tiles, painted, strict=True) if is_off]
+        faces = _with_held_rows(faces, [self._missing_face_at(tid, tile)
+                                        for (tid, tile), is_off in zip(on_tiles, painted, strict=True) if not is_off])
+        hidden = [tr for tr in hidden if tr.track_id not in {tid for tid, _ in on_tiles}]
         return dataclasses.replace(
             frame, faces=faces,
-            camera_off_track_ids=np.array(off_ids, np.int64), camera_off_xyxy=off_xyxy,
+            camera_off_track_ids=np.array([tid for tid, _ in off], np.int64),
+            camera_off_xyxy=np.array([tile for _, tile in off], np.float32).reshape(-1, 4),
             hidden_track_ids=np.array([tr.track_id for tr in hidden], np.int64),
             hidden_xyxy=np.array([tr.xyxy for tr in hidden], np.float32).reshape(-1, 4))
 
@@ -240,40 +253,76 @@ class ParticipantTracker:
         if tid not in self._tracks:
             self._tracks[tid] = _Track(tid, xyxy.copy(), signature, t_s, key)
 
-    def _cameras_off(self, frame: FrameResult, seen: set[int], t_s: float) -> tuple[list[int], np.ndarray]:
-        """Named tiles without a face: those participants are present with their camera off."""
+    def _candidate_keys(self, name: object) -> set[str]:
+        """The identity keys a display name may stand for: its own (``_key``), or for a label the app
+        cut ("Jo S…", ``bot.names.name_is_cut``) every longer known name it is the start of, its own
+        key when none is. Empty for no name."""
+        key = _key(name)
+        if key is None or not isinstance(name, str) or not name_is_cut(name):
+            return {key} if key is not None else set()
+        return {k for k in self._by_name if k.startswith(key) and k != key} or {key}
+
+    def _identity(self, name: object) -> str | None:
+        """The one identity key of a display name; None for no name, or for a cut label that several
+        known names start with (it says who someone may be, not who: place and looks decide)."""
+        keys = self._candidate_keys(name)
+        return next(iter(keys)) if len(keys) == 1 else None
+
+    def _named_tiles_without_face(self, frame: FrameResult, seen: set[int], t_s: float,
+                                  ) -> list[tuple[int, np.ndarray]]:
+        """``(track id, tile)`` of every participant whose name is on a tile without a face, once each.
+
+        The name's id; for a shared name, or a cut label several known names fit, the one of them
+        whose last place was this tile (``_holder_at``). A name never seen before at the place of a
+        participant whose name is not read elsewhere this frame, and that it is a misread of (the
+        spelling rule faces use, ``_near_spelling``, the place standing in for the looks a
+        camera-off tile does not have), is them; any other new name is a new participant.
+        """
         if not frame.tile_names:
-            return [], np.zeros((0, 4), np.float32)
+            return []
         with_face = {tuple(t) for t in frame.faces.tile_xyxy.tolist()}
-        out_ids: list[int] = []
-        boxes: list[list[float]] = []
+        read = {_key(n) for n in [*frame.tile_names, *(frame.faces.name if frame.faces.name is not None else ())]}
+        out: list[tuple[int, np.ndarray]] = []
         for tile, name in zip(frame.tiles_xyxy.tolist(), frame.tile_names, strict=True):
-            key = _key(name)
-            if key is None or tuple(tile) in with_face:
+            keys = self._candidate_keys(name)
+            if not keys or tuple(tile) in with_face:
                 continue
-            if key in self._shared_names:
-                tid = self._holder_at(key, np.array(tile, np.float32), seen | set(out_ids))
+            box = np.array(tile, np.float32)
+            taken = seen | {tid for tid, _ in out}
+            key = next(iter(keys)) if len(keys) == 1 else None
+            if key is None or key in self._shared_names:
+                tid = self._holder_at(keys, box, taken)
             else:
                 tid = self._by_name.get(key)
-            if tid is None:
-                tid = self._new(np.array(tile, np.float32), np.zeros(SIGNATURE_LEN, np.float32), t_s)
+                if tid is None:
+                    tid = self._holder_at({k for k in self._by_name if k not in read and _near_spelling(key, k)},
+                                          box, taken)
+            if tid is None and key is not None:
+                tid = self._new(box, np.zeros(SIGNATURE_LEN, np.float32), t_s)
                 self._tracks[tid].name_key = key
                 self._by_name.setdefault(key, tid)
-            if tid in seen or tid in out_ids:
-                continue  # the one holder of this name, already counted (a face or a tile)
-            self._revive(tid, np.array(tile, np.float32), np.zeros(SIGNATURE_LEN, np.float32), t_s, key)
+            if tid is None or tid in taken:
+                continue  # nobody this name can be told to be, or its one holder, already counted (a face or a tile)
+            self._revive(tid, box, np.zeros(SIGNATURE_LEN, np.float32), t_s, key)
             self._tracks[tid].last_seen = t_s
-            out_ids.append(tid)
-            boxes.append([float(v) for v in tile])
-        return out_ids, np.array(boxes, np.float32).reshape(-1, 4)
+            out.append((tid, box))
+        return out
 
-    def _holder_at(self, key: str, tile: np.ndarray, taken: set[int]) -> int | None:
-        """The participant with the shared name ``key``, not ``taken`` this frame, whose last place
-        was this camera-off ``tile`` (its tile or its box overlapping it most, IoU ``IOU_MATCH`` or
-        more); None: a new one."""
+    def _missing_face_at(self, tid: int, tile: np.ndarray) -> _Track:
+        """Participant ``tid``, named on a live ``tile`` where no face was found, ready to be a held
+        row there: at their last box if it lies in the tile, else at the whole tile."""
+        tr = self._tracks[tid]
+        if float(box_overlap(tr.xyxy[None].astype(np.float32), tile[None], Overlap.IOS)[0, 0]) < 0.5:
+            tr.xyxy = tile.copy()
+        tr.tile_xyxy = tile.round().astype(np.int32)
+        return tr
+
+    def _holder_at(self, keys: set[str], tile: np.ndarray, taken: set[int]) -> int | None:
+        """The participant named one of ``keys``, not ``taken`` this frame, whose last place was this
+        tile (its tile or its box overlapping it most, IoU ``IOU_MATCH`` or more); None: nobody."""
         best, best_iou = None, IOU_MATCH
         for tr in self._tracks.values():
-            if tr.name_key != key or tr.track_id in taken:
+            if tr.name_key not in keys or tr.track_id in taken:
                 continue
             place = tr.tile_xyxy if tr.tile_xyxy is not None else tr.xyxy
             iou = float(box_overlap(tile[None], np.asarray(place, np.float32)[None])[0, 0])
@@ -340,6 +389,12 @@ def _thumbnail(image: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     return cv2.resize(image[y0:y1, x0:x1], (4, 4), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
+def _painted(image: np.ndarray, tile: np.ndarray) -> bool:
+    """Whether a tile looks painted by the app, as a camera-off tile is: one exact grey, as it is or
+    once the noise of a recording or a remote screen is averaged out (``bot.painted``)."""
+    return camera_off_like(image, tile) or camera_off_through_noise(image, tile)
+
+
 def _box_pixels(image: np.ndarray | None, xyxy: np.ndarray) -> np.ndarray | None:
     """Every second pixel of the green channel in ``xyxy``: enough to tell live video (camera
     noise, movement) from a still picture, for a few microseconds a face."""
@@ -388,10 +443,14 @@ def _other_names(face_keys: list[str | None], track_keys: list[str | None], sims
         for j, b in enumerate(track_keys):
             if a is None or b is None or a == b:
                 continue
-            misread = sims[i, j] >= MISREAD_MIN_SIMILARITY and \
-                difflib.SequenceMatcher(None, a, b).ratio() >= MISREAD_MIN_RATIO
-            out[i, j] = not misread
+            out[i, j] = not (sims[i, j] >= MISREAD_MIN_SIMILARITY and _near_spelling(a, b))
     return out
+
+
+def _near_spelling(a: str, b: str) -> bool:
+    """Two name keys no further apart than a misread letter or two (``MISREAD_MIN_RATIO``): one
+    label read twice, if something else (the looks of a face, the place of a tile) agrees."""
+    return difflib.SequenceMatcher(None, a, b).ratio() >= MISREAD_MIN_RATIO
 
 
 def _shared_names(face_keys: list[str | None], signatures: list[np.ndarray]) -> set[str]:

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from classmood.words import count
 from report import FORMATS
-from vocab.errors import EXIT_CODES, ClassMoodError, ConfigError, StorageError, UnknownSession, exit_code, one_line
+from vocab.errors import (
+    EXIT_CODES,
+    CaptureError,
+    ClassMoodError,
+    ConfigError,
+    StorageError,
+    UnknownSession,
+    exit_code,
+    one_line,
+)
 from vocab.settings import PRIVACY_MODES, Config, load_config, user_settings_path
 from vocab.timefmt import hms, local_time
 
@@ -163,10 +172,15 @@ def _analyze(config: Config, path: Path, as_json: bool) -> int:
 
     results = analyze_images(config, path)
     if as_json:
-        print(json.dumps(list(results) if path.is_dir() else next(results)))
+        listed = list(results) if path.is_dir() else [next(results)]
+        print(json.dumps(listed if path.is_dir() else listed[0]))
+        _unreadable_images(path, sum("error" in r for r in listed), len(listed))
         return 0
+    failed = total = 0
     for result in results:
+        total += 1
         if "error" in result:
+            failed += 1
             print(f"{result['image']}: skipped: {result['error']}")
             continue
         faces = result["faces"]
@@ -175,7 +189,19 @@ def _analyze(config: Config, path: Path, as_json: bool) -> int:
         for i, face in enumerate(faces, 1):
             print(face_line(i, face))
         sys.stdout.flush()  # a long folder shows each image as it is done
+    _unreadable_images(path, failed, total)
     return 0
+
+
+def _unreadable_images(path: Path, failed: int, total: int) -> None:
+    """Say how many images of a folder could not be read; ``CaptureError`` when none could (the
+    run's exit code then says there was nothing to analyze, as for one unreadable image)."""
+    if failed and failed == total:
+        raise CaptureError(f"none of the {count(total, 'image')} in {path} could be read "
+                           f"(each is missing, empty or not a supported image)")
+    if failed:
+        print(f"classmood: {failed:,} of {count(total, 'image')} in {path} could not be read and "
+              f"{'was' if failed == 1 else 'were'} skipped", file=sys.stderr)
 
 
 def _mark_interrupted(engine: Engine) -> None:

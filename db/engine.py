@@ -32,21 +32,35 @@ def default_db_url() -> str:
 
 
 def _make_private_sqlite_file(path: Path) -> None:
-    """Create the SQLite file (and its folder) readable by the owner only.
+    """Create a missing SQLite file (and its folder) readable by the owner only.
 
-    SQLite gives its -wal/-shm files the main file's permissions, so they stay private too.
+    SQLite gives its -wal/-shm files the main file's permissions, so they stay private too. An
+    existing file keeps the mode its owner gave it, and its folder too: a read-only archive is
+    still read (``sessions``, ``report``), and a mode the user chose is not ours to change.
     """
+    if path.exists():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     if sys.platform != "win32":
         try:
             os.chmod(path.parent, 0o700) if path.parent.name == "classmood" else None
         except OSError:
             pass
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    elif sys.platform != "win32":
-        os.chmod(path, 0o600)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _read_only_if_unwritable(url: URL, path: Path) -> URL:
+    """``url`` opening ``path`` read-only and immutable when this user can write neither the file
+    nor its folder and no ``-shm`` file is beside it (an archive on a read-only folder or medium).
+
+    SQLite reads a WAL database only where it finds or can create the ``-shm`` file: a plain open
+    there fails with "attempt to write a readonly database" before the first SELECT. Nothing can
+    be written through such a connection anyway; reading commands work, writing ones fail in one line.
+    """
+    if os.access(path, os.W_OK) or os.access(path.parent, os.W_OK) or Path(f"{path}-shm").exists():
+        return url
+    return url.set(database=f"file:{path}", query={**url.query, "mode": "ro", "immutable": "1", "uri": "true"})
 
 
 def open_engine(url: str | None = None) -> Engine:
@@ -64,6 +78,7 @@ def open_engine(url: str | None = None) -> Engine:
             db_path = parsed.database or ""
             if db_path and db_path != ":memory:" and "uri" not in parsed.query:
                 _make_private_sqlite_file(Path(db_path))
+                parsed = _read_only_if_unwritable(parsed, Path(db_path))
             engine = create_engine(parsed, connect_args={"timeout": 5.0})
             event.listen(engine, "connect", _sqlite_pragmas)
         elif parsed.get_backend_name() == "postgresql":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
@@ -31,6 +33,8 @@ from report.data import (
 )
 from vocab.labels import EMOTIONS
 
+log = logging.getLogger(__name__)
+
 EMOTION_COLORS: dict[str, str] = {
     "Angry": "#d62728", "Disgust": "#8c9a2b", "Fear": "#9467bd", "Happy": "#f2b701",
     "Sad": "#1f77b4", "Surprise": "#ff7f0e", "Neutral": "#d4d0c4",
@@ -40,6 +44,14 @@ NO_DATA_COLOR, PAUSED_COLOR, AWAY_COLOR = "#e6e6e6", "#bcd0e6", "#e07b00"
 UNREADABLE_COLOR, HIDDEN_COLOR, CAMERA_OFF_COLOR = "#8c564b", "#f4a6cf", "#2f2f2f"
 DPI = 96
 WIDTH_IN = 11.5
+# The families participants' names are drawn in, tried glyph by glyph in this order (matplotlib's
+# font fallback): DejaVu Sans (bundled with matplotlib: Latin, Greek, Cyrillic), then fonts with
+# Hangul, Han and kana, which DejaVu lacks: Noto Sans CJK (most Linux desktops), NanumGothic
+# (fonts-nanum, which bootstrap.py installs; it has Hanja and kana too), Windows' and macOS's own.
+# Only the installed ones are asked for: matplotlib warns on every label for a missing family.
+NAME_FONT_FAMILIES = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK KR", "NanumGothic",
+                      "NanumBarunGothic", "WenQuanYi Zen Hei", "Droid Sans Fallback", "Malgun Gothic",
+                      "Microsoft YaHei", "Yu Gothic", "Apple SD Gothic Neo", "PingFang SC", "Hiragino Sans")
 
 
 _TICK_STEPS_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200)
@@ -207,6 +219,26 @@ HEATMAP_STYLE: dict[int, tuple[str, str]] = {
 }
 
 
+def name_font_families() -> list[str]:
+    """The families of ``NAME_FONT_FAMILIES`` installed here, in that order (at least DejaVu Sans).
+
+    Matplotlib lists the system's fonts once and keeps the list across runs, so fonts installed
+    after its first run (fonts-nanum, by bootstrap.py after pip) are not in it; system font files
+    it does not list are added to it first when one of the families is missing.
+    """
+    manager = font_manager.fontManager
+    if not {f.name for f in manager.ttflist}.issuperset(NAME_FONT_FAMILIES):
+        listed = {f.fname for f in manager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in listed:
+                try:
+                    manager.addfont(path)
+                except (OSError, RuntimeError, ValueError) as e:  # a broken or unsupported font file
+                    log.debug("font %s left out: %s", path, e)
+    known = {f.name for f in manager.ttflist}
+    return [family for family in NAME_FONT_FAMILIES if family in known]
+
+
 def plot_text(name: str, limit: int = 28) -> str:
     """A participant's name as matplotlib must draw it: literal ``$`` (no mathtext), printable, capped."""
     clean = "".join(c if c.isprintable() else " " for c in name)
@@ -232,7 +264,8 @@ def heatmap_png(hm: Heatmap, pauses: list[tuple[float, float]] | None = None) ->
     span = float(hm.t_s[-1] + hm.bin_s) if len(hm.t_s) else 1.0
     ax.imshow(index, aspect="auto", interpolation="nearest", cmap=cmap, norm=norm,
               extent=(0, span, rows - 0.5, -0.5))
-    ax.set_yticks(range(len(hm.names)), [plot_text(n) for n in hm.names], fontsize=7 if rows > 30 else 8)
+    ax.set_yticks(range(len(hm.names)), [plot_text(n) for n in hm.names], fontsize=7 if rows > 30 else 8,
+                  fontfamily=name_font_families())
     ax.set_xlim(0, span)
     _time_axis(ax, span)
     for s in ax.spines.values():

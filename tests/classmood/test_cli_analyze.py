@@ -94,6 +94,22 @@ def test_a_folder_with_an_unreadable_image_goes_on(shots: Path, tmp_path: Path,
     assert lines[0].endswith("1.png: 1 face in 1 tile") and "2.png: skipped: cannot read image" in lines[-1]
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+def test_a_folder_where_no_image_reads_fails_and_one_where_some_do_says_how_many_failed(
+        shots: Path, tmp_path: Path, json_flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("1.png", "2.jpg"):
+        (broken / name).write_bytes(b"\x89PNG broken")
+    assert main(["analyze", str(broken), *json_flag]) == 5, "nothing could be analyzed: the capture exit code"
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "none of the 2 images" in err and str(broken) in err
+    (broken / "0.png").write_bytes((shots / "c.png").read_bytes())
+    assert main(["analyze", str(broken), *json_flag]) == 0, "one image read: the analysis stands"
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "2 of 3 images" in err and "could not be read" in err
+
+
 def test_an_empty_folder_is_one_line_and_the_capture_exit_code(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(tmp_path)]) == 5

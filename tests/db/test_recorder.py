@@ -6,11 +6,14 @@ SQLite-only behaviours (the private file, another program holding SQLite's lock)
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +24,7 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import OperationalError
 from storage_helpers import T0, count_rows, make_frame, session_info, wait_for
 
+from classmood.cli import main as cli_main
 from db.engine import open_engine
 from db.recorder import Recorder, mark_interrupted_sessions
 from db.schema import ObservationRow, ParticipantRow, SessionRow, SnapshotRow, session_scope
@@ -216,6 +220,78 @@ def test_sqlite_file_is_private(tmp_path: Path) -> None:
     path = tmp_path / "private.sqlite3"
     open_engine(f"sqlite:///{path}")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+@pytest.mark.parametrize("mode", [0o444, 0o640], ids=["read-only", "group-readable"])
+def test_an_existing_sqlite_file_keeps_its_mode_and_is_still_read(tmp_path: Path, mode: int,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Only a file ClassMood creates is made private: an archive the user made read-only (0444) or
+    shared with their group (0640) keeps that mode when opened again, and `sessions` and `report`
+    still read it. (The mode is what is checked: as root a read-only file can be written anyway.)"""
+    path = tmp_path / "archive.sqlite3"
+    url = f"sqlite:///{path}"
+    engine = open_engine(url)
+    rec = Recorder(engine, session_info(), commit_interval_s=0.05)
+    rec.submit(make_frame(1, [1, 2]))
+    rec.close()
+    engine.dispose()
+    os.chmod(path, mode)
+    again = open_engine(url)
+    again.dispose()
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert cli_main(["sessions", "--db", url, "--json"]) == 0
+    assert [s["id"] for s in json.loads(capsys.readouterr().out)] == [rec.session_id]
+    assert cli_main(["report", "--db", url, "--format", "json", "--out", str(tmp_path / "r.json")]) == 0
+    assert (tmp_path / "r.json").is_file()
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+
+
+def _as_other_user() -> str | None:
+    """The user a read-only check runs as: another one (nobody) when this is root, whom modes do not
+    stop; None for this user. Skips when root has nobody who can run this checkout's Python."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        done = subprocess.run([sys.executable, "-c", "pass"], user="nobody", capture_output=True, timeout=60)
+    except (KeyError, OSError) as e:  # no such user, or no way to become them
+        pytest.skip(f"running as root and cannot run Python as nobody: {e}")
+    if done.returncode != 0:
+        pytest.skip("running as root and nobody cannot run this checkout's Python")
+    return "nobody"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_an_archive_in_a_folder_this_user_cannot_write_is_still_listed_and_reported() -> None:
+    """A database on read-only media or in another user's archive folder: SQLite cannot create its
+    WAL index beside it, yet `sessions` lists it and `report` reads it (as another user when root)."""
+    user = _as_other_user()
+    folder = Path(tempfile.mkdtemp(prefix="classmood-archive-"))  # not tmp_path: another user must reach it
+    try:
+        path = folder / "archive.sqlite3"
+        engine = open_engine(f"sqlite:///{path}")
+        rec = Recorder(engine, session_info(), commit_interval_s=0.05)
+        rec.submit(make_frame(1, [1, 2]))
+        rec.close()
+        engine.dispose()
+        home = folder / "home"
+        home.mkdir()
+        os.chmod(home, 0o777)  # the other user's matplotlib cache and the report go here
+        os.chmod(path, 0o444)
+        os.chmod(folder, 0o555)
+        env = {**os.environ, "HOME": str(home), "MPLCONFIGDIR": str(home / "mpl"),
+               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        said = []
+        for args in (["sessions", "--json"], ["report", "--format", "json", "--out", str(home / "r.json")]):
+            done = subprocess.run([sys.executable, "-m", "classmood.cli", *args, "--db", f"sqlite:///{path}"],
+                                  env=env, user=user, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+            said.append(done.stdout)
+        assert [s["id"] for s in json.loads(said[0])] == [rec.session_id]
+        assert json.loads((home / "r.json").read_text())["session"]["id"] == rec.session_id
+    finally:
+        os.chmod(folder, 0o755)
+        shutil.rmtree(folder)
 
 
 def _one_frame_stored_then_locked(tmp_path: Path) -> tuple[Engine, Recorder, sqlite3.Connection]:
