@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text, update
@@ -51,16 +52,20 @@ def _make_private_sqlite_file(path: Path) -> None:
 
 
 def _read_only_if_unwritable(url: URL, path: Path) -> URL:
-    """``url`` opening ``path`` read-only and immutable when this user can write neither the file
-    nor its folder and no ``-shm`` file is beside it (an archive on a read-only folder or medium).
+    """``url`` opening ``path`` read-only and immutable when this user cannot write its folder and
+    no ``-shm`` file is beside it (an archive on a read-only folder or medium).
 
-    SQLite reads a WAL database only where it finds or can create the ``-shm`` file: a plain open
-    there fails with "attempt to write a readonly database" before the first SELECT. Nothing can
-    be written through such a connection anyway; reading commands work, writing ones fail in one line.
+    SQLite reads a WAL database only where it finds or can create the ``-shm`` file, in the
+    file's folder: a plain open there fails with "attempt to write a readonly database" before the
+    first SELECT, whether the file itself is writable or not. Nothing can be written through such
+    a connection anyway; reading commands work, writing ones fail in one line. The path is
+    percent-encoded: in a URI a ``#`` or ``?`` would end it. (A ``-wal`` copied without its
+    ``-shm`` is not read: immutable means SQLite looks at the main file only.)
     """
-    if os.access(path, os.W_OK) or os.access(path.parent, os.W_OK) or Path(f"{path}-shm").exists():
+    if os.access(path.parent, os.W_OK) or Path(f"{path}-shm").exists():
         return url
-    return url.set(database=f"file:{path}", query={**url.query, "mode": "ro", "immutable": "1", "uri": "true"})
+    uri = "file:" + urllib.parse.quote(path.resolve().as_posix(), safe="/:")
+    return url.set(database=uri, query={**url.query, "mode": "ro", "immutable": "1", "uri": "true"})
 
 
 def open_engine(url: str | None = None) -> Engine:

@@ -47,11 +47,14 @@ WIDTH_IN = 11.5
 # The families participants' names are drawn in, tried glyph by glyph in this order (matplotlib's
 # font fallback): DejaVu Sans (bundled with matplotlib: Latin, Greek, Cyrillic), then fonts with
 # Hangul, Han and kana, which DejaVu lacks: Noto Sans CJK (most Linux desktops), NanumGothic
-# (fonts-nanum, which bootstrap.py installs; it has Hanja and kana too), Windows' and macOS's own.
+# (fonts-nanum, which bootstrap.py installs: Hanja and kana, not every simplified Chinese
+# character), WenQuanYi Micro Hei (fonts-wqy-microhei, installed too: simplified and traditional
+# Chinese), Windows' and macOS's own.
 # Only the installed ones are asked for: matplotlib warns on every label for a missing family.
 NAME_FONT_FAMILIES = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK KR", "NanumGothic",
-                      "NanumBarunGothic", "WenQuanYi Zen Hei", "Droid Sans Fallback", "Malgun Gothic",
-                      "Microsoft YaHei", "Yu Gothic", "Apple SD Gothic Neo", "PingFang SC", "Hiragino Sans")
+                      "NanumBarunGothic", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Droid Sans Fallback",
+                      "Malgun Gothic", "Microsoft YaHei", "Yu Gothic", "Apple SD Gothic Neo", "PingFang SC",
+                      "Hiragino Sans")
 
 
 _TICK_STEPS_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200)

@@ -262,11 +262,19 @@ def _as_other_user() -> str | None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
-def test_an_archive_in_a_folder_this_user_cannot_write_is_still_listed_and_reported() -> None:
+@pytest.mark.parametrize(("folder_name", "file_mode"), [("archive", 0o444), ("class #2 100%", 0o444),
+                                                        ("archive", 0o666)],
+                         ids=["read-only-file", "hash-and-percent-in-the-path", "writable-file"])
+def test_an_archive_in_a_folder_this_user_cannot_write_is_still_listed_and_reported(folder_name: str,
+                                                                                     file_mode: int) -> None:
     """A database on read-only media or in another user's archive folder: SQLite cannot create its
-    WAL index beside it, yet `sessions` lists it and `report` reads it (as another user when root)."""
+    WAL index beside it (even where the file itself is writable), yet `sessions` lists it and
+    `report` reads it (as another user when root), in a folder whose name a URI would cut at '#'."""
     user = _as_other_user()
-    folder = Path(tempfile.mkdtemp(prefix="classmood-archive-"))  # not tmp_path: another user must reach it
+    top = Path(tempfile.mkdtemp(prefix="classmood-archive-"))  # not tmp_path: another user must reach it
+    os.chmod(top, 0o755)
+    folder = top / folder_name
+    folder.mkdir()
     try:
         path = folder / "archive.sqlite3"
         engine = open_engine(f"sqlite:///{path}")
@@ -274,10 +282,10 @@ def test_an_archive_in_a_folder_this_user_cannot_write_is_still_listed_and_repor
         rec.submit(make_frame(1, [1, 2]))
         rec.close()
         engine.dispose()
-        home = folder / "home"
+        home = top / "home"
         home.mkdir()
         os.chmod(home, 0o777)  # the other user's matplotlib cache and the report go here
-        os.chmod(path, 0o444)
+        os.chmod(path, file_mode)
         os.chmod(folder, 0o555)
         env = {**os.environ, "HOME": str(home), "MPLCONFIGDIR": str(home / "mpl"),
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -291,7 +299,7 @@ def test_an_archive_in_a_folder_this_user_cannot_write_is_still_listed_and_repor
         assert json.loads((home / "r.json").read_text())["session"]["id"] == rec.session_id
     finally:
         os.chmod(folder, 0o755)
-        shutil.rmtree(folder)
+        shutil.rmtree(top)
 
 
 def _one_frame_stored_then_locked(tmp_path: Path) -> tuple[Engine, Recorder, sqlite3.Connection]:

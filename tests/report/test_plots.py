@@ -29,12 +29,13 @@ def _heatmap(name: str) -> Heatmap:
                    codes=np.full((2, 10), PRESENT, np.int8), omitted=0)
 
 
-@pytest.mark.parametrize("name", ["김민수", "王小明"], ids=["korean", "chinese"])
+@pytest.mark.parametrize("name", ["김민수", "王小明", "张伟 陈静"], ids=["korean", "chinese", "simplified-chinese"])
 def test_names_in_other_scripts_are_drawn_with_their_letters(name: str, caplog: pytest.LogCaptureFixture) -> None:
     """DejaVu Sans has no Hangul or Han: such names drew as empty boxes. They are drawn from an
     installed font that has them; families not installed here are not asked for (no warnings)."""
     if not any(_has_glyphs(path, name) for path in font_manager.findSystemFonts()):
-        pytest.skip(f"no installed font has the letters of {name!r} (bootstrap.py installs fonts-nanum)")
+        pytest.skip(f"no installed font has the letters of {name!r} "
+                    "(bootstrap.py installs fonts-nanum and fonts-wqy-microhei)")
     caplog.set_level(logging.WARNING, logger="matplotlib")
     drawn = heatmap_png(_heatmap(name))  # warnings are errors: a glyph missing from the fonts fails here
     chosen = [font_manager.findfont(font_manager.FontProperties(family=f)) for f in name_font_families()]
