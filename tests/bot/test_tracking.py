@@ -303,16 +303,24 @@ def test_a_misread_name_on_a_camera_off_tile_is_the_same_person_a_near_name_else
     assert other[:2] == [will, ana] and other[2] not in (will, ana)
 
 
-def test_a_named_live_tile_without_a_face_is_not_a_camera_off() -> None:
-    """Ana's face is not found for longer than the hold (she looks down), but her tile is live
-    video: she stays present with her face missing (a held row on her tile), not camera off.
-    Only once her tile is painted by the app is her camera off."""
+def _ana_and_bo_seen() -> tuple[np.random.Generator, np.ndarray, list[tuple[int, int]], list[list[int]],
+                             ParticipantTracker, FrameResult, int]:
+    """Ana and Bo, named, on two live tiles, seen at t=0 by a tracker holding for 3 s: the random
+    source, their canvas, slots and tiles, the tracker, that frame and Ana's id."""
     rng = np.random.default_rng(15)
     people = _person_canvas(rng, 2)
     slots, tiles = [(10, 10), (200, 10)], [[0, 0, 150, 150], [190, 0, 340, 150]]
     tracker = ParticipantTracker(hold_s=3.0)
     seen = _tiled(_frame(people, slots, 0.0, 1), tiles)
     ana = tracker(_live(_named(seen, ["Ana", "Bo"], tiles, ["Ana", "Bo"]), rng), 0.0).faces.track_id.tolist()[0]
+    return rng, people, slots, tiles, tracker, seen, ana
+
+
+def test_a_named_live_tile_without_a_face_is_not_a_camera_off() -> None:
+    """Ana's face is not found for longer than the hold (she looks down), but her tile is live
+    video: she stays present with her face missing (a held row on her tile), not camera off.
+    Only once her tile is painted by the app is her camera off."""
+    rng, people, slots, tiles, tracker, seen, ana = _ana_and_bo_seen()
     missed = _tiled(_without_first_face(_frame(people, slots, 1.0, 2)), tiles)
     for t in (1.0, 2.0, 3.0, 4.0, 6.0):
         frame = _live(_named(missed, ["Bo"], tiles, ["Ana", "Bo"]), rng)
@@ -328,3 +336,138 @@ def test_a_named_live_tile_without_a_face_is_not_a_camera_off() -> None:
     for t, frame in ((7.0, painted), (8.0, _live(painted, rng))):  # as shown, then through a recording's noise
         out = tracker(frame, t)
         assert out.camera_off_track_ids.tolist() == [ana] and ana not in out.faces.track_id.tolist(), t
+
+
+@pytest.mark.parametrize(("known", "cut"), [("Josh Miller", "Jo S…"), ("Jo Smith", "Jo S…")],
+                         ids=["not-word-by-word", "another-face"])
+def test_a_cut_label_is_not_a_known_name_it_does_not_fit_word_by_word_nor_a_face_that_looks_different(
+        known: str, cut: str) -> None:
+    """"Jo S…" is not Josh Miller ("Jo" is a whole word; the keys, without spaces, would agree on
+    "jos"), and on a face that does not look like Jo Smith it is not Jo Smith either (another
+    "Jo S…", whose full name was never read): a newcomer, and the known name stays nobody else's."""
+    rng = np.random.default_rng(16)
+    josh, other, later = _person_canvas(rng, 3)
+    tracker = ParticipantTracker()
+    first = tracker(_named(_frame([josh], [(10, 10)], 0.0, 1), [known]), 0.0).faces.track_id.tolist()
+    alone = tracker(_named(_frame([other], [(300, 200)], 1.0, 2), [cut]), 1.0)  # a page without Josh (or Jo)
+    assert alone.faces.track_id.tolist() != first
+    both = tracker(_named(_frame([josh, other], [(10, 10), (300, 200)], 2.0, 3), [known, cut]), 2.0)
+    assert both.faces.track_id.tolist() == first + alone.faces.track_id.tolist()
+    back = tracker(_named(_frame([later], [(150, 250)], 3.0, 4), [known]), 3.0)  # page change, lights on
+    assert back.faces.track_id.tolist() == first, "the name still gives its one holder's id back"
+    off = ParticipantTracker()
+    off(_named(_frame([josh], [(10, 10)], 0.0, 1), ["Anastasia Petrova"]), 0.0)
+    ana = off(_named(_frame([], [], 1.0, 2), [], tiles=[[300, 200, 400, 300]], tile_names=["Ana S…"]), 1.0)
+    assert ana.camera_off_track_ids.tolist() == [2], "Ana S… is not Anastasia Petrova"
+
+
+def test_a_cut_label_read_first_names_nobody_and_the_full_name_read_later_is_theirs() -> None:
+    """Jo Smith's label is cut ("Jo S…") on small tiles before it is ever read whole: she is one
+    participant when a reflow shows it whole, on her face or on her camera-off tile. "Ana…" is
+    not the complete name "Ana" (an app cuts only what does not fit): Ana Souza is someone else."""
+    rng = np.random.default_rng(17)
+    jo, ana, souza = _person_canvas(rng, 3)
+    tracker = ParticipantTracker()
+    ids = [tracker(_named(_frame([jo, ana], [(10, 10), (200, 10)], t, int(t) + 1), [jo_label, "Ana Souza"]),
+                   t).faces.track_id.tolist() for t, jo_label in ((0.0, "Jo S…"), (1.0, "Jo Smith"), (2.0, "Jo S…"))]
+    assert ids[0] == ids[1] == ids[2] and tracker.participants_known == 2
+    off = ParticipantTracker()
+    tile = [[0, 0, 100, 100]]
+    cut, whole = (off(_named(_frame([], [], t, int(t) + 1), [], tiles=tile, tile_names=[label]), t)
+                  .camera_off_track_ids.tolist() for t, label in ((0.0, "Jo S…"), (1.0, "Jo Smith")))
+    assert cut == whole and off.participants_known == 1
+    short = ParticipantTracker()
+    a = short(_named(_frame([ana], [(10, 10)], 0.0, 1), ["Ana"]), 0.0).faces.track_id.tolist()
+    b = short(_named(_frame([souza], [(300, 200)], 1.0, 2), ["Ana…"]), 1.0).faces.track_id.tolist()
+    assert a != b
+    tile_off = short(_named(_frame([], [], 2.0, 3), [], tiles=[[200, 0, 300, 100]], tile_names=["Ana…"]), 2.0)
+    assert a[0] not in tile_off.camera_off_track_ids.tolist(), "Ana… on a tile is not Ana either"
+
+
+def test_a_cut_inside_a_look_alike_pair_still_fits() -> None:
+    """"Karl Ar…" is cut inside the "rn" that name keys fold to "m" ("karlamold"): still Karl Arnold."""
+    karl, = _person_canvas(np.random.default_rng(18), 1)
+    tracker = ParticipantTracker()
+    a = tracker(_named(_frame([karl], [(10, 10)], 0.0, 1), ["Karl Arnold"]), 0.0).faces.track_id.tolist()
+    b = tracker(_named(_frame([karl], [(200, 200)], 1.0, 2), ["Karl Ar…"]), 1.0).faces.track_id.tolist()
+    assert a == b and tracker.participants_known == 1
+
+
+def _off(names: list[str], tiles: list[list[int]], t: float) -> FrameResult:
+    """A frame of camera-off tiles showing ``names``, no faces."""
+    return _named(_frame([], [], t, int(t) + 1), [], tiles=tiles, tile_names=names)
+
+
+def test_a_camera_off_participant_s_place_follows_their_tile() -> None:
+    """Will's camera is off; a reflow puts him on the third tile for a minute. His label misread
+    there once is still Will; a newcomer with a near name on his first tile, a page later, is not."""
+    tiles = [[0, 0, 100, 100], [200, 0, 300, 100], [400, 0, 500, 100]]
+    tracker = ParticipantTracker()
+    will, = tracker(_off(["Will Turner"], tiles[:1], 0.0), 0.0).camera_off_track_ids.tolist()
+    for t in range(1, 60):
+        tracker(_off(["Zed Brown", "Ana Souza", "Will Turner"], tiles, float(t)), float(t))
+    misread = tracker(_off(["Zed Brown", "Ana Souza", "Will Turmer"], tiles, 60.0), 60.0)
+    assert misread.camera_off_track_ids.tolist()[2] == will and tracker.participants_known == 3
+    page = tracker(_off(["Wil Turney", "Ana Souza"], tiles[:2], 61.0), 61.0).camera_off_track_ids.tolist()
+    assert will not in page
+
+
+def test_a_near_name_that_keeps_being_read_where_someone_sat_is_a_person_of_their_own() -> None:
+    """Page 1 shows "Wang Li" on the first tile, page 2 "Wang Lu" (another student) there. Read
+    once that could be a misread of Wang Li; read frame after frame it is Wang Lu, her own person."""
+    tiles = [[0, 0, 100, 100], [200, 0, 300, 100]]
+    tracker = ParticipantTracker()
+    for t in range(10):
+        li, omar = tracker(_off(["Wang Li", "Omar Said"], tiles, float(t)), float(t)).camera_off_track_ids.tolist()
+    for t in range(10, 20):
+        lu, sara = tracker(_off(["Wang Lu", "Sara Kim"], tiles, float(t)), float(t)).camera_off_track_ids.tolist()
+    assert lu not in (li, omar, sara) and tracker.participants_known == 4
+    back = tracker(_off(["Wang Li", "Omar Said"], tiles, 20.0), 20.0).camera_off_track_ids.tolist()
+    assert back == [li, omar]
+
+
+def test_a_cut_label_beside_a_new_near_name_is_still_its_owner() -> None:
+    """Ana Lina joins; the reflow puts her on Ana Lima's tile and cuts Ana Lima's label to "Ana L…"
+    on the next one. Ana Lima is on screen (her cut label is hers), so "Ana Lina" is no misread of
+    her: two people, each on her tile."""
+    tiles = [[0, 0, 100, 100], [200, 0, 300, 100]]
+    tracker = ParticipantTracker()
+    lima, = tracker(_off(["Ana Lima"], tiles[:1], 0.0), 0.0).camera_off_track_ids.tolist()
+    out = tracker(_off(["Ana Lina", "Ana L…"], tiles, 1.0), 1.0)
+    lina, cut = out.camera_off_track_ids.tolist()
+    assert cut == lima and lina != lima and tracker.participants_known == 2
+    assert out.camera_off_xyxy.tolist() == tiles
+
+
+def test_a_frozen_tile_without_a_face_is_held_no_longer_than_the_hold() -> None:
+    """Ana's connection drops: her tile keeps her last picture, frozen (the same pixels every frame),
+    and the face finder drops the still face. She is held for the hold, then her camera counts as
+    off (present, named on her tile), not held present for ever."""
+    rng, people, slots, tiles, tracker, seen, ana = _ana_and_bo_seen()
+    frozen = _live(seen, rng).image
+    assert frozen is not None
+    for t in (1.0, 2.0, 3.0, 4.0, 5.0, 60.0):
+        frame = _live(_named(_tiled(_without_first_face(_frame(people, slots, t, int(t) + 1)), tiles), ["Bo"],
+                             tiles, ["Ana", "Bo"]), rng)
+        assert frame.image is not None
+        frame.image[0:150, 0:150] = frozen[0:150, 0:150]
+        out = tracker(frame, t)
+        held = ana in out.faces.track_id.tolist()
+        assert held == (t <= 3.0), f"t={t}: held only for the hold"
+        assert out.camera_off_track_ids.tolist() == ([] if held else [ana]), t
+
+
+def test_a_participant_held_on_a_live_tile_keeps_the_name_on_it() -> None:
+    """Carla's camera is on, her face is never found (a dim room): she is held on her named, live
+    tile, and that row carries the name on it, as a camera-off participant's tile does (the
+    database stores the name read most)."""
+    rng = np.random.default_rng(3)
+    bo, carla = _person_canvas(rng, 2)
+    tiles = [[0, 0, 150, 150], [190, 0, 340, 150]]
+    tracker = ParticipantTracker()
+    for t in range(5):
+        both = _live(_frame([bo, carla], [(10, 10), (200, 10)], float(t), t + 1), rng)  # both on screen...
+        found = _named(_tiled(_frame([bo], [(10, 10)], float(t), t + 1), tiles), ["Bo"], tiles, ["Bo", "Carla Diaz"])
+        out = tracker(dataclasses.replace(found, image=both.image), float(t))  # ...only Bo's face found
+    assert out.faces.name is not None and out.camera_off_track_ids.tolist() == []
+    assert out.faces.score.tolist() == [1.0, 0.0] and out.faces.name.tolist() == ["Bo", "Carla Diaz"]
