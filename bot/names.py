@@ -147,53 +147,6 @@ def name_key(name: str) -> str:
     return key.translate(_LOOK_ALIKE_CHARS)
 
 
-# How a label cut to fit its tile ends: the apps' own "…" or "...", and ``sanitize_name``'s "…".
-CUT_MARKS = ("…", "...")
-
-
-def name_is_cut(name: str) -> bool:
-    """Whether a display name ends in a cut mark ("Jo S…", "Jo S..."): the app showed only its start.
-
-    Meeting apps cut a long name to fit a small tile, so one person's label reads "Jo Smith" on a
-    large tile and "Jo S…" on a small one. Its ``name_key`` is then the key of the name's start
-    (the marks are not letters), which the tracker matches against the names it knows.
-    """
-    return name.rstrip().endswith(CUT_MARKS)
-
-
-def name_words(name: str) -> tuple[str, ...]:
-    """The ``name_key`` of each word of a display name, in order ("Jo S…" gives ``("jo", "s")``).
-
-    A cut label is matched to a full name word by word (``cut_label_fits``): the whole-name key
-    drops spaces, so "Jo S…" ("jos") would otherwise be the start of "Josh Miller" too.
-    """
-    return tuple(key for key in (name_key(word) for word in name.split()) if key)
-
-
-def cut_label_fits(cut_words: tuple[str, ...], full_words: tuple[str, ...]) -> bool:
-    """Whether a label the app cut (its ``name_words``) can be the start of a full name's.
-
-    Every complete word of the label is the name's word at that place, the last (cut) word is
-    the start of the name's word there, and the name is longer than the label: an app cuts only
-    a name that does not fit, so "Ana…" is not the complete name "Ana".
-    """
-    if not cut_words or len(cut_words) > len(full_words):
-        return False
-    *whole, cut = cut_words
-    word = full_words[len(whole)]
-    longer = len(full_words) > len(cut_words) or len(word) > len(cut)
-    return tuple(whole) == full_words[:len(whole)] and _word_starts_with(word, cut) and longer
-
-
-def _word_starts_with(word: str, start: str) -> bool:
-    """``word`` (a word's ``name_key``) begins with ``start``, a cut word's key, also where the cut
-    fell inside a look-alike pair the key folds ("Ar…" of "Arnold", whose key is "amold")."""
-    if word.startswith(start):
-        return True
-    return any(start.endswith(seen[0]) and word.startswith(start[:-1] + meant)
-               for seen, meant in _LOOK_ALIKE_PAIRS)
-
-
 MIN_LABEL_CORRELATION = 0.8
 
 

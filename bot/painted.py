@@ -27,7 +27,6 @@ EXACT_SHARE_MIN_OUTSIDE = 0.2  # outside the grid, with FLAT_SHARE_MIN: see flat
 # screens): camera-off 0.70-1.0, live 0.03-0.77 (95th percentile 0.34-0.57); 0.7 catches 175
 # camera-off tiles and mistakes 2 live ones.
 OFF_TILE_MIN_EXACT = 0.7
-NOISE_SHRINK = 4  # see camera_off_through_noise
 # Share of a region's pixels exactly as on the previous frame from which it can be painted (see
 # moving): camera-off tiles 0.991-1.0, live tiles at most 0.92 on the bench screens.
 PAINTED_MIN_UNCHANGED = 0.97
@@ -61,21 +60,6 @@ def camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, in
     if y1 - y0 < 16 or x1 - x0 < 16:
         return False
     return mode_share(cv2.cvtColor(image_bgr[y0:y1:2, x0:x1:2], cv2.COLOR_BGR2GRAY), 1) >= OFF_TILE_MIN_EXACT
-
-
-def camera_off_through_noise(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, int, int]) -> bool:
-    """``camera_off_like`` for a tile seen through camera-like noise (a recording's codec, a test
-    window's fresh noise on every frame), judged on the tile shrunk ``NOISE_SHRINK`` times with
-    pixel averaging: that takes the noise out and leaves a painted tile one exact grey again, while
-    a live picture keeps its gradients. On 40 simulated screens (87 camera-off and 427 live tiles),
-    clean and with noise of 3 grey levels: 86 % of the camera-off tiles either way, 0.7-0.9 % of
-    the live ones."""
-    x0, y0, x1, y1 = (int(v) for v in tile)
-    w, h = (x1 - x0) // NOISE_SHRINK, (y1 - y0) // NOISE_SHRINK
-    if w < 8 or h < 8:
-        return False
-    small = cv2.resize(image_bgr[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA)
-    return mode_share(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), 1) >= OFF_TILE_MIN_EXACT
 
 
 def moving(gray_half: np.ndarray, previous: np.ndarray | None, xyxy: np.ndarray | tuple[int, int, int, int]) -> bool:

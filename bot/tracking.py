@@ -13,28 +13,19 @@ finder has just recognised as one), they are kept as a *held* row of ``faces`` a
 0: no detection this frame).
 Held rows count as present (the class mood, the database, the overlay) but are not classified
 or read for attention (``is_held``): a stale crop is not a new expression. After ``hold_s`` the
-participant is absent; their id still comes back if they do within ``forget_after_s``. A
-participant whose name is on a tile without a face is present all the same: with their camera
-off when the tile looks painted by the app (``_painted``), else as a held row on that tile,
-named (live video, the face not found: looking down, turned away, out of the picture), for as
-long as the tile's picture keeps moving (``_live_on_tile``); a picture that stopped (a frozen
-video), or one not seen moving yet, counts as camera off ``hold_s`` after it last moved or a
-face was last found there.
+participant is absent; their id still comes back if they do within ``forget_after_s``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from bot.names import cut_label_fits, name_is_cut, name_key, name_words
-from bot.painted import camera_off_like, camera_off_through_noise
+from bot.names import name_key
 from vocab.geometry import Overlap, box_overlap
 from vocab.labels import EMOTIONS, NOT_READ, UNREADABLE
 from vocab.types import Faces, FrameResult
@@ -51,8 +42,7 @@ HIDDEN_COVER = 0.5  # share of a face box under the overlay that makes a missing
 PLACE_MIN_SIMILARITY = 0.65
 # Two reads of one label that differ by a letter or two ("Will Turner", then "Will Turmer" after a
 # reflow) are one person when the face also looks the same (the same person 0.99 or more, another
-# person at most 0.75 on the bench above), or, on a camera-off tile, when it is the same tile;
-# names further apart never are.
+# person at most 0.75 on the bench above); names further apart never are.
 MISREAD_MIN_SIMILARITY = 0.95
 MISREAD_MIN_RATIO = 0.8
 # How long a face the detector missed stays present at its last box (seconds of media/capture
@@ -110,32 +100,6 @@ class _Track:
     face_seen: float | None = None  # when a detected face was last matched to it (None: never)
     tile_xyxy: np.ndarray | None = None  # the frame tile its face was last in (None: outside the grid)
     pixels: np.ndarray | None = None  # its face box on the last frame it was found (see _box_pixels)
-    name_read_t: float | None = None  # when its own name was last read on it (a face's or a tile's label)
-    cut_words: tuple[str, ...] | None = None  # while it has no name: the cut label last on it ("Jo S…")
-    live_t: float | None = None  # when its named tile without a face was last seen moving (see _live_on_tile)
-    tile_pixels: tuple[tuple[int, ...], np.ndarray] | None = None  # that tile and its pixels (see _box_pixels)
-
-
-@dataclass(frozen=True)
-class _Label:
-    """What one display name read this frame says of who it is (``ParticipantTracker._labels``):
-    the identity keys it may stand for, and for a label the app cut ("Jo S…") its ``name_words``."""
-
-    candidates: frozenset[str]
-    cut_words: tuple[str, ...] | None = None  # None: the name is complete
-
-    @property
-    def identity(self) -> str | None:
-        """The one key it stands for; None for a cut label that several known names fit, or none."""
-        return next(iter(self.candidates)) if len(self.candidates) == 1 else None
-
-
-class _OnTile(NamedTuple):
-    """A participant whose name is on a tile without a face: their id, the tile, the name there."""
-
-    track_id: int
-    tile: np.ndarray
-    name: str
 
 
 def is_held(faces: Faces) -> np.ndarray:
@@ -156,13 +120,8 @@ class ParticipantTracker:
     camera-off tiles cannot be told apart), unless they show two faces that look different (two
     "Ana"s, two "iPhone"s): that name is shared from then on, says only who someone is not, and
     its holders are told apart by place and looks (one with the camera off by their tile).
-    A label the app cut ("Jo S…") is the one known name it is the start of, word by word (on a
-    face, only if the face also looks like them); one that several known names start with, or
-    none, names nobody: place and looks decide, and the full name read later on that participant
-    becomes theirs. A name a letter or two off the name of a participant whose camera is off,
-    on the tile where their own name was read on the last frame, is a misread of it, once: read
-    again, it is someone's own name. Faces without a readable name are matched by place, then by
-    looks. A participant whose face is missed is held at their last box for ``hold_s`` (module notes).
+    Faces without a readable name are matched by place, then by looks.
+    A participant whose face is missed is held at their last box for ``hold_s`` (module notes).
     """
 
     forget_after_s: float = 600.0
@@ -170,9 +129,6 @@ class ParticipantTracker:
     _tracks: dict[int, _Track] = field(default_factory=dict)
     _next_id: int = 1
     _by_name: dict[str, int] = field(default_factory=dict)
-    # The ``name_words`` of each complete name read under a key of ``_by_name``: what a cut label must fit.
-    _name_words: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
-    _previous_t_s: float | None = None  # the time of the last frame (see _misread_of)
     # Names seen on two different-looking faces of one frame: several people use them (class notes).
     _shared_names: set[str] = field(default_factory=set)
     # Last frame's signatures by exact face box, with a 4x4 colour thumbnail of the box: the live
@@ -204,30 +160,19 @@ class ParticipantTracker:
         for tid in [k for k, tr in self._tracks.items() if t_s - tr.last_seen > self.forget_after_s]:
             del self._tracks[tid]  # its name (if any) still maps to its id
         signatures = self._signatures(frame)
-        face_names = list(faces.name) if faces.name is not None else [None] * n
-        labels = self._labels([*face_names, *frame.tile_names])
-        face_labels = [labels.get(name) if isinstance(name, str) else None for name in face_names]
-        keys = [label.identity if label is not None else None for label in face_labels]
+        keys = [_key(faces.name[i]) if faces.name is not None else None for i in range(n)]
         if frame.image is not None:  # (without one the signatures are blank: nothing to tell apart)
-            # Complete names only: a cut label's key is a guess at a name, not a name seen on two faces.
-            self._shared_names |= _shared_names(
-                [k if label is not None and label.cut_words is None else None
-                 for k, label in zip(keys, face_labels, strict=True)], signatures)
+            self._shared_names |= _shared_names(keys, signatures)
         ids = np.zeros(n, np.int64)
         free_faces = set(range(n))
         # 1. By name: the id that name has had all session (a shared name is no identity).
         for i in range(n):
             key = keys[i]
             known = self._by_name.get(key) if key is not None and key not in self._shared_names else None
-            if known is None or known in ids[:i]:
-                continue
-            label = face_labels[i]
-            if label is not None and label.cut_words is not None and not self._looks_like(known, signatures[i], frame):
-                keys[i] = None  # a cut label on a face that looks different: it names nobody, place and looks decide
-                continue
-            ids[i] = known
-            self._revive(known, faces.xyxy[i], signatures[i], t_s, key)
-            free_faces.discard(i)
+            if known is not None and known not in ids[:i]:
+                ids[i] = known
+                self._revive(known, faces.xyxy[i], signatures[i], t_s, key)
+                free_faces.discard(i)
         # 2. By place, then by looks, among the participants not named this frame.
         taken = {int(t) for t in ids if t}
         tracks = [tr for tr in self._tracks.values() if tr.track_id not in taken]
@@ -261,7 +206,10 @@ class ParticipantTracker:
             tr.signature = 0.8 * tr.signature + 0.2 * signatures[i]
             tr.signature /= max(float(np.linalg.norm(tr.signature)), 1e-6)
             tr.last_seen = t_s
-            self._note_label(tr, keys[i], face_labels[i], face_names[i], t_s)
+            key = keys[i]
+            if key is not None and (key not in self._by_name or key in self._shared_names):
+                tr.name_key = key
+                self._by_name.setdefault(key, tr.track_id)
         tile_rows = {tuple(t) for t in frame.tiles_xyxy.tolist()}
         for i in range(n):
             tr = self._tracks[int(ids[i])]
@@ -271,23 +219,13 @@ class ParticipantTracker:
         hidden_ids = {tr.track_id for tr in hidden}
         held = self._held([tracks[j] for j in sorted(free_tracks) if tracks[j].track_id not in hidden_ids],
                           frame, t_s)
-        for tr in held:  # their tile's picture, should their face stay unfound (see _live_on_tile)
-            if tr.tile_xyxy is not None and frame.image is not None:
-                _keep_tile_pixels(tr, tr.tile_xyxy, frame.image)
         faces = _with_held_rows(dataclasses.replace(faces, track_id=ids), held)
-        on_tiles = self._named_tiles_without_face(dataclasses.replace(frame, faces=faces), labels,
-                                                  {int(t) for t in faces.track_id}, t_s)  # type: ignore[union-attr]
-        is_off = [self._camera_off(on, frame.image, t_s) for on in on_tiles]
-        off = [on for on, o in zip(on_tiles, is_off, strict=True) if o]
-        # Live video without a face found (looking down, turned away): present, held on the tile, named.
-        live = [on for on, o in zip(on_tiles, is_off, strict=True) if not o]
-        faces = _with_held_rows(faces, [self._tracks[on.track_id] for on in live], [on.name for on in live])
-        hidden = [tr for tr in hidden if tr.track_id not in {on.track_id for on in on_tiles}]
-        self._previous_t_s = t_s
+        off_ids, off_xyxy = self._cameras_off(dataclasses.replace(frame, faces=faces),
+                                              {int(t) for t in faces.track_id}, t_s)  # type: ignore[union-attr]
+        hidden = [tr for tr in hidden if tr.track_id not in off_ids]
         return dataclasses.replace(
             frame, faces=faces,
-            camera_off_track_ids=np.array([on.track_id for on in off], np.int64),
-            camera_off_xyxy=np.array([on.tile for on in off], np.float32).reshape(-1, 4),
+            camera_off_track_ids=np.array(off_ids, np.int64), camera_off_xyxy=off_xyxy,
             hidden_track_ids=np.array([tr.track_id for tr in hidden], np.int64),
             hidden_xyxy=np.array([tr.xyxy for tr in hidden], np.float32).reshape(-1, 4))
 
@@ -302,188 +240,40 @@ class ParticipantTracker:
         if tid not in self._tracks:
             self._tracks[tid] = _Track(tid, xyxy.copy(), signature, t_s, key)
 
-    def _labels(self, names: Iterable[object]) -> dict[str, _Label]:
-        """Each display name of this frame and what it says (``_Label``), judged against the names
-        known before the frame: a name first read on it is no fit yet for a cut label beside it."""
-        out: dict[str, _Label] = {}
-        for name in names:
-            if isinstance(name, str) and name not in out and (label := self._label(name)) is not None:
-                out[name] = label
-        return out
-
-    def _label(self, name: str) -> _Label | None:
-        """A complete name stands for its own key (``_key``); a label the app cut ("Jo S…",
-        ``bot.names.name_is_cut``) for every known name it fits word by word (``cut_label_fits``),
-        none when none does: a cut label is nobody's own name. None for no name."""
-        key = _key(name)
-        if key is None:
-            return None
-        if not name_is_cut(name):
-            return _Label(frozenset({key}))
-        words = name_words(name)
-        fits = frozenset(key for key, spellings in self._name_words.items()
-                         if any(cut_label_fits(words, full) for full in spellings))
-        return _Label(fits, words)
-
-    def _looks_like(self, tid: int, signature: np.ndarray, frame: FrameResult) -> bool:
-        """Whether a face looks like participant ``tid`` (``APPEARANCE_MATCH``); true when there is
-        nothing to compare (no image, no face of theirs seen yet, their track forgotten)."""
-        tr = self._tracks.get(tid)
-        if frame.image is None or tr is None or tr.face_seen is None:
-            return True
-        return float(signature @ tr.signature) >= APPEARANCE_MATCH
-
-    def _give_name(self, tr: _Track, key: str, name: str | None) -> None:
-        """Participant ``tr`` holds name ``key`` (the first to do so gets the name's id); ``name``,
-        a complete display name read with that key, is remembered for cut labels to fit."""
-        tr.name_key = key
-        tr.cut_words = None
-        self._by_name.setdefault(key, tr.track_id)
-        if name is not None:
-            self._name_words.setdefault(key, set()).add(name_words(name))
-
-    def _note_label(self, tr: _Track, key: str | None, label: _Label | None, name: object, t_s: float) -> None:
-        """What the label on participant ``tr``'s face tells of them: a name first read (theirs
-        from now on), their own name read again, or, while they have none, a cut label."""
-        if label is None:
-            return
-        complete = name if isinstance(name, str) and label.cut_words is None else None
-        if key is not None and (key not in self._by_name or key in self._shared_names):
-            self._give_name(tr, key, complete)
-        elif key is not None and key == tr.name_key and complete is not None:
-            self._name_words.setdefault(key, set()).add(name_words(complete))
-        if key is not None and key == tr.name_key:
-            tr.name_read_t = t_s
-        elif tr.name_key is None and label.cut_words is not None:
-            tr.cut_words = label.cut_words
-
-    def _named_tiles_without_face(self, frame: FrameResult, labels: dict[str, _Label], seen: set[int],
-                                  t_s: float) -> list[_OnTile]:
-        """Every participant whose name is on a tile without a face, once each (``_tile_holder``
-        says who), now placed on that tile."""
+    def _cameras_off(self, frame: FrameResult, seen: set[int], t_s: float) -> tuple[list[int], np.ndarray]:
+        """Named tiles without a face: those participants are present with their camera off."""
         if not frame.tile_names:
-            return []
+            return [], np.zeros((0, 4), np.float32)
         with_face = {tuple(t) for t in frame.faces.tile_xyxy.tolist()}
-        read = {label.identity for label in labels.values()} - {None}
-        out: list[_OnTile] = []
+        out_ids: list[int] = []
+        boxes: list[list[float]] = []
         for tile, name in zip(frame.tiles_xyxy.tolist(), frame.tile_names, strict=True):
-            label = labels.get(name) if isinstance(name, str) else None
-            if label is None or not isinstance(name, str) or tuple(tile) in with_face:
+            key = _key(name)
+            if key is None or tuple(tile) in with_face:
                 continue
-            box = np.array(tile, np.float32)
-            taken = seen | {on.track_id for on in out}
-            tid = self._tile_holder(name, label, box, taken, read, t_s)
-            if tid is None or tid in taken:
-                continue  # nobody this name can be told to be, or its one holder, already counted (a face or a tile)
-            tr = self._tracks[tid]
-            tr.last_seen = t_s
-            _put_on_tile(tr, box)
-            out.append(_OnTile(tid, box, name))
-        return out
+            if key in self._shared_names:
+                tid = self._holder_at(key, np.array(tile, np.float32), seen | set(out_ids))
+            else:
+                tid = self._by_name.get(key)
+            if tid is None:
+                tid = self._new(np.array(tile, np.float32), np.zeros(SIGNATURE_LEN, np.float32), t_s)
+                self._tracks[tid].name_key = key
+                self._by_name.setdefault(key, tid)
+            if tid in seen or tid in out_ids:
+                continue  # the one holder of this name, already counted (a face or a tile)
+            self._revive(tid, np.array(tile, np.float32), np.zeros(SIGNATURE_LEN, np.float32), t_s, key)
+            self._tracks[tid].last_seen = t_s
+            out_ids.append(tid)
+            boxes.append([float(v) for v in tile])
+        return out_ids, np.array(boxes, np.float32).reshape(-1, 4)
 
-    def _tile_holder(self, name: str, label: _Label, tile: np.ndarray, taken: set[int], read: set[str | None],
-                     t_s: float) -> int | None:
-        """Who the name on a tile without a face is; a new participant when nobody known.
-
-        A known name: its id. A shared one, or a cut label several known names fit: the one of
-        them whose last place was this tile (``_holder_at``), a newcomer for a shared name. A name
-        never seen before: see ``_new_name_holder``; a cut label that fits no known name: see
-        ``_cut_label_holder``.
-        """
-        if label.cut_words is not None and not label.candidates:
-            return self._cut_label_holder(label.cut_words, tile, taken, t_s)
-        key = label.identity
-        if key is not None and key not in self._by_name:  # (a cut label fits known names only: this one is complete)
-            return self._new_name_holder(name, key, tile, taken, read, t_s)
-        tid: int | None
-        if key is not None and key not in self._shared_names:
-            tid = self._by_name[key]
-            self._revive(tid, tile, np.zeros(SIGNATURE_LEN, np.float32), t_s, key)
-        else:
-            tid = self._holder_at(tile, taken, [tr for tr in self._tracks.values() if tr.name_key in label.candidates])
-            if tid is None and key is not None:
-                tid = self._new(tile, np.zeros(SIGNATURE_LEN, np.float32), t_s)
-                self._give_name(self._tracks[tid], key, name if label.cut_words is None else None)
-        if tid is not None:
-            self._tracks[tid].name_read_t = t_s
-        return tid
-
-    def _new_name_holder(self, name: str, key: str, tile: np.ndarray, taken: set[int], read: set[str | None],
-                         t_s: float) -> int:
-        """Who a complete name never seen before, on a tile without a face, is: the participant
-        without a name on this tile whose cut label it completes ("Jo S…", now "Jo Smith"), theirs
-        from now on; else the one it is a misread of (``_misread_of``); else a newcomer."""
-        words = name_words(name)
-        tid = self._holder_at(tile, taken, [tr for tr in self._tracks.values() if tr.name_key is None
-                                            and tr.cut_words is not None and cut_label_fits(tr.cut_words, words)])
-        if tid is None:
-            misread = self._misread_of(key, tile, taken, read)
-            if misread is not None:
-                return misread  # not their name: ``name_read_t`` stays, so the next read of it is someone's own
-            tid = self._new(tile, np.zeros(SIGNATURE_LEN, np.float32), t_s)
-        self._give_name(self._tracks[tid], key, name)
-        self._tracks[tid].name_read_t = t_s
-        return tid
-
-    def _cut_label_holder(self, cut_words: tuple[str, ...], tile: np.ndarray, taken: set[int], t_s: float) -> int:
-        """Who a cut label that fits no known name, on a tile without a face, is: the participant
-        without a name last shown with it on this tile, else a newcomer without a name (the label
-        names nobody: the full name read later on them will)."""
-        tid = self._holder_at(tile, taken, [tr for tr in self._tracks.values()
-                                            if tr.name_key is None and tr.cut_words == cut_words])
-        if tid is None:
-            tid = self._new(tile, np.zeros(SIGNATURE_LEN, np.float32), t_s)
-            self._tracks[tid].cut_words = cut_words
-        return tid
-
-    def _misread_of(self, key: str, tile: np.ndarray, taken: set[int], read: set[str | None]) -> int | None:
-        """The participant a never-seen name on a tile without a face is a misread of, or None.
-
-        Its spelling is a misread of theirs (the rule faces use, ``_near_spelling``, the tile
-        standing in for the looks a camera-off tile does not have), their own name is read nowhere
-        this frame, and it was read on this very tile on the last frame: a page change puts
-        someone else on the tile, with a near name ("Wang Lu" where "Wang Li" was) read on every
-        frame, and a misread read again is no misread (it is someone's own name).
-        """
-        if self._previous_t_s is None:
-            return None
-        return self._holder_at(tile, taken, [
-            tr for tr in self._tracks.values()
-            if tr.name_key is not None and tr.name_key not in read and _near_spelling(key, tr.name_key)
-            and tr.name_read_t is not None and tr.name_read_t >= self._previous_t_s])
-
-    def _camera_off(self, on: _OnTile, image: np.ndarray | None, t_s: float) -> bool:
-        """Whether a participant named on a tile without a face has the camera off: the tile looks
-        painted by the app (``_painted``; no image to tell counts as painted), or its picture is
-        not live video (``_live_on_tile``: still for ``hold_s``, a frozen video)."""
-        return image is None or _painted(image, on.tile) or not self._live_on_tile(self._tracks[on.track_id],
-                                                                                   on.tile, image, t_s)
-
-    def _live_on_tile(self, tr: _Track, tile: np.ndarray, image: np.ndarray, t_s: float) -> bool:
-        """Whether the live-looking ``tile`` of participant ``tr`` (their name, no face) is live video:
-        its picture moved (``_changed``) or their face was found within ``hold_s``. Moved: since it
-        was last watched (the last frame it was held on, with or without a face), or, on a tile not
-        watched yet, their face's box since their face was last found; with neither to compare, it
-        has not (a first look cannot tell). A frozen picture (a lost connection keeps the last one)
-        stops being live."""
-        where = tuple(int(round(v)) for v in tile)
-        before = tr.tile_pixels
-        if before is not None and before[0] == where:
-            moved = _changed(_box_pixels(image, tile), before[1])
-        else:
-            moved = _changed(_box_pixels(image, tr.xyxy), tr.pixels)
-        if moved:
-            tr.live_t = t_s
-        _keep_tile_pixels(tr, tile, image)
-        last = max((t for t in (tr.live_t, tr.face_seen) if t is not None), default=None)
-        return last is not None and t_s - last <= self.hold_s
-
-    def _holder_at(self, tile: np.ndarray, taken: set[int], candidates: Iterable[_Track]) -> int | None:
-        """The one of ``candidates``, not ``taken`` this frame, whose last place was this tile (its
-        tile or its box overlapping it most, IoU ``IOU_MATCH`` or more); None: nobody."""
+    def _holder_at(self, key: str, tile: np.ndarray, taken: set[int]) -> int | None:
+        """The participant with the shared name ``key``, not ``taken`` this frame, whose last place
+        was this camera-off ``tile`` (its tile or its box overlapping it most, IoU ``IOU_MATCH`` or
+        more); None: a new one."""
         best, best_iou = None, IOU_MATCH
-        for tr in candidates:
-            if tr.track_id in taken:
+        for tr in self._tracks.values():
+            if tr.name_key != key or tr.track_id in taken:
                 continue
             place = tr.tile_xyxy if tr.tile_xyxy is not None else tr.xyxy
             iou = float(box_overlap(tile[None], np.asarray(place, np.float32)[None])[0, 0])
@@ -515,7 +305,9 @@ class ParticipantTracker:
             if frame.image is not None and float(appearance_signature(frame.image, tr.xyxy) @ tr.signature) \
                     < HOLD_MIN_SIMILARITY:
                 continue
-            if not _changed(_box_pixels(frame.image, tr.xyxy), tr.pixels):
+            now = _box_pixels(frame.image, tr.xyxy)
+            if now is None or tr.pixels is None or now.shape != tr.pixels.shape or \
+                    float(cv2.absdiff(now, tr.pixels).mean()) < HOLD_MIN_CHANGE:
                 continue  # a still picture (or no image to tell): nobody live is there
             out.append(tr)
         return out
@@ -548,12 +340,6 @@ def _thumbnail(image: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     return cv2.resize(image[y0:y1, x0:x1], (4, 4), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def _painted(image: np.ndarray, tile: np.ndarray) -> bool:
-    """Whether a tile looks painted by the app, as a camera-off tile is: one exact grey, as it is or
-    once the noise of a recording or a remote screen is averaged out (``bot.painted``)."""
-    return camera_off_like(image, tile) or camera_off_through_noise(image, tile)
-
-
 def _box_pixels(image: np.ndarray | None, xyxy: np.ndarray) -> np.ndarray | None:
     """Every second pixel of the green channel in ``xyxy``: enough to tell live video (camera
     noise, movement) from a still picture, for a few microseconds a face."""
@@ -565,33 +351,9 @@ def _box_pixels(image: np.ndarray | None, xyxy: np.ndarray) -> np.ndarray | None
     return image[y0:y1:2, x0:x1:2, 1].copy() if x1 > x0 and y1 > y0 else None
 
 
-def _changed(now: np.ndarray | None, before: np.ndarray | None) -> bool:
-    """Whether a region's pixels (``_box_pixels``) moved since ``before`` (``HOLD_MIN_CHANGE``):
-    live video, not a still picture. False when either is missing or they differ in size."""
-    if now is None or before is None or now.shape != before.shape:
-        return False
-    return float(cv2.absdiff(now, before).mean()) >= HOLD_MIN_CHANGE
-
-
-def _keep_tile_pixels(tr: _Track, tile: np.ndarray, image: np.ndarray) -> None:
-    """Remember the pixels of the tile participant ``tr`` is held on (``_box_pixels``), to tell on
-    the next frame whether its picture moves (``_live_on_tile``)."""
-    now = _box_pixels(image, tile)
-    tr.tile_pixels = (tuple(int(round(v)) for v in tile), now) if now is not None else None
-
-
-def _put_on_tile(tr: _Track, tile: np.ndarray) -> None:
-    """Participant ``tr`` is shown on ``tile`` (their name there, no face): that is their place now,
-    at their last box if it lies in the tile, else at the whole tile."""
-    if float(box_overlap(tr.xyxy[None].astype(np.float32), tile[None], Overlap.IOS)[0, 0]) < 0.5:
-        tr.xyxy = tile.copy()
-    tr.tile_xyxy = tile.round().astype(np.int32)
-
-
-def _with_held_rows(faces: Faces, held: list[_Track], names: list[str] | None = None) -> Faces:
+def _with_held_rows(faces: Faces, held: list[_Track]) -> Faces:
     """``faces`` with one row per held participant appended: last box, score ``HELD_SCORE``,
-    the tile it was in (or a box twice its size), nothing read from the face (no expression),
-    and the name on their tile when given (``names``, row for row), else none."""
+    the tile it was in (or a box twice its size), and nothing read (no name, no expression)."""
     if not held:
         return faces
     k = len(held)
@@ -606,7 +368,7 @@ def _with_held_rows(faces: Faces, held: list[_Track], names: list[str] | None = 
         "smoothed_probs": np.full((k, len(EMOTIONS)), np.nan, np.float32),
         "label": np.full(k, UNREADABLE, np.int64), "attention": np.full(k, NOT_READ, np.int8),
         "head_pose_deg": np.full((k, 3), np.nan, np.float32), "eyes_closed": np.full(k, -1, np.int8),
-        "name": np.array(names if names is not None else [None] * k, dtype=object)}
+        "name": np.array([None] * k, dtype=object)}
     changes = {}
     for f in dataclasses.fields(Faces):
         now = getattr(faces, f.name)
@@ -626,14 +388,10 @@ def _other_names(face_keys: list[str | None], track_keys: list[str | None], sims
         for j, b in enumerate(track_keys):
             if a is None or b is None or a == b:
                 continue
-            out[i, j] = not (sims[i, j] >= MISREAD_MIN_SIMILARITY and _near_spelling(a, b))
+            misread = sims[i, j] >= MISREAD_MIN_SIMILARITY and \
+                difflib.SequenceMatcher(None, a, b).ratio() >= MISREAD_MIN_RATIO
+            out[i, j] = not misread
     return out
-
-
-def _near_spelling(a: str, b: str) -> bool:
-    """Two name keys no further apart than a misread letter or two (``MISREAD_MIN_RATIO``): one
-    label read twice, if something else (the looks of a face, the place of a tile) agrees."""
-    return difflib.SequenceMatcher(None, a, b).ratio() >= MISREAD_MIN_RATIO
 
 
 def _shared_names(face_keys: list[str | None], signatures: list[np.ndarray]) -> set[str]:

@@ -17,7 +17,6 @@ import numpy as np
 
 from bot.pipeline import Pipeline, build_pipeline
 from bot.sources import folder_images, read_image
-from bot.tracking import is_held
 from vocab.errors import CaptureError
 from vocab.labels import EMOTIONS, UNCERTAIN, attention_text, eyes_text
 from vocab.protocols import CapturedFrame
@@ -79,9 +78,8 @@ def _analyze(pipeline: Pipeline, image_path: Path, image: Any) -> dict[str, Any]
 
 def tiles_json(frame: FrameResult) -> list[dict[str, Any]]:
     """Every tile: its box (x, y, w, h), the display name read on it (None where unreadable or
-    names are off) and whether a face was found on it (``camera_on``; a participant the tracker
-    holds on a named tile without one, ``bot.tracking.is_held``, is no face found)."""
-    with_face = {tuple(t) for t in frame.faces.tile_xyxy[~is_held(frame.faces)].tolist()}
+    names are off) and whether a face is on it (``camera_on``)."""
+    with_face = {tuple(t) for t in frame.faces.tile_xyxy.tolist()}
     names = frame.tile_names or (None,) * len(frame.tiles_xyxy)
     out = []
     for (x1, y1, x2, y2), name in zip(frame.tiles_xyxy.tolist(), names, strict=True):
@@ -93,13 +91,11 @@ def faces_json(frame: FrameResult) -> list[dict[str, Any]]:
     """One dict per face, in reading order (tile row, tile column, then position in the tile).
 
     With emotions on, ``emotion``/``confidence``/``probabilities`` are None for a face whose
-    expression cannot be read (``unreadable``: looking away, eyes closed, covered). Rows the
-    tracker holds for a participant whose face was not found (``bot.tracking.is_held``) are no
-    faces of the image: they are left out.
+    expression cannot be read (``unreadable``: looking away, eyes closed, covered).
     """
     f = frame.faces
     faces = []
-    for i in np.flatnonzero(~is_held(f)).tolist():
+    for i in range(len(f)):
         x1, y1, x2, y2 = (int(round(v)) for v in f.xyxy[i])
         tx1, ty1, tx2, ty2 = (int(v) for v in f.tile_xyxy[i])
         item: dict[str, Any] = {"box": [x1, y1, x2 - x1, y2 - y1], "tile": [tx1, ty1, tx2 - tx1, ty2 - ty1],

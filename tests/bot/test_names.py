@@ -21,9 +21,7 @@ from bot.names import (
     MAX_NAME_CHARS,
     NameReader,
     TileNames,
-    cut_label_fits,
     name_key,
-    name_words,
     sanitize_name,
     spelling_key,
 )
@@ -83,20 +81,6 @@ def test_sanitize_caps_the_length() -> None:
 ])
 def test_name_key(a: str, b: str, same: bool) -> None:
     assert (name_key(a) == name_key(b)) is same
-
-
-@pytest.mark.parametrize(("cut", "full", "fits"), [
-    ("Jo S…", "Jo Smith", True),
-    ("Jo Sm...", "Jo Smith", True),
-    ("Jo S…", "Josh Miller", False),  # "jos" starts "joshmiller", but "Jo" is a whole word
-    ("Ana S…", "Anastasia Petrova", False),
-    ("Ana…", "Ana Souza", True),
-    ("Ana…", "Ana", False),  # an app cuts only a name that does not fit: "Ana" shown whole
-    ("Karl Ar…", "Karl Arnold", True),  # cut inside "rn", which the key folds to "m"
-    ("Ana L…", "Ana", False),
-])
-def test_a_cut_label_fits_a_full_name_word_by_word(cut: str, full: str, fits: bool) -> None:
-    assert cut_label_fits(name_words(cut), name_words(full)) is fits
 
 
 # -- reading rendered galleries (real models) --------------------------------------------------

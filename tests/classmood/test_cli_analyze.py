@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
-from bot.tracking import ParticipantTracker
-from classmood.analyze import faces_json, tiles_json
 from classmood.cli import main
 from tools.compose_gallery import compose_gallery, load_face_photos
-from vocab.types import Faces, FrameResult
 
 pytestmark = pytest.mark.usefixtures("shipped_model")
 
@@ -113,32 +108,6 @@ def test_a_folder_where_no_image_reads_fails_and_one_where_some_do_says_how_many
     assert main(["analyze", str(broken), *json_flag]) == 0, "one image read: the analysis stands"
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "2 of 3 images" in err and "could not be read" in err
-
-
-def _two_people(rng: np.random.Generator, t: float, found: int) -> FrameResult:
-    """Two people on two tiles of a live picture (fresh camera noise), the first ``found`` faces found."""
-    image = np.zeros((200, 400, 3), np.uint8)
-    image[:, :200], image[:, 200:] = (40, 90, 160), (150, 60, 30)  # two rooms
-    image[50:150, 50:150], image[50:150, 250:350] = (90, 140, 200), (60, 110, 180)  # two faces
-    image = np.clip(image + rng.integers(-3, 4, image.shape), 0, 255).astype(np.uint8)
-    tiles = np.array([[0, 0, 200, 200], [200, 0, 400, 200]], np.int32)
-    boxes = np.array([[50, 50, 150, 150], [250, 50, 350, 150]], np.float32)[:found]
-    faces = Faces(xyxy=boxes, score=np.ones(found, np.float32), tile_xyxy=tiles[:found])
-    return FrameResult(int(t) + 1, t, datetime.now(UTC), (0, 0, 400, 200), image=image, tiles_xyxy=tiles,
-                       faces=faces)
-
-
-def test_a_face_the_tracker_holds_is_not_a_face_of_the_image() -> None:
-    """The tracker keeps a participant whose face the detector missed as a held row (score 0,
-    ``bot.tracking.is_held``) for the class mood and the database; what analyze lists is the
-    faces found in the image, and a tile whose face was not found has no face (``camera_on``)."""
-    rng = np.random.default_rng(3)
-    tracker = ParticipantTracker()
-    tracker(_two_people(rng, 0.0, found=2), 0.0)
-    frame = tracker(_two_people(rng, 1.0, found=1), 1.0)
-    assert frame.faces.score.tolist() == [1.0, 0.0], "the second face is held"
-    assert [f["box"] for f in faces_json(frame)] == [[50, 50, 100, 100]]
-    assert [t["camera_on"] for t in tiles_json(frame)] == [True, False]
 
 
 def test_an_empty_folder_is_one_line_and_the_capture_exit_code(tmp_path: Path,
