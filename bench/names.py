@@ -212,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-cell", type=int, default=25, help="tiles per style and size")
     p.add_argument("--jpeg", type=int, default=85, help="JPEG quality of the rendered frames (0: lossless, "
                    "as a live screen capture is; JPEG as a saved screenshot or a screen-shared stream)")
+    p.add_argument("--seed", type=int, default=0, help="which names, fonts and backdrops the accuracy table draws "
+                   "(one seed's 500 labels vary by about 1.5 points from another's)")
     p.add_argument("--runs", type=int, default=5, help="timed first reads (each followed by 10 steady frames)")
     p.add_argument("--errors", type=Path, help="write each wrong read's label region here as a PNG")
     p.add_argument("--screens", type=Path, help="a folder of real screenshots to read (e.g. ../shared/data/screens)")
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"models: {args.rec} + {DEFAULT_DET_PATH.name} ({size_mb:.1f} MB), "
           f"{args.threads} threads; fonts: {', '.join(families)}; JPEG {jpeg or 'off'}")
     with OnnxTextReader(rec_path=args.rec, threads=args.threads) as reader:
-        rows = accuracy_table(reader, families, args.per_cell, jpeg_quality=jpeg)
+        rows = accuracy_table(reader, families, args.per_cell, seed=args.seed, jpeg_quality=jpeg)
         floor = DEFAULT_MIN_CONFIDENCE
         print(f"\nexact names at min_confidence {floor} (wrong = a name that is not the one shown)")
         print(f"{'style':<18} " + " ".join(f"{px:>2} px exact/wrong" for px in SIZES_PX))

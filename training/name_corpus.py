@@ -15,6 +15,7 @@ Deterministic from the seed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,8 +55,11 @@ LANGUAGES: dict[str, Letters] = {
                       _split("a e i o u ä ö ü ie ei au a e"), _split("  n r rn ß tz ck ch ng l")),
     "french": Letters(_split("b c ch d f g gu j l m n p qu r s t v  "),
                       _split("a e i o u é è ê ë ï î ô û ou ai a e"), _split("  n l r s ç x t")),
+    # Portuguese writes its nasal diphthongs with the tilde on the first vowel (ão, ãe, õe: João,
+    # Magalhães, Simões); a syllable of single vowels never shows a tilde before another vowel,
+    # and at 10-12 px a tilde is a line that reads as a macron (ā, Baltic) without that context.
     "iberian": Letters(_split("b c ch d f g j l ll lh m n nh ñ p r s t v z  "),
-                       _split("a e i o u á é í ó ú ã õ â ê ô a o"), _split("  n s r l z ç")),
+                       _split("a e i o u á é í ó ú ã õ â ê ô a o ão ãe õe ão"), _split("  n s r l z ç")),
     "turkish": Letters(_split("b c ç d f g ğ h k l m n p r s ş t v y z  "),
                        _split("a e ı i o ö u ü a e"), _split("  n r k l ş t z m")),
     "hungarian": Letters(_split("b cs d f g gy h k l m n ny p r s sz t v zs  "),
@@ -100,6 +104,11 @@ def word(rng: np.random.Generator, letters: Letters, syllables: int) -> str:
         parts.append(_pick(rng, letters.onsets) + _pick(rng, letters.vowels) + coda)
     text = "".join(parts)
     return text[:1].upper() + text[1:]
+
+
+def corpus_digest() -> str:
+    """A short hash of the letter inventories: shards made from another corpus are not reused."""
+    return hashlib.sha256(repr(sorted(LANGUAGES.items())).encode("utf-8")).hexdigest()[:12]
 
 
 class NameMaker:

@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -45,22 +46,25 @@ VALIDATION_SEED = 1_000_003  # above every training shard's seed (seed * 10,000 
 SHARD_GALLERIES = 40
 
 
-def _shards(out: Path, kind: str, seed: int, galleries: int, rec_path: Path, workers: int, threads: int,
-            exclude: set[str]) -> list[Path]:
-    """Build (or find, from an earlier run) the shards of ``galleries`` galleries."""
+def build_shards(out: Path, kind: str, seed: int, galleries: int, rec_path: Path, workers: int, threads: int,
+                 exclude: set[str], build: Callable[..., int] = build_shard,
+                 meta_of: Callable[[str, int], str] = shard_meta_of) -> list[Path]:
+    """Build (or find, from an earlier run) the shards of ``galleries`` galleries, seeds ``seed``,
+    ``seed + 1``...: ``build(path, seed, galleries, rec_path, threads, exclude)`` writes one, and
+    ``meta_of(base sha256, seed)`` is what an existing one must have been made from to be reused."""
     count = math.ceil(galleries / SHARD_GALLERIES)
     paths = [out / f"{kind}_{k:04d}.npz" for k in range(count)]
     base_sha256 = sha256_of_file(rec_path)
     for k, p in enumerate(paths):
-        if p.exists() and shard_meta(p) != shard_meta_of(base_sha256, seed + k):
-            raise SystemExit(f"{p} was built from another base model or seed ({shard_meta(p) or 'not recorded'}); "
-                             "use another --out")
+        if p.exists() and shard_meta(p) != meta_of(base_sha256, seed + k):
+            raise SystemExit(f"{p} was built from another base model, seed or corpus "
+                             f"({shard_meta(p) or 'not recorded'}); use another --out")
     todo = [(p, seed + k) for k, p in enumerate(paths) if not p.exists()]
     if todo:
         log.info("%s: %d of %d shards to build (%d galleries each)", kind, len(todo), count, SHARD_GALLERIES)
         started = time.monotonic()
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            jobs = [pool.submit(build_shard, p, s, SHARD_GALLERIES, rec_path, threads, exclude) for p, s in todo]
+            jobs = [pool.submit(build, p, s, SHARD_GALLERIES, rec_path, threads, exclude) for p, s in todo]
             for done, job in enumerate(jobs, 1):
                 n = job.result()
                 log.info("%s: shard %d/%d, %d crops, %.0f s so far", kind, done, len(todo), n,
@@ -90,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     exclude = name_words()  # the benchmark's words: never trained on
-    train = _shards(args.out, "train", args.seed * 10_000, args.galleries, args.base, args.workers, args.threads,
-                    exclude)
-    val = _shards(args.out, "val", VALIDATION_SEED, args.val_galleries, args.base, args.workers, args.threads, exclude)
+    train = build_shards(args.out, "train", args.seed * 10_000, args.galleries, args.base, args.workers, args.threads,
+                         exclude)
+    val = build_shards(args.out, "val", VALIDATION_SEED, args.val_galleries, args.base, args.workers, args.threads,
+                       exclude)
     report = fit(load_samples(train), load_samples(val), args.out, epochs=args.epochs, l2=args.l2, lr=args.lr,
                  seed=args.seed, base=args.base)
     report["base_sha256"] = sha256_of_file(args.base)

