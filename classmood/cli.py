@@ -172,7 +172,7 @@ def _analyze(config: Config, path: Path, as_json: bool) -> int:
 
     results = analyze_images(config, path)
     if as_json:
-        listed = list(results) if path.is_dir() else [next(results)]
+        listed = list(results)  # one result for an image, one per image of a folder
         print(json.dumps(listed if path.is_dir() else listed[0]))
         _unreadable_images(path, sum("error" in r for r in listed), len(listed))
         return 0

@@ -142,7 +142,7 @@ class OnnxGraphModule(torch.nn.Module):
         self.input_name = start or model.graph.input[0].name
         self.output_name = output or model.graph.output[0].name
         stats = {n.input[i] for n in model.graph.node if n.op_type == "BatchNormalization" for i in (3, 4)}
-        self.nodes = _nodes_between(model, path, self.input_name if start else None, self.output_name)
+        self.nodes = _nodes_between(model, path, start, self.output_name)
         used = {name for inputs, _, _ in self.nodes for name in inputs}
         self.names: dict[str, str] = {}  # initializer name -> parameter key
         self.constants: dict[str, torch.Tensor] = {}
@@ -199,8 +199,13 @@ def _nodes_between(model: onnx.ModelProto, path: Path, start: str | None,
 def write_weights(module: OnnxGraphModule, source: Path, out: Path) -> None:
     """A copy of ``source`` with every trainable initializer set to ``module``'s value."""
     model = onnx.load(str(source))
+    put_weights(module, model)
+    onnx.save(model, str(out))
+
+
+def put_weights(module: OnnxGraphModule, model: onnx.ModelProto) -> None:
+    """Set every initializer of ``model`` that ``module`` trains to ``module``'s value."""
     for init in model.graph.initializer:
         if init.name in module.names:
             array = module.parameter_of(init.name).detach().cpu().numpy().astype(np.float32)
             init.CopyFrom(numpy_helper.from_array(array, init.name))
-    onnx.save(model, str(out))

@@ -32,13 +32,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from onnx import numpy_helper
 
 from bot.names import spelling_key
 from models.ort_session import ort
 from models.text_reader import MIN_CJK_CHAR_PROB, recognition_batch, recognition_width
 from tools.name_labels import name_words
 from training.data import sha256_of_file
-from training.onnx_torch import OnnxGraphModule, write_weights
+from training.onnx_torch import OnnxGraphModule, put_weights
 from training.text_crops import (
     CropSet,
     build_crop_shard,
@@ -48,9 +49,9 @@ from training.text_crops import (
     save_crops,
     script_crops,
 )
-from training.text_features import find_head, read_dictionary, trainable_classes
+from training.text_features import find_head, read_dictionary, shard_meta, trainable_classes
 from training.text_head import VALIDATION_SEED, build_shards
-from training.text_head_fit import FROZEN_WIN
+from training.text_head_fit import FROZEN_WIN, set_columns
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,10 @@ MIN_SCRIPT_AGREEMENT = 0.98
 
 def script_set(path: Path, base: Path, galleries: int) -> CropSet:
     """``text_crops.script_crops`` of ``galleries`` galleries, kept at ``path`` for a later run."""
-    if not path.exists():
+    meta = crop_shard_meta(sha256_of_file(base), SCRIPT_SEED)
+    if not path.exists() or shard_meta(path) != meta:  # none yet, or cut by another reader
         images = script_crops(base, SCRIPT_SEED, galleries, ideographs_drawn(read_dictionary()))
-        save_crops(path, CropSet(images, [""] * len(images), [""] * len(images), [0] * len(images)),
-                   crop_shard_meta(sha256_of_file(base), SCRIPT_SEED))
+        save_crops(path, CropSet(images, [""] * len(images), [""] * len(images), [0] * len(images)), meta)
     return load_crops([path])
 
 
@@ -110,11 +111,12 @@ class NameRecogniserTop(torch.nn.Module):
 
     def __init__(self, base: Path, classes: list[str]):
         super().__init__()
-        head = find_head(onnx.load(str(base)))
+        proto = onnx.load(str(base))
+        head = find_head(proto)
         self.neck = OnnxGraphModule(base, output=head.features, start=BACKBONE_OUT)
-        full = OnnxGraphModule(base, output="p2o.pd_op.add.79.0", start=head.features)
-        weight = full.parameter_of(head.weight).detach()
-        bias = full.parameter_of(head.bias).detach()
+        inits = {t.name: t for t in proto.graph.initializer}
+        weight = torch.from_numpy(numpy_helper.to_array(inits[head.weight]).copy())
+        bias = torch.from_numpy(numpy_helper.to_array(inits[head.bias]).copy())
         self.keep = torch.from_numpy(trainable_classes(classes))
         frozen = np.setdiff1d(np.arange(len(classes)), self.keep.numpy())
         self.weight = torch.nn.Parameter(weight[:, self.keep].clone())
@@ -192,15 +194,9 @@ def exact_share(model: NameRecogniserTop, columns: list[np.ndarray], texts: list
     right = 0
     with torch.no_grad():
         for idx in _by_length(columns, np.random.default_rng(0)):
-            x = _stack(columns, idx)
-            best = model(x).argmax(dim=-1).numpy()
-            for row, i in enumerate(idx):
-                chars, prev = [], 0
-                for b in best[row]:
-                    if b != prev and b != 0:
-                        chars.append(classes[keep[b]] if b < len(keep) else FROZEN_WIN)
-                    prev = b
-                right += spelling_key("".join(chars)) == spelling_key(texts[i])
+            for i, read in zip(idx, _greedy(model(_stack(columns, idx))), strict=True):
+                text = "".join(classes[keep[b]] if b < len(keep) else FROZEN_WIN for b in read)
+                right += spelling_key(text) == spelling_key(texts[i])
     return right / max(1, len(texts))
 
 
@@ -292,17 +288,9 @@ def fit(model: NameRecogniserTop, train: tuple[list[np.ndarray], list[str]], val
 
 def export(model: NameRecogniserTop, base: Path, out_path: Path) -> None:
     """The shipped file with the trained neck and output columns written in."""
-    neck = model.neck
-    write_weights(neck, base, out_path)
-    proto = onnx.load(str(out_path))
-    inits = {t.name: t for t in proto.graph.initializer}
-    weight = onnx.numpy_helper.to_array(inits[model.head.weight]).copy()
-    bias = onnx.numpy_helper.to_array(inits[model.head.bias]).copy()
-    keep = model.keep.numpy()
-    weight[:, keep] = model.weight.detach().numpy()
-    bias[keep] = model.bias.detach().numpy()
-    inits[model.head.weight].CopyFrom(onnx.numpy_helper.from_array(weight, model.head.weight))
-    inits[model.head.bias].CopyFrom(onnx.numpy_helper.from_array(bias, model.head.bias))
+    proto = onnx.load(str(base))
+    put_weights(model.neck, proto)
+    set_columns(proto, model.keep.numpy(), model.weight.detach().numpy(), model.bias.detach().numpy())
     onnx.save(proto, str(out_path))
 
 

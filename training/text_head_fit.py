@@ -118,13 +118,18 @@ def fit(train: Samples, val: Samples, out: Path, *, epochs: int, l2: float, lr: 
 def export(rec_path: Path, head_path: Path, out_path: Path) -> None:
     """A copy of the recogniser at ``rec_path`` with the refitted columns of ``head_path``."""
     model = onnx.load(str(rec_path))
+    with np.load(head_path) as z:
+        set_columns(model, z["keep"], z["weight"], z["bias"])
+    onnx.save(model, str(out_path))
+
+
+def set_columns(model: onnx.ModelProto, keep: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> None:
+    """Put ``weight`` ``(D, |keep|)`` and ``bias`` into the columns ``keep`` of ``model``'s last layer."""
     head = find_head(model)
     inits = {t.name: t for t in model.graph.initializer}
-    weight = numpy_helper.to_array(inits[head.weight]).copy()
-    bias = numpy_helper.to_array(inits[head.bias]).copy()
-    with np.load(head_path) as z:
-        weight[:, z["keep"]] = z["weight"].astype(weight.dtype)
-        bias[z["keep"]] = z["bias"].astype(bias.dtype)
-    inits[head.weight].CopyFrom(numpy_helper.from_array(weight, head.weight))
-    inits[head.bias].CopyFrom(numpy_helper.from_array(bias, head.bias))
-    onnx.save(model, str(out_path))
+    full_weight = numpy_helper.to_array(inits[head.weight]).copy()
+    full_bias = numpy_helper.to_array(inits[head.bias]).copy()
+    full_weight[:, keep] = weight.astype(full_weight.dtype)
+    full_bias[keep] = bias.astype(full_bias.dtype)
+    inits[head.weight].CopyFrom(numpy_helper.from_array(full_weight, head.weight))
+    inits[head.bias].CopyFrom(numpy_helper.from_array(full_bias, head.bias))
