@@ -74,8 +74,10 @@ from bot.window_memory import (
     Window,
     away_from,
     cells_changed,
+    cells_shape,
+    cells_within,
     centre_in,
-    changed_within,
+    changed_cells,
     coarse_cells,
     face_picture,
     person_zones,
@@ -144,11 +146,25 @@ GAP_SAMPLES = 50_000
 GAP_CELL_PX = 16  # moving content between the tiles leaves the test in cells of this size, +-1 cell
 
 
+@dataclasses.dataclass(frozen=True)
+class _ScanRoom:
+    """What the scan outside the grid needs of the grid alone (see ``FaceFinder._scan_windows``)."""
+
+    shape: tuple[tuple[int, ...], tuple[int, ...]]  # the frame's (h, w) and its 1/4 scale's
+    grid: np.ndarray  # (k, 4) the grid tiles
+    covered: np.ndarray  # (h/4, w/4) bool: the grid tiles and the gaps around them, at 1/4 scale
+    free: np.ndarray  # (h/4, w/4) uint8: 255 where not covered
+    free_cells: np.ndarray  # (rows, cols) bool: the 16 px cells with a pixel outside the grid
+    windows: np.ndarray  # (n, 4) int64 screen xyxy: the scan windows with room for a face outside the grid
+    bounds: np.ndarray  # (4, n) int64: their rows and columns at 1/4 scale (see _quarter_bounds)
+    free_px: np.ndarray  # (n,) float64: their 1/4-scale pixels outside the grid, at least 1
+
+
 @dataclasses.dataclass
 class _KeptTiles:
     shape: tuple[int, ...]  # the grey frame's
     between: np.ndarray  # (k,) int64 flat indices of pixels clear of every tile
-    values: np.ndarray  # (k,) int16 their grey values when the tiles were found
+    values: np.ndarray  # (k,) uint8 their grey values when the tiles were found
     tiles_xyxy: np.ndarray
     t_s: float
 
@@ -236,6 +252,7 @@ class FaceFinder:
         self._last_tiles: np.ndarray | None = None  # the tiles of the last frame, for _previous_frame
         # The scan windows chosen on an earlier frame: (grid, free cells, their grey means, t, windows).
         self._scan_kept: tuple[np.ndarray, np.ndarray, np.ndarray, float, list[Window]] | None = None
+        self._room: _ScanRoom | None = None  # the scan's geometry for the last grid (see _scan_room)
         # The faces of the last frame and their windows: (t_mono, tiles, hits), see FOLLOW_MIN_IOU.
         self._hits: tuple[float, np.ndarray, list[Hit]] | None = None
         self.detector_calls = 0
@@ -255,7 +272,7 @@ class FaceFinder:
         new = copy.copy(self)
         new._history = deque(maxlen=self._history.maxlen)
         new._kept, new._tiles_kept, new._scan_kept, new._last_tiles, new._hits = {}, None, None, None, None
-        new._painted = {}
+        new._painted, new._room = {}, None
         new.detector_calls = new.detector_calls_kept = new.detector_calls_followed = new.scan_choices = 0
         new.detector_calls_moved = 0
         new.faces_tracked = 0
@@ -284,8 +301,7 @@ class FaceFinder:
         if self.redetect_after_s > 0 and t_mono is not None and kept is not None \
                 and kept.shape == gray.shape and kept.t_s <= t_mono < kept.t_s + self.redetect_after_s:
             now = gray.ravel()[kept.between]
-            changed = np.abs(now.astype(np.int16) - kept.values) > GAP_CHANGE_MIN
-            if len(now) and float(changed.mean()) < GAP_CHANGED_SHARE:
+            if len(now) and np.count_nonzero(_gap_changed(now, kept.values)) / len(now) < GAP_CHANGED_SHARE:
                 return kept.tiles_xyxy
         tiles = self.tile_finder(image_bgr)
         if self.redetect_after_s > 0 and t_mono is not None:
@@ -294,7 +310,7 @@ class FaceFinder:
                 # (a camera the finder did not cut loose, a video on a slide). The pixels near it
                 # leave the test, so that such a screen does not pay a tile finding every frame.
                 now = gray.ravel()[kept.between]
-                moved = np.abs(now.astype(np.int16) - kept.values) > GAP_CHANGE_MIN
+                moved = _gap_changed(now, kept.values)
                 if moved.any():
                     rows, cols = np.divmod(kept.between[moved], gray.shape[1])
                     near = np.zeros((gray.shape[0] // GAP_CELL_PX + 1, gray.shape[1] // GAP_CELL_PX + 1), np.uint8)
@@ -302,8 +318,8 @@ class FaceFinder:
                     near = cv2.dilate(near, np.ones((3, 3), np.uint8)).astype(bool)
                     rows, cols = np.divmod(kept.between, gray.shape[1])
                     stay = ~near[rows // GAP_CELL_PX, cols // GAP_CELL_PX]
-                    self._tiles_kept = dataclasses.replace(kept, between=kept.between[stay],
-                                                           values=now[stay].astype(np.int16), t_s=t_mono)
+                    self._tiles_kept = dataclasses.replace(kept, between=kept.between[stay], values=now[stay],
+                                                           t_s=t_mono)
                     return tiles
             between = np.ones(gray.shape, bool)
             for x0, y0, x1, y1 in tiles:  # 1 px margin: a tile's edge blurs into the gap
@@ -311,7 +327,7 @@ class FaceFinder:
             idx = np.flatnonzero(between)
             if len(idx) > GAP_SAMPLES:  # an even sample keeps the test cheap on a wide margin
                 idx = idx[np.linspace(0, len(idx) - 1, GAP_SAMPLES).astype(np.int64)]
-            self._tiles_kept = _KeptTiles(gray.shape, idx, gray.ravel()[idx].astype(np.int16), tiles, t_mono)
+            self._tiles_kept = _KeptTiles(gray.shape, idx, gray.ravel()[idx], tiles, t_mono)
         return tiles
 
     def find_faces(self, image_bgr: np.ndarray, tiles_xyxy: np.ndarray, t_mono: float | None = None,
@@ -336,6 +352,8 @@ class FaceFinder:
             answers = self._detect_windows(detector, image_bgr, small, windows, t_mono, kept, tiles_xyxy, zones,
                                            movable=movable)
             for window, (xyxy, score) in zip(windows, answers, strict=True):
+                if not len(score):  # most windows hold no face
+                    continue
                 good = score >= min_score
                 xyxy, score = xyxy[good] + window_origin(window), score[good]
                 if skin and len(xyxy):  # see _close_looks
@@ -367,9 +385,9 @@ class FaceFinder:
         grid = tiles_xyxy[regular]
         off_cache: dict[int, bool] = {}
 
-        def off(k: int) -> bool:  # asked lazily (large, empty or face-holding tiles): ~0.3 ms a tile
+        def off(k: int) -> bool:  # asked lazily (large, empty or face-holding tiles): ~0.03 ms a tile
             if k not in off_cache:
-                off_cache[k] = painted.camera_off_like(image_bgr, grid[k]) and not moves(int(grid_tile[k]))
+                off_cache[k] = painted.camera_off_like(gray, grid[k]) and not moves(int(grid_tile[k]))
             return off_cache[k]
 
         look(self.detector, [self._padded(tile, (h, w)) for tile in grid], self.min_score, movable=Movable.FACE)
@@ -429,7 +447,7 @@ class FaceFinder:
             return blobs is not None and painted.profile_photo(blobs, box)
         # A box in a grid tile, or in any tile that changed since the previous frame (a speaker's
         # camera), is judged as camera video by the flat test (see flat).
-        real = np.array([not painted.flat(image_bgr, b, s, in_grid=k >= 0 or (s < painted.FLAT_MAX_SCORE and moves(j)))
+        real = np.array([not painted.flat(gray, b, s, in_grid=k >= 0 or (s < painted.FLAT_MAX_SCORE and moves(j)))
                          and not self._still(gray_half, older, b)
                          and not (k >= 0 and s < OFF_TILE_MAX_SCORE and off(k))  # a picture on a camera-off tile
                          and not (j >= 0 and not moves(j) and photo(j, b))
@@ -475,11 +493,11 @@ class FaceFinder:
             old = self._kept.get(key)
             if old is None or not old.t_s <= t < old.due_s:
                 continue
-            if not cells_changed(old.cells, now, self.change_max_diff):
+            changed = changed_cells(old.cells, now, self.change_max_diff)
+            if changed is not None and not changed.any():
                 kept[key] = old.unmoved()
                 self.detector_calls_kept += 1
-            elif zones is not None and len(zones) and changed_within(old.cells, now, window, zones,
-                                                                     self.change_max_diff):
+            elif changed is not None and zones is not None and len(zones) and cells_within(changed, window, zones):
                 kept[key] = away_from(old.unmoved(), window, zones)
                 self.detector_calls_followed += 1
             elif movable.allows(old, t - old.t_s) and old.patch is not None \
@@ -644,7 +662,7 @@ class FaceFinder:
         find for one; a box found this way is kept only if ``CLOSE_LOOK_MIN_SKIN`` of it is
         skin-coloured (``skin_share``). So a window with fewer skin-coloured pixels than a
         quarter of the smallest box kept (``GRID_MIN_FACE_PX`` square) cannot give one and is not
-        asked (a tile's skin mask costs ~1 ms, a window's call ~1.2 ms; 10-18 windows a tile)."""
+        asked (a tile's skin mask costs ~0.2 ms, a window's call ~1.2 ms; 10-18 windows a tile)."""
         explained = self._explained(grid, boxes, scores)
         out: list[Window] = []
         least = CLOSE_LOOK_MIN_SKIN * GRID_MIN_FACE_PX ** 2
@@ -654,9 +672,11 @@ class FaceFinder:
                 continue
             step = max(1, side // 2)
             skin = cv2.integral(painted.skin_mask(image_bgr[y0:y1, x0:x1]).astype(np.uint8))
-            out += [(wx, wy, wx + side, wy + side) for wy in _starts(int(y0), int(y1), side, step)
-                    for wx in _starts(int(x0), int(x1), side, step)
-                    if _box_sum(skin, wy - y0, min(wy + side, y1) - y0, wx - x0, min(wx + side, x1) - x0) >= least]
+            windows = np.array([(wx, wy, wx + side, wy + side) for wy in _starts(int(y0), int(y1), side, step)
+                                for wx in _starts(int(x0), int(x1), side, step)], np.int64)
+            inside = np.stack((windows[:, 1] - y0, np.minimum(windows[:, 3], y1) - y0,
+                               windows[:, 0] - x0, np.minimum(windows[:, 2], x1) - x0))  # the tile's pixels
+            out += [(wx0, wy0, wx1, wy1) for wx0, wy0, wx1, wy1 in windows[_box_sums(skin, inside) >= least].tolist()]
         return out
 
     def _padded(self, tile: np.ndarray, hw: tuple[int, int]) -> Window:
@@ -673,8 +693,8 @@ class FaceFinder:
         xyxy = np.concatenate(boxes)
         good = np.concatenate(scores) >= max(self.min_score, CONFIDENT_SCORE)
         cx, cy = ((xyxy[good, :2] + xyxy[good, 2:]) / 2).T
-        return np.array([bool(((cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)).any())
-                         for x0, y0, x1, y1 in grid], bool).reshape(-1)
+        x0, y0, x1, y1 = (grid[:, k:k + 1] for k in range(4))
+        return ((cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)).any(axis=1).reshape(-1)
 
     def levels(self, shape: tuple[int, ...]) -> list[list[Window]]:
         """The scan windows ``(x0, y0, x1, y1)`` of each level for a frame of ``shape``, finest
@@ -700,56 +720,66 @@ class FaceFinder:
         skin-coloured pixels there. The skin test is a cost filter (toolbars, text and slides
         have none); its price is that a grey or strongly tinted face outside the grid is missed.
         The choice is kept while the grid and the 16 px cells outside it have not changed (as
-        the detections are, see the module notes): the colour test costs ~2-3 ms a 1080p frame.
+        the detections are, see the module notes): the colour test costs ~0.7 ms a 1080p frame.
         """
-        covered = np.zeros(small.shape, bool)
-        for x0, y0, x1, y1 in grid:
-            covered[max(0, y0 - 8) // 4:(y1 + 8) // 4, max(0, x0 - 8) // 4:(x1 + 8) // 4] = True
-        if covered.all():
+        room = self._scan_room(image_bgr.shape, small.shape, grid)
+        if room.covered.all():
             return []
         h, w = image_bgr.shape[:2]
         cells = coarse_cells(small, (0, 0, w, h))
-        free_cells = cv2.resize((~covered).astype(np.uint8) * 255, (cells.shape[1], cells.shape[0]),
-                                interpolation=cv2.INTER_AREA) > 0  # cells with any pixel outside the grid
         kept = self._scan_kept
         if self.redetect_after_s > 0 and t_mono is not None and kept is not None and np.array_equal(kept[0], grid) \
-                and kept[3] <= t_mono < kept[3] + self.redetect_after_s and np.array_equal(kept[1], free_cells) \
-                and not cells_changed(kept[2], cells[free_cells], self.change_max_diff):
+                and kept[3] <= t_mono < kept[3] + self.redetect_after_s and np.array_equal(kept[1], room.free_cells) \
+                and not cells_changed(kept[2], cells[room.free_cells], self.change_max_diff):
             return kept[4]
-        out = self._scan_choice(image_bgr, small, covered)
+        out = self._scan_choice(image_bgr, small, room)
         if self.redetect_after_s > 0 and t_mono is not None:
-            self._scan_kept = (grid.copy(), free_cells, cells[free_cells], t_mono, out)
+            self._scan_kept = (grid.copy(), room.free_cells, cells[room.free_cells], t_mono, out)
         return out
 
-    def _scan_choice(self, image_bgr: np.ndarray, small: np.ndarray, covered: np.ndarray) -> list[Window]:
-        """``_scan_windows`` worked out afresh for ``covered`` (1/4-scale mask of the grid)."""
+    def _scan_room(self, shape: tuple[int, ...], small_shape: tuple[int, ...], grid: np.ndarray) -> _ScanRoom:
+        """The grid's ``_ScanRoom`` for a frame of ``shape`` (``small_shape`` at 1/4 scale): the
+        last one while the grid and the frame's size stay (the geometry alone decides it; worked
+        out again it cost ~0.3 ms a frame)."""
+        last = self._room
+        if last is not None and last.shape == (shape[:2], small_shape[:2]) and np.array_equal(last.grid, grid):
+            return last
+        covered = np.zeros(small_shape[:2], bool)
+        for x0, y0, x1, y1 in grid:
+            covered[max(0, y0 - 8) // 4:(y1 + 8) // 4, max(0, x0 - 8) // 4:(x1 + 8) // 4] = True
+        free = (~covered).astype(np.uint8) * 255
+        rows, cols = cells_shape(small_shape, (0, 0, shape[1], shape[0]))
+        free_cells = cv2.resize(free, (cols, rows), interpolation=cv2.INTER_AREA) > 0  # cells with a pixel outside
+        windows = np.array([window for level in self.levels(shape) for window in level], np.int64).reshape(-1, 4)
+        bounds = _quarter_bounds(windows)
+        free_px = _box_sums(cv2.integral(free), bounds) // 255
+        roomy = free_px >= 2 * self._face_cells()
+        self._room = _ScanRoom((shape[:2], small_shape[:2]), grid.copy(), covered, free, free_cells,
+                               windows[roomy], bounds[:, roomy], np.maximum(1.0, free_px[roomy].astype(np.float64)))
+        return self._room
+
+    def _face_cells(self) -> float:
+        """The 1/4-scale pixels of the smallest face the scan is built for."""
+        return (self.min_face_px / 4) ** 2
+
+    def _scan_choice(self, image_bgr: np.ndarray, small: np.ndarray, room: _ScanRoom) -> list[Window]:
+        """``_scan_windows`` worked out afresh for the windows of ``room`` (their skin and grey spread now)."""
         self.scan_choices += 1
-        free_ii = cv2.integral((~covered).astype(np.uint8))
-        face_cells = (self.min_face_px / 4) ** 2
-        roomy = [(x0, y0, x1, y1) for level in self.levels(image_bgr.shape) for x0, y0, x1, y1 in level
-                 if _box_sum(free_ii, y0 // 4, max(y0 // 4 + 1, y1 // 4), x0 // 4, max(x0 // 4 + 1, x1 // 4))
-                 >= 2 * face_cells]
-        if not roomy:  # a gallery with thin margins: no colour work (~2 ms a 1080p frame)
+        if not len(room.windows):  # a gallery with thin margins: no colour work (~0.7 ms a 1080p frame)
             return []
         colour = _halved(_halved(image_bgr))
         if colour.shape[:2] != small.shape[:2]:
             colour = cv2.resize(colour, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
         ycc = cv2.cvtColor(colour, cv2.COLOR_BGR2YCrCb)
-        skin = cv2.inRange(ycc, painted.SKIN_YCRCB_LO, painted.SKIN_YCRCB_HI).astype(bool) & ~covered
-        skin_ii = cv2.integral(skin.astype(np.uint8))
-        # The grey spread of each window's free pixels from two integral images (sum, sum of squares).
-        sum_ii, sq_ii = cv2.integral2(np.where(covered, 0, small).astype(np.uint8), sdepth=cv2.CV_64F,
-                                      sqdepth=cv2.CV_64F)
-        out: list[Window] = []
-        for x0, y0, x1, y1 in roomy:
-            a, b, c, d = y0 // 4, max(y0 // 4 + 1, y1 // 4), x0 // 4, max(x0 // 4 + 1, x1 // 4)
-            if _box_sum(skin_ii, a, b, c, d) < 0.25 * face_cells:
-                continue
-            n = max(1, _box_sum(free_ii, a, b, c, d))
-            mean = _box_sum(sum_ii, a, b, c, d) / n
-            if _box_sum(sq_ii, a, b, c, d) / n - mean * mean >= WINDOW_MIN_STD ** 2:
-                out.append((x0, y0, x1, y1))
-        return out
+        skin = cv2.bitwise_and(cv2.inRange(ycc, painted.SKIN_YCRCB_LO, painted.SKIN_YCRCB_HI), room.free)
+        skin_px = _box_sums(cv2.integral(skin), room.bounds) // 255
+        # The grey spread of each window's free pixels from two integral images (sum, sum of
+        # squares; the sums are exact in 32 bits up to 8 million 1/4-scale pixels, and 5x faster).
+        sum_ii, sq_ii = cv2.integral2(cv2.bitwise_and(small, room.free), sdepth=cv2.CV_32S, sqdepth=cv2.CV_64F)
+        mean = _box_sums(sum_ii, room.bounds) / room.free_px
+        spread = _box_sums(sq_ii, room.bounds) / room.free_px - mean * mean
+        chosen = (skin_px >= 0.25 * self._face_cells()) & (spread >= WINDOW_MIN_STD ** 2)
+        return [(x0, y0, x1, y1) for x0, y0, x1, y1 in room.windows[chosen].tolist()]
 
     def _previous_frame(self, gray_half: np.ndarray, tiles_xyxy: np.ndarray, t_mono: float | None) -> np.ndarray | None:
         """The newest remembered frame to tell filmed tiles from painted ones (``moving``), or
@@ -798,7 +828,47 @@ def _halved(image: np.ndarray) -> np.ndarray:
 def _greys(image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The frame in grey at full, 1/2 and 1/4 size."""
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-    return gray, _halved(gray), cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    return gray, _halved(gray), _quartered(gray)
+
+
+def _quartered(gray: np.ndarray) -> np.ndarray:
+    """``gray`` (uint8) at 1/4 size: ``cv2.resize(gray, None, fx=0.25, fy=0.25,
+    interpolation=cv2.INTER_AREA)`` pixel for pixel, in a third of its time (OpenCV vectorises its
+    whole-number area path for 2:1 only; 4:1 cost ~0.55 ms a 1080p frame). As OpenCV does it:
+    each pixel is the mean of a 4x4 square rounded half to even; where a side is not a multiple
+    of 4, it is ``round(side / 4)`` long and its last pixel the mean of what is left."""
+    h, w = gray.shape[:2]
+    if gray.ndim != 2 or h < 4 or w < 4:
+        return cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    rows, cols = h // 4, w // 4  # whole squares
+    out = np.empty((round(h / 4), round(w / 4)), np.uint8)  # Python's round is half to even, as OpenCV's
+    # Sums of four rows by OpenCV (strided views, no copy); then of four columns: four
+    # neighbouring 16-bit sums read as one 64-bit word and multiplied by 1 + 2^16 + 2^32 + 2^48
+    # hold their total in its top 16 bits (at most 16 * 255, so no lane carries into the next).
+    down = cv2.add(cv2.add(gray[0:4 * rows:4, :4 * cols], gray[1:4 * rows:4, :4 * cols], dtype=cv2.CV_16U),
+                   cv2.add(gray[2:4 * rows:4, :4 * cols], gray[3:4 * rows:4, :4 * cols], dtype=cv2.CV_16U))
+    total = (down.view(np.uint64) * np.uint64(0x0001000100010001)) >> np.uint64(48)
+    out[:rows, :cols] = cv2.convertScaleAbs(total.astype(np.uint16), alpha=1 / 16)
+    if out.shape[1] > cols:  # the last column: the 2 or 3 columns left
+        out[:rows, cols] = _rounded_means(gray[:4 * rows, 4 * cols:].reshape(rows, -1))
+    if out.shape[0] > rows:  # the last row
+        out[rows, :cols] = _rounded_means(gray[4 * rows:, :4 * cols].reshape(h - 4 * rows, cols, 4)
+                                          .transpose(1, 0, 2).reshape(cols, -1))
+        if out.shape[1] > cols:
+            out[rows, cols] = _rounded_means(gray[4 * rows:, 4 * cols:].reshape(1, -1))[0]
+    return out
+
+
+def _rounded_means(values: np.ndarray) -> np.ndarray:
+    """``(n,)`` uint8: the mean of each row of ``values`` ``(n, k)``, rounded half to even."""
+    return np.rint(values.sum(axis=1, dtype=np.int64) / values.shape[1]).astype(np.uint8)
+
+
+def _gap_changed(now: np.ndarray, then: np.ndarray) -> np.ndarray:
+    """``(k,)`` bool: the gap pixels ``now`` ``(k,)`` uint8 more than ``GAP_CHANGE_MIN`` grey levels from ``then``."""
+    if not len(now):  # OpenCV takes an empty array for a scalar
+        return np.zeros(0, bool)
+    return (cv2.absdiff(now, then) > GAP_CHANGE_MIN).reshape(-1)
 
 
 def _weak_beside_confident(xyxy: np.ndarray, score: np.ndarray, tiles: np.ndarray) -> np.ndarray:
@@ -816,9 +886,18 @@ def _weak_beside_confident(xyxy: np.ndarray, score: np.ndarray, tiles: np.ndarra
                      for s, t in zip(score.tolist(), k.tolist(), strict=True)], bool).reshape(-1)
 
 
-def _box_sum(ii: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> float:
-    """Sum of the cells ``[y0:y1, x0:x1]`` from an integral image ``ii`` (cv2.integral or integral2)."""
-    return float(ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0])
+def _box_sums(ii: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """``(n,)``: the sum of the cells ``[y0:y1, x0:x1]`` of each box ``bounds[:, k] = (y0, y1, x0, x1)``,
+    from an integral image ``ii`` (cv2.integral or integral2), in ``ii``'s type."""
+    y0, y1, x0, x1 = bounds
+    return ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0]
+
+
+def _quarter_bounds(windows: np.ndarray) -> np.ndarray:
+    """``(4, n)`` int64: the rows ``y0, y1`` and columns ``x0, x1`` of each window ``(n, 4)`` (screen
+    xyxy) at 1/4 scale, at least one pixel each way."""
+    x0, y0, x1, y1 = (windows // 4).T
+    return np.stack((y0, np.maximum(y0 + 1, y1), x0, np.maximum(x0 + 1, x1)))
 
 
 def _regular(tiles: np.ndarray) -> np.ndarray:

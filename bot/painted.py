@@ -12,6 +12,7 @@ of the close look.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import cv2
 import numpy as np
@@ -50,16 +51,16 @@ SKIN_MIN_Y = 8.0
 SKIN_MAX_GAIN = 3.0
 
 
-def camera_off_like(image_bgr: np.ndarray, tile: np.ndarray | tuple[int, int, int, int]) -> bool:
-    """True when a tile looks painted by the app rather than filmed: at least
-    ``OFF_TILE_MIN_EXACT`` of its pixels within 1 grey level of its commonest grey. Apps paint
-    a camera-off tile in one exact colour around a name, a disc or a small photo; a camera's
-    picture, even a dark, heavily compressed one of a plain wall, has gradients and noise.
-    (A looser "mostly one grey within 6 levels" skipped a 35 px face in a dark tile.)"""
+def camera_off_like(gray: np.ndarray, tile: np.ndarray | tuple[int, int, int, int]) -> bool:
+    """True when a tile of the frame ``gray`` looks painted by the app rather than filmed: at
+    least ``OFF_TILE_MIN_EXACT`` of its pixels within 1 grey level of its commonest grey. Apps
+    paint a camera-off tile in one exact colour around a name, a disc or a small photo; a
+    camera's picture, even a dark, heavily compressed one of a plain wall, has gradients and
+    noise. (A looser "mostly one grey within 6 levels" skipped a 35 px face in a dark tile.)"""
     x0, y0, x1, y1 = (int(v) for v in tile)
     if y1 - y0 < 16 or x1 - x0 < 16:
         return False
-    return mode_share(cv2.cvtColor(image_bgr[y0:y1:2, x0:x1:2], cv2.COLOR_BGR2GRAY), 1) >= OFF_TILE_MIN_EXACT
+    return mode_share(gray[y0:y1:2, x0:x1:2], 1) >= OFF_TILE_MIN_EXACT
 
 
 def moving(gray_half: np.ndarray, previous: np.ndarray | None, xyxy: np.ndarray | tuple[int, int, int, int]) -> bool:
@@ -79,7 +80,8 @@ def moving(gray_half: np.ndarray, previous: np.ndarray | None, xyxy: np.ndarray 
     a = gray_half[y0:y1 + 1, x0:x1 + 1]
     if a.size == 0:
         return False
-    return float(np.count_nonzero(a == previous[y0:y1 + 1, x0:x1 + 1])) < PAINTED_MIN_UNCHANGED * a.size
+    unchanged = a.size - cv2.countNonZero(cv2.absdiff(a, previous[y0:y1 + 1, x0:x1 + 1]))
+    return float(unchanged) < PAINTED_MIN_UNCHANGED * a.size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,26 +92,34 @@ class PaintedTile:
     xy: tuple[int, int]  # the tile's top-left, screen pixels
     shape: tuple[int, int]  # the half-resolution tile's (h, w)
     labels: np.ndarray  # (h, w) int32 blob of each pixel, 0: painted
-    stats: np.ndarray  # (n, 5) cv2.connectedComponentsWithStats' x, y, w, h, area
+    count: int  # the number of labels, 0 included
+
+    def blob(self, label: int) -> tuple[int, int, int, int, int]:
+        """The blob ``label``'s bounding box ``x, y, w, h`` (half-resolution pixels) and area, as
+        cv2.connectedComponentsWithStats gives them. Worked out for the one blob a box asks
+        about: the statistics of every blob cost ~10x the labelling on a large painted tile."""
+        mask = (self.labels == label).view(np.uint8)
+        x, y, w, h = cv2.boundingRect(mask)
+        return x, y, w, h, cv2.countNonZero(mask)
 
 
 def painted_tile(gray: np.ndarray, tile: np.ndarray) -> PaintedTile | None:
     """The blobs of a tile that is ``PHOTO_TILE_MIN_PAINTED`` one grey (+-1 level), or None for a
-    live tile (see ``profile_photo``). Read at half resolution, ~0.2 ms a tile; worked out once a
-    frame per tile when several boxes lie in it."""
+    live tile (see ``profile_photo``). Read at half resolution, ~0.6 ms for a 1500x860 px tile;
+    worked out once a frame per tile when several boxes lie in it."""
     x0, y0, x1, y1 = (int(v) for v in tile)
     sample = gray[y0:y1:4, x0:x1:4]
     if not sample.size or mode_share(sample, 1) < PHOTO_TILE_MIN_PAINTED - 0.05:
         return None  # a live tile, seen on a quarter of the pixels (the share within ~0.01)
-    g = gray[y0:y1:2, x0:x1:2]
+    g = np.ascontiguousarray(gray[y0:y1:2, x0:x1:2])
     if g.shape[0] < 16 or g.shape[1] < 16:
         return None
     grey, share = commonest_grey(g, 1)
     if share < PHOTO_TILE_MIN_PAINTED:
         return None
-    painted = np.abs(g.astype(np.int16) - grey) <= 1
-    _, labels, stats, _ = cv2.connectedComponentsWithStats((~painted).astype(np.uint8), connectivity=8)
-    return PaintedTile((x0, y0), (g.shape[0], g.shape[1]), labels, stats)
+    other = cv2.bitwise_not(cv2.inRange(g, max(0, grey - 1), min(255, grey + 1)))  # not the painted grey (+-1)
+    count, labels = cv2.connectedComponents(other, connectivity=8)
+    return PaintedTile((x0, y0), (g.shape[0], g.shape[1]), labels, count)
 
 
 def profile_photo(found: PaintedTile, xyxy: np.ndarray) -> bool:
@@ -128,11 +138,11 @@ def profile_photo(found: PaintedTile, xyxy: np.ndarray) -> bool:
     bx0, by0, bx1, by1 = (int(v) for v in xyxy)
     inside = found.labels[max(0, by0 - y0) // 2:max(0, by1 - y0) // 2 + 1,
                           max(0, bx0 - x0) // 2:max(0, bx1 - x0) // 2 + 1]
-    counts = np.bincount(inside.ravel(), minlength=len(found.stats))
+    counts = np.bincount(inside.ravel(), minlength=found.count)
     counts[0] = 0
     if counts.max() == 0:
         return False
-    cx, cy, cw, ch, area = (int(v) for v in found.stats[int(np.argmax(counts))])
+    cx, cy, cw, ch, area = found.blob(int(np.argmax(counts)))
     h, w = found.shape
     return (cx > 0 and cy > 0 and cx + cw < w and cy + ch < h and area <= PHOTO_MAX_AREA * h * w
             and abs(cx + cw / 2 - w / 2) <= PHOTO_MAX_OFFSET[0] * w
@@ -140,8 +150,13 @@ def profile_photo(found: PaintedTile, xyxy: np.ndarray) -> bool:
 
 
 def commonest_grey(gray: np.ndarray, within: int) -> tuple[int, float]:
-    """The grey with the most of ``gray``'s pixels within ``within`` levels of it, and their share (0..1)."""
-    near = np.convolve(np.bincount(gray.ravel(), minlength=256), np.ones(2 * within + 1), mode="same")
+    """The grey with the most of ``gray``'s pixels (uint8, not empty) within ``within`` levels of
+    it, and their share (0..1). Counted by OpenCV's histogram: ``np.bincount`` widens every pixel
+    to 64 bits first (0.5 ms for a large tile's half-resolution pixels, 3x OpenCV's)."""
+    if not gray.size:
+        return 0, 0.0
+    counts = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    near = np.convolve(counts, np.ones(2 * within + 1), mode="same")
     grey = int(np.argmax(near))
     return grey, float(near[grey] / gray.size)
 
@@ -151,13 +166,7 @@ def mode_share(gray: np.ndarray, within: int) -> float:
     return commonest_grey(gray, within)[1]
 
 
-def box_gray(image_bgr: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
-    """The box's pixels in grey."""
-    x0, y0, x1, y1 = (int(v) for v in xyxy)
-    return cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-
-
-def flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool = False) -> bool:
+def flat(gray: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool = False) -> bool:
     """True for a weak box that is largely one flat grey: Teams' initials disc on a
     camera-off tile, which BlazeFace scores 0.5-0.69, or a flat piece of the UI. Measured on
     composed galleries: such boxes have a flat share (pixels within 6 grey levels of the
@@ -171,13 +180,14 @@ def flat(image_bgr: np.ndarray, xyxy: np.ndarray, score: float, in_grid: bool = 
     pieces BlazeFace takes for faces 0.34-0.95 (most above 0.45)."""
     if score >= FLAT_MAX_SCORE:
         return False
-    gray = box_gray(image_bgr, xyxy)  # converted once for both shares
-    if not gray.size:
+    x0, y0, x1, y1 = (int(v) for v in xyxy)
+    box = gray[y0:y1, x0:x1]
+    if not box.size:
         return True  # as both shares of an empty box are 1
-    exact = mode_share(gray, 1)
+    exact = mode_share(box, 1)
     if in_grid:
         return exact >= EXACT_SHARE_MIN
-    return mode_share(gray, 6) >= FLAT_SHARE_MIN and exact >= EXACT_SHARE_MIN_OUTSIDE
+    return mode_share(box, 6) >= FLAT_SHARE_MIN and exact >= EXACT_SHARE_MIN_OUTSIDE
 
 
 def skin_share(image_bgr: np.ndarray, xyxy: np.ndarray) -> float:
@@ -198,7 +208,35 @@ def skin_mask(image_bgr: np.ndarray) -> np.ndarray:
     h, w = image_bgr.shape[:2]
     if image_bgr.size == 0:
         return np.zeros((h, w), bool)
-    ycc = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2YCrCb).reshape(-1, 3).astype(np.float32)
-    gain = np.where(ycc[:, 0] >= SKIN_MIN_Y, np.clip(SKIN_LIT_Y / np.maximum(ycc[:, 0], 1.0), 1.0, SKIN_MAX_GAIN), 1.0)
-    lit = np.concatenate((ycc[:, :1] * gain[:, None], 128.0 + (ycc[:, 1:] - 128.0) * gain[:, None]), axis=1)
-    return ((lit >= SKIN_YCRCB_LO) & (lit <= SKIN_YCRCB_HI)).all(axis=1).reshape(h, w)
+    return lit_skin(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2YCrCb))
+
+
+def lit_skin(ycc: np.ndarray) -> np.ndarray:
+    """``(h, w)`` bool: ``skin_mask`` of a picture already in YCrCb ``(h, w, 3)`` uint8.
+
+    The scaling depends on a pixel's luma alone, so each luma's box of its own (Y, Cr, Cb) values
+    (``_lit_skin_bounds``) is looked up and the pixel tested against it: two table look-ups and
+    one range test a pixel, where scaling every pixel in floating point cost ~4x as much."""
+    luma = cv2.merge([np.ascontiguousarray(ycc[:, :, 0])] * 3)
+    lo, hi = _lit_skin_bounds()
+    return cv2.inRange(ycc, cv2.LUT(luma, lo), cv2.LUT(luma, hi)) > 0
+
+
+@functools.cache
+def _lit_skin_bounds() -> tuple[np.ndarray, np.ndarray]:
+    """``(1, 256, 3)`` uint8 lower and upper bounds, per luma, of the (Y, Cr, Cb) values a pixel of
+    that luma is skin with (see ``skin_mask``): the values whose lit value (in float32, as scaled
+    for that luma) lies in the YCrCb skin box. A lit value grows with the value, so they form one
+    range; where there are none the bounds are (1, 0)."""
+    value = np.arange(256, dtype=np.float32)
+    gain = np.where(value >= SKIN_MIN_Y, np.clip(SKIN_LIT_Y / np.maximum(value, 1.0), 1.0, SKIN_MAX_GAIN), 1.0)
+    lit_luma = value * gain  # (256,): a pixel's luma is the luma its gain is for
+    lit_chroma = 128.0 + (value[None, :] - 128.0) * gain[:, None]  # (luma, chroma value)
+    ok = np.zeros((256, 256, 3), bool)  # (luma, value, channel)
+    ok[:, :, 0] = np.diag((lit_luma >= SKIN_YCRCB_LO[0]) & (lit_luma <= SKIN_YCRCB_HI[0]))
+    for ch in (1, 2):
+        ok[:, :, ch] = (lit_chroma >= SKIN_YCRCB_LO[ch]) & (lit_chroma <= SKIN_YCRCB_HI[ch])
+    has = ok.any(axis=1)  # (256, 3)
+    lo = np.where(has, ok.argmax(axis=1), 1)
+    hi = np.where(has, 255 - ok[:, ::-1, :].argmax(axis=1), 0)
+    return lo.astype(np.uint8)[None], hi.astype(np.uint8)[None]

@@ -9,7 +9,7 @@ unchanged face the same way.
 
 A person moving in their camera changes every window over them; those windows are not asked
 again while the person's face is found again in the window it came from (``Hit``) and the
-changes lie in that person's zone (``person_zones``, ``changed_within``; see FOLLOW_MIN_IOU).
+changes lie in that person's zone (``person_zones``, ``cells_within``; see FOLLOW_MIN_IOU).
 A window whose picture only moved with the tiles it shows keeps its answer, moved with them
 (``picture_motion``, ``Kept.moved``; which answers may: ``Movable``).
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 
 import cv2
 import numpy as np
@@ -237,15 +238,29 @@ def coarse_cells(small_gray: np.ndarray, window: Window, scale: int = 4, cell_px
 
 def _window_view(small_gray: np.ndarray, window: Window, scale: int) -> np.ndarray:
     """``window`` (screen pixels) in ``small_gray``, the frame at ``1/scale`` size (a view)."""
-    x0, y0, x1, y1 = (v // scale for v in window)
+    x0, y0, x1, y1 = window[0] // scale, window[1] // scale, window[2] // scale, window[3] // scale
     return small_gray[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+
+
+def cells_shape(small_shape: tuple[int, ...], window: Window, scale: int = 4,
+                cell_px: int = CHANGE_CELL_PX) -> tuple[int, int]:
+    """``(rows, cols)``: the shape of ``coarse_cells`` of ``window`` in a frame of ``small_shape``
+    at ``1/scale`` size, without its pixels."""
+    patch = _window_view(np.broadcast_to(np.uint8(0), small_shape[:2]), window, scale)
+    return _grid_of(patch.shape, scale, cell_px) if patch.size else (1, 1)
+
+
+def _grid_of(patch_shape: tuple[int, ...], scale: int, cell_px: int) -> tuple[int, int]:
+    """``(rows, cols)`` of the ``cell_px`` squares (screen pixels) of a window of ``patch_shape`` at
+    ``1/scale`` size, at least one each way."""
+    step = max(1, cell_px // scale)
+    return max(1, patch_shape[0] // step), max(1, patch_shape[1] // step)
 
 
 def _cell_means(patch: np.ndarray, scale: int, cell_px: int) -> np.ndarray:
     """The mean of each ``cell_px`` square (screen pixels) of ``patch``, a window at ``1/scale`` size."""
-    step = max(1, cell_px // scale)
-    size = (max(1, patch.shape[1] // step), max(1, patch.shape[0] // step))
-    return cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
+    rows, cols = _grid_of(patch.shape, scale, cell_px)
+    return cv2.resize(patch, (cols, rows), interpolation=cv2.INTER_AREA)
 
 
 def away_from(kept: Kept, window: Window, zones: np.ndarray | None) -> Kept:
@@ -270,7 +285,9 @@ def picture_motion(before: np.ndarray, now: np.ndarray, window: Window, pieces: 
         return None
     a, b = before.astype(np.float32), now.astype(np.float32)
     h, w = a.shape[:2]
-    moved, unknown = a.copy(), np.zeros((h, w), bool)
+    # Each pixel is explained by its tile's move or by staying (a name label, the app's icons
+    # drawn over the video), whichever is nearer: worked out per moved tile, the rest stays.
+    best, unknown = a.copy(), np.zeros((h, w), bool)
     x0, y0, x1, y1 = window
     pieces = np.asarray(pieces).reshape(-1, 4)
     pieces = pieces[(pieces[:, 0] < x1) & (pieces[:, 2] > x0) & (pieces[:, 1] < y1) & (pieces[:, 3] > y0)]
@@ -284,16 +301,18 @@ def picture_motion(before: np.ndarray, now: np.ndarray, window: Window, pieces: 
         if px1 - px0 < SHIFT_MIN_PART_PX or py1 - py0 < SHIFT_MIN_PART_PX:
             unknown[py0:py1, px0:px1] = True
             continue
-        pa, pb = a[py0:py1, px0:px1], b[py0:py1, px0:px1]
-        if float(cv2.absdiff(pa, pb).max()) < max_diff:  # this tile did not change (a camera off, a still one)
+        # This tile did not change (a camera off, a still one); told on the 8-bit pictures.
+        if cv2.minMaxLoc(cv2.absdiff(before[py0:py1, px0:px1], now[py0:py1, px0:px1]))[1] < max_diff:
             continue
+        pa, pb = a[py0:py1, px0:px1], b[py0:py1, px0:px1]
         ea, eb = _middle(pa), _middle(pb)
-        (dx, dy), _ = cv2.phaseCorrelate(ea, eb, cv2.createHanningWindow((ea.shape[1], ea.shape[0]), cv2.CV_32F))
+        (dx, dy), _ = cv2.phaseCorrelate(ea, eb, _hanning(ea.shape[:2]))
         if max(abs(dx), abs(dy)) > SHIFT_MAX_SHARE * min(px1 - px0, py1 - py0):
             return None
         step_m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
-        moved[py0:py1, px0:px1] = cv2.warpAffine(pa, step_m, (px1 - px0, py1 - py0), flags=cv2.INTER_LINEAR,
-                                                 borderMode=cv2.BORDER_REPLICATE)
+        moved = cv2.warpAffine(pa, step_m, (px1 - px0, py1 - py0), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        best[py0:py1, px0:px1] = np.where(cv2.absdiff(moved, pb) <= cv2.absdiff(pa, pb), moved, pa)
         # What came in at the edge the picture moved away from is not in the old picture.
         mx, my = int(np.ceil(abs(dx))) + 1, int(np.ceil(abs(dy))) + 1
         if dx >= 0:
@@ -306,15 +325,22 @@ def picture_motion(before: np.ndarray, now: np.ndarray, window: Window, pieces: 
             unknown[max(py0, py1 - my):py1, px0:px1] = True
         used.append(piece)
         shifts.append((dx * scale, dy * scale))
-    # Each pixel is explained by its tile's move or by staying (a name label, the app's icons
-    # drawn over the video), whichever is nearer; a cell changed if the explanation is off by max_diff.
-    # Pixels of unknown origin (a moved edge, a sliver) count as explained.
-    best = np.where(np.abs(moved - b) <= np.abs(a - b), moved, a)
-    best[unknown] = b[unknown]
+    # A cell changed if the explanation is off by max_diff. Pixels of unknown origin (a moved
+    # edge, a sliver) count as explained.
+    np.copyto(best, b, where=unknown)
     changed = np.abs(_cell_means(best, scale, cell_px) - _cell_means(b, scale, cell_px)) >= max_diff
-    if changed.any() and (zones is None or not len(zones) or not _cells_in(changed, window, zones)):
+    if changed.any() and (zones is None or not len(zones) or not cells_within(changed, window, zones)):
         return None
     return Motion(np.array(used, np.float32).reshape(-1, 4), np.array(shifts, np.float32).reshape(-1, 2))
+
+
+@functools.lru_cache(maxsize=16)
+def _hanning(shape_hw: tuple[int, ...]) -> np.ndarray:
+    """The Hanning window phase correlation weighs a part of ``shape_hw`` with (read only; the
+    parts' middles come in a few sizes)."""
+    window = cv2.createHanningWindow((shape_hw[1], shape_hw[0]), cv2.CV_32F)
+    window.flags.writeable = False
+    return window
 
 
 def _middle(part: np.ndarray) -> np.ndarray:
@@ -324,9 +350,17 @@ def _middle(part: np.ndarray) -> np.ndarray:
     return part[y0:y0 + min(h, SHIFT_ESTIMATE_PX), x0:x0 + min(w, SHIFT_ESTIMATE_PX)]
 
 
+def changed_cells(a: np.ndarray, b: np.ndarray, max_diff: float = CHANGE_MAX_DIFF) -> np.ndarray | None:
+    """``(rows, cols)`` bool: the cells of ``b`` that differ from ``a`` by ``max_diff`` grey levels
+    or more; None when the shapes differ (all of it changed). Worked out once a window and frame
+    for both ``cells_changed`` and ``cells_within``."""
+    return None if a.shape != b.shape else np.abs(a - b) >= max_diff
+
+
 def cells_changed(a: np.ndarray, b: np.ndarray, max_diff: float = CHANGE_MAX_DIFF) -> bool:
     """Whether any cell of ``b`` differs from ``a`` by ``max_diff`` grey levels or more (or the shapes differ)."""
-    return a.shape != b.shape or float(np.abs(a - b).max()) >= max_diff
+    changed = changed_cells(a, b, max_diff)
+    return changed is None or bool(changed.any())
 
 
 def person_zones(faces: np.ndarray, tiles: np.ndarray) -> np.ndarray:
@@ -352,20 +386,33 @@ def centre_in(xyxy: np.ndarray, zones: np.ndarray, reverse: bool = False) -> np.
     return np.asarray(inside.any(axis=0 if reverse else 1), bool)
 
 
-def changed_within(old: np.ndarray, now: np.ndarray, window: Window, zones: np.ndarray, max_diff: float) -> bool:
-    """Whether every cell of ``window`` that changed (see ``cells_changed``) has its centre in one of ``zones``."""
-    if old.shape != now.shape:
-        return False
-    return _cells_in(np.abs(old - now) >= max_diff, window, zones)
+def cells_within(changed: np.ndarray, window: Window, zones: np.ndarray) -> bool:
+    """Whether every True cell of ``changed`` (a grid of cells over ``window``) has its centre in one of ``zones``.
+
+    A cell's centre lies in a zone when its column's centre lies in the zone's x range and its
+    row's in its y range, so the test is one ``(zones, rows, cols)`` product of two small masks
+    instead of a point-in-box test per changed cell (a window changes in most of its cells when
+    someone moves)."""
+    if not changed.any():
+        return True
+    cx, cy = _cell_centres(window, changed.shape)
+    z = np.asarray(zones, np.float64).reshape(-1, 4)
+    in_x = (cx[None, :] >= z[:, 0:1]) & (cx[None, :] < z[:, 2:3])  # (k, cols)
+    in_y = (cy[None, :] >= z[:, 1:2]) & (cy[None, :] < z[:, 3:4])  # (k, rows)
+    covered = (in_y[:, :, None] & in_x[:, None, :]).any(axis=0)
+    return not bool((changed & ~covered).any())
 
 
-def _cells_in(changed: np.ndarray, window: Window, zones: np.ndarray) -> bool:
-    """Whether every True cell of ``changed`` (a grid of cells over ``window``) has its centre in one of ``zones``."""
-    rows, cols = np.nonzero(changed)
+@functools.lru_cache(maxsize=1024)
+def _cell_centres(window: Window, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The screen x of the centres of each column, and the y of each row, of a ``shape`` grid of
+    cells over ``window`` (read only; a frame tests the same windows as the last one did)."""
     x0, y0, x1, y1 = window
-    centres = np.stack((x0 + (cols + 0.5) * (x1 - x0) / changed.shape[1],
-                        y0 + (rows + 0.5) * (y1 - y0) / changed.shape[0]), 1)
-    return bool(points_inside(centres, zones).any(axis=1).all())
+    rows, cols = shape
+    cx = x0 + (np.arange(cols) + 0.5) * (x1 - x0) / cols
+    cy = y0 + (np.arange(rows) + 0.5) * (y1 - y0) / rows
+    cx.flags.writeable = cy.flags.writeable = False
+    return cx, cy
 
 
 def window_origin(window: Window) -> np.ndarray:

@@ -25,24 +25,26 @@ def box_overlap(a: np.ndarray, b: np.ndarray, metric: Overlap = Overlap.IOU) -> 
     """
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    inter = intersection_area(a, b)
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    inter = _intersection(a, b)
+    area_a = np.maximum(a[:, 2] - a[:, 0], 0) * np.maximum(a[:, 3] - a[:, 1], 0)
+    area_b = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
     if metric is Overlap.IOU:
         denom = area_a[:, None] + area_b[None, :] - inter
     else:
         denom = np.minimum(area_a[:, None], area_b[None, :])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(denom > 0, inter / np.where(denom > 0, denom, 1.0), 0.0)
-    return out
+    # Divided only where there is an area: no 0/0 to warn about.
+    return np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
 
 
 def intersection_area(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(n, m)`` float64 area shared by every box of ``a`` ``(n, 4)`` and every box of ``b`` ``(m, 4)``."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    return _intersection(np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4))
+
+
+def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``intersection_area`` of boxes already ``(n, 4)`` and ``(m, 4)`` float64."""
+    iw = np.maximum(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0)
+    ih = np.maximum(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0)
     return iw * ih
 
 

@@ -186,3 +186,27 @@ def test_thresholds_per_model():
     assert (finder.min_score, finder.scan_min_score) == (TILE_MIN_SCORE, SCAN_MIN_SCORE) == (0.4, 0.5)
     assert tile_min_score(0.7) == pytest.approx(0.56)
     assert FaceFinder(detector=None, min_score=0.56).scan_min_score == pytest.approx(0.7)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("shape", [(1080, 1920), (1440, 2560), (768, 1366), (900, 1440), (8, 12), (7, 9), (6, 6),
+                                   (11, 10), (3, 5)])
+def test_the_quarter_scale_frame_is_opencvs_area_resize(shape: tuple[int, int]) -> None:
+    """``_quartered`` gives what ``cv2.resize(..., INTER_AREA)`` gives, pixel for pixel: on a
+    random frame, and on frames whose every 4x4 square (and every part square at the edges of a
+    side that is not a multiple of 4) has each sum it can have."""
+    import cv2
+
+    from bot.detect import _quartered
+
+    def area(gray: np.ndarray) -> np.ndarray:
+        return cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+
+    gray = np.random.default_rng(shape[1]).integers(0, 256, shape, dtype=np.uint8)
+    np.testing.assert_array_equal(_quartered(gray), area(gray))
+    if shape[0] * shape[1] > 200:
+        return
+    h, w = shape
+    for total in range(16 * 255 + 1):  # each square filled from its top-left, 255 a pixel, up to total
+        spread = np.clip(total - 255 * np.arange(16), 0, 255).astype(np.uint8).reshape(4, 4)
+        gray = np.tile(spread, (h // 4 + 1, w // 4 + 1))[:h, :w]
+        np.testing.assert_array_equal(_quartered(gray), area(gray))

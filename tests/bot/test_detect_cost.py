@@ -302,3 +302,25 @@ def test_a_slowly_panning_camera_keeps_its_face_box_on_the_face(detectors, state
         errors.append(abs(float(inside[0][0] - first[0]) - t))
     assert finder.detector_calls_moved >= 3
     assert max(errors) <= 4.5, errors
+
+
+def test_the_scan_outside_the_grid_follows_the_grid_when_it_moves(detectors, states) -> None:
+    """The scan's room outside the grid is worked out once per grid (``_scan_room``): when the
+    gallery moves across the screen, a face on the panel where the gallery was is found on that
+    frame, not taken for part of the old grid."""
+    gallery = states["leave"]
+    x0, y0, x1, y1 = gallery.tiles[4].face_xyxy  # a face from the grid, pasted at its own size on the panel
+    face = gallery.image[int(y0) - 20:int(y1) + 20, int(x0) - 20:int(x1) + 20]
+    left = np.full((SIZE[1], SIZE[0] + 400, 3), 40, np.uint8)  # the gallery, then an empty panel
+    left[:, :SIZE[0]] = gallery.image
+    right = np.full_like(left, 40)  # the panel with the face on it, then the gallery
+    right[:, 400:] = gallery.image
+    right[150:150 + face.shape[0], 100:100 + face.shape[1]] = face
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1])
+    rng = np.random.default_rng(9)
+    before = finder(frame(with_noise(left, rng), 0.0)).faces
+    assert len(before) == int(gallery.face_mask().sum())
+    found = finder(frame(with_noise(right, rng), 1.0)).faces
+    centres = (found.xyxy[:, :2] + found.xyxy[:, 2:]) / 2
+    on_panel = (centres[:, 0] < 400) & (centres[:, 1] >= 150) & (centres[:, 1] < 150 + face.shape[0])
+    assert int(on_panel.sum()) == 1 and len(found) == len(before) + 1

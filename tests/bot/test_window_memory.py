@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from bot.window_memory import (
     CHANGE_MAX_DIFF,
     FOLLOW_ZONE_DOWN,
     Kept,
     cells_changed,
+    cells_shape,
+    cells_within,
     centre_in,
-    changed_within,
+    changed_cells,
     coarse_cells,
     person_zones,
     picture_motion,
     window_patch,
 )
+from vocab.geometry import points_inside
 
 
 def _small(gray: np.ndarray) -> np.ndarray:
@@ -46,10 +50,11 @@ def test_a_change_only_around_a_followed_face_lies_within_its_zone() -> None:
     moved = coarse_cells(_small(_scene(rng, face_x=216)), window)
     face = np.array([[216, 100, 266, 160]], np.float32)
     zones = person_zones(face, np.zeros((0, 4), np.int32))
-    assert changed_within(before, moved, window, zones, CHANGE_MAX_DIFF)
+    changed = changed_cells(before, moved, CHANGE_MAX_DIFF)
+    assert changed is not None and cells_within(changed, window, zones)
     # The same movement, with a zone somewhere else: the window must be asked again.
     elsewhere = person_zones(np.array([[500, 20, 540, 60]], np.float32), np.zeros((0, 4), np.int32))
-    assert not changed_within(before, moved, window, elsewhere, CHANGE_MAX_DIFF)
+    assert not cells_within(changed, window, elsewhere)
 
 
 def test_a_zone_reaches_down_to_the_torso_but_stays_in_its_tile() -> None:
@@ -114,3 +119,26 @@ def test_something_new_in_a_moving_camera_is_not_explained_by_the_move() -> None
     # Too far for a sway (over SHIFT_MAX_SHARE of the tile).
     far = window_patch(_small(_two_tiles(rng, (40, 0), (0, 0))), window)
     assert picture_motion(before, far, window, TILES) is None
+
+
+def test_changed_cells_lie_in_zones_as_their_centres_do() -> None:
+    """``cells_within`` (masks of columns and rows per zone) against the test it stands for:
+    every changed cell's centre in one of the zones, on random grids, windows and zones."""
+    rng = np.random.default_rng(4)
+    for _ in range(2000):
+        rows, cols = (int(v) for v in rng.integers(1, 30, 2))
+        changed = rng.random((rows, cols)) < rng.random()
+        x0, y0 = (int(v) for v in rng.integers(0, 500, 2))
+        window = (x0, y0, x0 + int(rng.integers(4, 800)), y0 + int(rng.integers(4, 800)))
+        corners = rng.uniform(-50, 850, (int(rng.integers(0, 5)), 2, 2)) + np.array([x0, y0])
+        zones = np.concatenate((corners.min(axis=1), corners.max(axis=1)), axis=1).astype(np.float32)
+        r, c = np.nonzero(changed)
+        centres = np.stack((x0 + (c + 0.5) * (window[2] - x0) / cols, y0 + (r + 0.5) * (window[3] - y0) / rows), 1)
+        assert cells_within(changed, window, zones) == bool(points_inside(centres, zones).any(axis=1).all())
+
+
+@pytest.mark.parametrize("window", [(0, 0, 1920, 1080), (0, 0, 1366, 768), (1600, 760, 1920, 1080),
+                                    (1617, 133, 1920, 305), (5, 5, 9, 9), (1900, 1070, 2100, 1200)])
+def test_the_cells_shape_is_told_without_the_pixels(window: tuple[int, int, int, int]) -> None:
+    small = np.zeros((270, 480), np.uint8)
+    assert cells_shape(small.shape, window) == coarse_cells(small, window).shape
