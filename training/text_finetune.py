@@ -57,6 +57,15 @@ log = logging.getLogger(__name__)
 
 SCRIPT_SEED = 2_000_003  # apart from the training and validation galleries' seeds
 BACKBONE_OUT = "p2o.pd_op.pool2d.1.0"  # the backbone's last pooling: (N, 384, 1, T)
+# The input of the backbone's last residual block (N, 384, 3, 2T): a depthwise 3x3 convolution and
+# two 1x1 ones, then a (3, 2) average pooling that leaves one row per step. Training from here
+# lets the block keep what the pooling averages away (a mark above a 10 px letter is in the top
+# row only), at 6x the kept numbers per crop.
+LAST_BLOCK_IN = "p2o.pd_op.add.60.0"
+# The input of the two blocks before it (N, 192, 3, 2T): a 1x1 convolution to 384 channels, a
+# depthwise 3x3 one with squeeze-and-excitation, and two 1x1 ones; half the channels to keep.
+LAST_STAGE_IN = "p2o.pd_op.add.52.0"
+STARTS = {"neck": BACKBONE_OUT, "last-block": LAST_BLOCK_IN, "last-stage": LAST_STAGE_IN}
 BATCH = 32
 SCRIPT_BATCH = 8  # other-script crops beside each training batch (their loss spans all 18,710 classes)
 # Share of the starting model's confident reads of Chinese and Japanese labels (the ones the
@@ -73,23 +82,25 @@ def script_set(path: Path, base: Path, galleries: int) -> CropSet:
     return load_crops([path])
 
 
-def cached_columns(path: Path, base: Path, crops: CropSet, threads: int) -> list[np.ndarray]:
-    """``backbone_columns``, kept at ``path`` (with the base's sha256) for a later run to reuse."""
-    meta = f"{sha256_of_file(base)} {len(crops)}"
+def cached_columns(path: Path, base: Path, crops: CropSet, threads: int, start: str = BACKBONE_OUT,
+                   ) -> list[np.ndarray]:
+    """``backbone_columns``, kept at ``path`` (with the base's sha256 and ``start``) for a later run to reuse."""
+    meta = f"{sha256_of_file(base)} {len(crops)} {start}"
     if path.exists():
         with np.load(path) as z:
             if str(z["meta"]) == meta:
-                return np.split(z["columns"], np.cumsum(z["lengths"])[:-1], axis=1)
-    columns = backbone_columns(base, crops, threads)
-    np.savez(path, columns=np.concatenate(columns, axis=1), lengths=np.array([c.shape[1] for c in columns]),
+                return np.split(z["columns"], np.cumsum(z["lengths"])[:-1], axis=-1)
+    columns = backbone_columns(base, crops, threads, start)
+    np.savez(path, columns=np.concatenate(columns, axis=-1), lengths=np.array([c.shape[-1] for c in columns]),
              meta=np.array(meta))
     return columns
 
 
-def backbone_columns(base: Path, crops: CropSet, threads: int) -> list[np.ndarray]:
-    """The backbone's output for each crop, ``(384, T)`` float16, on the input the product builds."""
+def backbone_columns(base: Path, crops: CropSet, threads: int, start: str = BACKBONE_OUT) -> list[np.ndarray]:
+    """The tensor ``start`` for each crop, ``(384, H, W)`` float16 (``H`` 1 at the backbone's
+    output), on the input the product builds."""
     model = onnx.load(str(base))
-    model.graph.output.append(onnx.helper.make_tensor_value_info(BACKBONE_OUT, onnx.TensorProto.FLOAT, None))
+    model.graph.output.append(onnx.helper.make_tensor_value_info(start, onnx.TensorProto.FLOAT, None))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
@@ -98,22 +109,23 @@ def backbone_columns(base: Path, crops: CropSet, threads: int) -> list[np.ndarra
     started = time.monotonic()
     for i, image in enumerate(crops.images):
         batch = recognition_batch([image], [recognition_width(image)])
-        cols = session.run([BACKBONE_OUT], {name: batch})[0]
-        out.append(cols[0, :, 0].astype(np.float16))
+        cols = session.run([start], {name: batch})[0]
+        out.append(cols[0].astype(np.float16))
         if (i + 1) % 5000 == 0:
             log.info("backbone: %d of %d crops, %.0f s", i + 1, len(crops), time.monotonic() - started)
     return out
 
 
 class NameRecogniserTop(torch.nn.Module):
-    """The recogniser above the backbone: neck (an ONNX-graph module) and the output layer split
-    into trainable columns and frozen (CJK) ones."""
+    """The recogniser above ``start`` (the backbone's output, or its last block's input): the
+    layers between (an ONNX-graph module, ``neck``) and the output layer split into trainable
+    columns and frozen (CJK) ones."""
 
-    def __init__(self, base: Path, classes: list[str]):
+    def __init__(self, base: Path, classes: list[str], start: str = BACKBONE_OUT):
         super().__init__()
         proto = onnx.load(str(base))
         head = find_head(proto)
-        self.neck = OnnxGraphModule(base, output=head.features, start=BACKBONE_OUT)
+        self.neck = OnnxGraphModule(base, output=head.features, start=start)
         inits = {t.name: t for t in proto.graph.initializer}
         weight = torch.from_numpy(numpy_helper.to_array(inits[head.weight]).copy())
         bias = torch.from_numpy(numpy_helper.to_array(inits[head.bias]).copy())
@@ -142,8 +154,8 @@ class NameRecogniserTop(torch.nn.Module):
 
 
 def _stack(columns: list[np.ndarray], idx: np.ndarray) -> torch.Tensor:
-    """Crops ``idx`` (the same number of steps) as one ``(B, 384, 1, T)`` float32 batch."""
-    return torch.from_numpy(np.stack([columns[i] for i in idx]).astype(np.float32))[:, :, None, :]
+    """Crops ``idx`` (the same width) as one ``(B, 384, H, W)`` float32 batch."""
+    return torch.from_numpy(np.stack([columns[i] for i in idx]).astype(np.float32))
 
 
 def _greedy(log_probs: torch.Tensor) -> list[tuple[int, ...]]:
@@ -180,7 +192,7 @@ def agreement(model: NameRecogniserTop, teacher: NameRecogniserTop, columns: lis
 
 def _by_length(columns: list[np.ndarray], rng: np.random.Generator, batch: int = BATCH) -> list[np.ndarray]:
     """Batches of at most ``batch`` crop indices with the same number of steps, in random order."""
-    lengths = np.array([c.shape[1] for c in columns])
+    lengths = np.array([c.shape[-1] for c in columns])
     batches = []
     for t in np.unique(lengths):
         idx = rng.permutation(np.flatnonzero(lengths == t))
@@ -225,7 +237,10 @@ def fit(model: NameRecogniserTop, train: tuple[list[np.ndarray], list[str]], val
     rng = np.random.default_rng(seed)
     classes = read_dictionary()
     targets = _targets(train[1], classes, model.keep.numpy())
-    usable = [i for i, t in enumerate(targets) if t is not None and 0 < len(t) <= train[0][i].shape[1]]
+    with torch.no_grad():  # output steps per input column (the last block's pooling halves them)
+        per_column = model(_stack(train[0], np.array([0]))).shape[1] / train[0][0].shape[-1]
+    usable = [i for i, t in enumerate(targets)
+              if t is not None and 0 < len(t) <= int(train[0][i].shape[-1] * per_column)]
     columns = [train[0][i] for i in usable]
     targets = [targets[i] for i in usable]
     start = {k: p.detach().clone() for k, p in model.named_parameters()}
@@ -251,15 +266,15 @@ def fit(model: NameRecogniserTop, train: tuple[list[np.ndarray], list[str]], val
             x = _stack(columns, idx)
             log_probs = model(x).transpose(0, 1)
             tgt = [targets[i] for i in idx]
-            loss = ctc(log_probs, torch.from_numpy(np.concatenate(tgt)), torch.full((len(idx),), x.shape[-1]),
+            loss = ctc(log_probs, torch.from_numpy(np.concatenate(tgt)), torch.full((len(idx),), log_probs.shape[0]),
                        torch.tensor([len(t) for t in tgt]))
             if scripts:
                 if not script_batches:
                     script_batches = _by_length(scripts, rng, SCRIPT_BATCH)
                 xs = _stack(scripts, script_batches.pop())
-                target = teacher.all_log_probs(xs)
+                target = teacher.all_log_probs(xs)  # (B, steps, classes): the loss is per step
                 keep_loss = torch.nn.functional.kl_div(model.all_log_probs(xs), target, log_target=True,
-                                                       reduction="batchmean") / xs.shape[-1]
+                                                       reduction="batchmean") / target.shape[1]
                 loss_total = loss + keep_weight * keep_loss
             else:
                 loss_total = loss
@@ -309,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--script-galleries", type=int, default=150,
                         help="galleries of Chinese, Japanese and Korean labels whose reads must not change")
     parser.add_argument("--keep-weight", type=float, default=1.0, help="weight of keeping those reads")
+    parser.add_argument("--start", choices=sorted(STARTS), default="neck",
+                        help="train from the backbone's output (neck) or from its last block's input")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
@@ -321,15 +338,19 @@ def main(argv: list[str] | None = None) -> int:
                                       ("train", args.seed * 10_000, args.galleries)))
     val, train = load_crops(val_paths), load_crops(train_paths)
     scripts = script_set(args.out / "scripts.npz", args.base, args.script_galleries)
-    model = NameRecogniserTop(args.base, read_dictionary())
-    report = fit(model, (cached_columns(args.out / "columns_train.npz", args.base, train, args.threads), train.texts),
-                 (cached_columns(args.out / "columns_val.npz", args.base, val, args.threads), val.texts), args.out,
-                 epochs=args.epochs, lr=args.lr, l2=args.l2, seed=args.seed,
-                 keep_scripts=cached_columns(args.out / "columns_scripts.npz", args.base, scripts, args.threads),
+    start = STARTS[args.start]
+    model = NameRecogniserTop(args.base, read_dictionary(), start)
+    report = fit(model, (cached_columns(args.out / "columns_train.npz", args.base, train, args.threads, start),
+                         train.texts),
+                 (cached_columns(args.out / "columns_val.npz", args.base, val, args.threads, start), val.texts),
+                 args.out, epochs=args.epochs, lr=args.lr, l2=args.l2, seed=args.seed,
+                 keep_scripts=cached_columns(args.out / "columns_scripts.npz", args.base, scripts, args.threads,
+                                             start),
                  keep_weight=args.keep_weight)
     model.load_state_dict(torch.load(args.out / "best.pt"))
     export(model, args.base, args.out / "ppocrv6_small_rec.onnx")
     report["base_sha256"] = sha256_of_file(args.base)
+    report["start"] = start
     (args.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     log.info("wrote %s", args.out / "ppocrv6_small_rec.onnx")
     return 0

@@ -17,7 +17,7 @@ from models.ort_session import ort
 from models.text_reader import DEFAULT_REC_PATH
 from training.onnx_torch import OnnxGraphModule, write_weights
 from training.text_features import find_head
-from training.text_finetune import BACKBONE_OUT
+from training.text_finetune import BACKBONE_OUT, LAST_STAGE_IN
 
 
 def _ort(path: Path, x: np.ndarray) -> np.ndarray:
@@ -41,17 +41,19 @@ def test_the_graph_in_torch_gives_what_onnx_runtime_gives(line: np.ndarray) -> N
     assert np.abs(mine - theirs).max() < 1e-4
 
 
-def test_starting_at_the_backbone_output_gives_the_same_answer(line: np.ndarray) -> None:
+@pytest.mark.parametrize("start", [BACKBONE_OUT, LAST_STAGE_IN])
+def test_starting_inside_the_graph_gives_the_same_answer(line: np.ndarray, start: str) -> None:
     model = onnx.load(str(DEFAULT_REC_PATH))
-    model.graph.output.append(onnx.helper.make_tensor_value_info(BACKBONE_OUT, onnx.TensorProto.FLOAT, None))
+    model.graph.output.append(onnx.helper.make_tensor_value_info(start, onnx.TensorProto.FLOAT, None))
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     probs, columns = session.run(None, {session.get_inputs()[0].name: line})
-    top = OnnxGraphModule(DEFAULT_REC_PATH, start=BACKBONE_OUT)
+    top = OnnxGraphModule(DEFAULT_REC_PATH, start=start)
     with torch.no_grad():
         assert np.abs(top(torch.from_numpy(columns)).numpy() - probs).max() < 1e-4
-    # Only the layers above the backbone are parameters.
+    # Only the layers above the start are parameters: none of the backbone's first convolutions.
     whole = OnnxGraphModule(DEFAULT_REC_PATH)
-    assert sum(p.numel() for p in top.parameters()) < sum(p.numel() for p in whole.parameters()) / 2
+    first = [n.input[1] for n in model.graph.node if n.op_type == "Conv"][:10]
+    assert set(top.names) < set(whole.names) and not set(first) & set(top.names)
 
 
 def test_trained_weights_go_back_into_the_same_graph(tmp_path: Path, line: np.ndarray) -> None:

@@ -19,7 +19,7 @@ from models.text_reader import DEFAULT_REC_PATH, OnnxTextReader
 from tools.name_labels import name_words, render_tile
 from training.text_crops import CropSet, build_crop_shard, crop_shard_meta, ideographs_drawn, load_crops, script_crops
 from training.text_features import find_head, read_dictionary, shard_meta, trainable_classes
-from training.text_finetune import NameRecogniserTop, backbone_columns, export, fit
+from training.text_finetune import BACKBONE_OUT, LAST_STAGE_IN, NameRecogniserTop, backbone_columns, export, fit
 from training.text_head import build_shards
 
 
@@ -51,16 +51,17 @@ def test_a_resumed_run_refuses_crops_made_from_another_name_corpus(crops: Path, 
                      build=build_crop_shard, meta_of=crop_shard_meta)
 
 
-def test_a_fit_moves_the_neck_and_latin_columns_only_and_exports_a_readable_model(crops: Path,
-                                                                                 tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", [BACKBONE_OUT, LAST_STAGE_IN])
+def test_a_fit_moves_the_layers_above_its_start_and_latin_columns_only_and_exports_a_readable_model(
+        crops: Path, tmp_path: Path, start: str) -> None:
     kept = load_crops([crops])
-    columns = backbone_columns(DEFAULT_REC_PATH, kept, threads=1)
+    columns = backbone_columns(DEFAULT_REC_PATH, kept, threads=1, start=start)
     classes = read_dictionary()
-    model = NameRecogniserTop(DEFAULT_REC_PATH, classes)
+    model = NameRecogniserTop(DEFAULT_REC_PATH, classes, start)
     others = script_crops(DEFAULT_REC_PATH, seed=4, galleries=1, ideographs=ideographs_drawn(classes)[:500])
     assert len(others) >= 8  # Chinese, Japanese and Korean labels cut by the product's reader
     scripts = backbone_columns(DEFAULT_REC_PATH, CropSet(others, [""] * len(others), [""] * len(others),
-                                                         [0] * len(others)), threads=1)
+                                                         [0] * len(others)), threads=1, start=start)
     report = fit(model, (columns, kept.texts), (columns, kept.texts), tmp_path, epochs=2, lr=1e-3, l2=1e-3, seed=0,
                  keep_scripts=scripts)
     assert len(report["history"]) == 3 and report["history"][1]["train_loss"] > 0
@@ -73,6 +74,8 @@ def test_a_fit_moves_the_neck_and_latin_columns_only_and_exports_a_readable_mode
     neck = set(model.neck.names)
     head = find_head(onnx.load(str(DEFAULT_REC_PATH)))
     assert changed and changed <= neck | {head.weight, head.bias}  # the backbone as shipped
+    # From the last stage's input, its blocks train too: their 1x1 convolutions are 384 x 768 or 768 x 384.
+    assert (start == LAST_STAGE_IN) == any(before[name].shape[:2] == (384, 768) for name in changed)
     keep = trainable_classes(classes)
     frozen = np.setdiff1d(np.arange(len(classes)), keep)
     assert np.array_equal(before[head.weight][:, frozen], after[head.weight][:, frozen])  # CJK columns as shipped
