@@ -1,23 +1,27 @@
-"""Fine-tune the name reader's recogniser above its convolutional backbone (the sequence neck and
-the output layer), on name labels cut from rendered galleries.
+"""Fine-tune the name reader's recogniser above a point in its convolutional backbone (the
+backbone's output, or the input of its last block or last stage: ``--start``), on name labels
+cut from rendered galleries.
 
 ``training.text_head`` refitted only the output layer and plateaued (validation 91 % exact,
 and an extra adapter on its inputs did not help: the features it gets are the limit). Here the
-layers that make those features from the backbone's columns (the SVTR neck: a 1x7 convolution,
-two attention blocks, the fusing convolutions) train too. The backbone (95 % of the forward cost
-on CPU) stays as shipped and runs once per crop; its output is kept, so an epoch costs the neck
-and the head only. The output layer's CJK columns stay as shipped (their scores still enter
-every softmax, computed without gradient); every trainable weight is pulled toward its shipped
-value (L2-SP), so what the recogniser knew is kept where the names do not teach otherwise.
+layers that make those features train too: the SVTR neck (a 1x7 convolution, two attention
+blocks, the fusing convolutions) and, from ``last-stage``, the backbone's two last blocks, whose
+closing (3, 2) average pooling leaves one row per step (a mark above a 10 px letter is in the
+top row only). The layers below the start stay as shipped and run once per crop; their output
+is kept, so an epoch costs the layers above only. The output layer's CJK columns stay as
+shipped (their scores still enter every softmax, computed without gradient); every trainable
+weight is pulled toward its shipped value (L2-SP), so what the recogniser knew is kept where
+the names do not teach otherwise.
 
 The epoch kept is the one with the most exact reads on validation galleries of other names
 (training fonts); ``bench.names`` is not looked at in training. Trained numbers are written into a
 copy of the shipped ONNX file (``training.onnx_torch.write_weights``): the graph the product
 runs is unchanged.
 
-Run (resumable: crop shards are written once; features are recomputed in ~5 minutes)::
+Run (resumable: crop shards are written once, and the features below the start kept; B is the
+refitted file of ``training.text_head``)::
 
-    python -m training.text_finetune --base models/ppocrv6_small_rec.onnx --out runs/text_ft
+    python -m training.text_finetune --base B --out runs/text_ft --start last-stage --epochs 4 --lr 3e-4 --keep-weight 4
 """
 
 from __future__ import annotations
