@@ -101,8 +101,8 @@ def cached_columns(path: Path, base: Path, crops: CropSet, threads: int, start: 
 
 
 def backbone_columns(base: Path, crops: CropSet, threads: int, start: str = BACKBONE_OUT) -> list[np.ndarray]:
-    """The tensor ``start`` for each crop, ``(384, H, W)`` float16 (``H`` 1 at the backbone's
-    output), on the input the product builds."""
+    """The tensor ``start`` for each crop, ``(C, H, W)`` float16 (``(384, 1, T)`` at the backbone's
+    output, ``(192, 3, 2T)`` at its last stage's input), on the input the product builds."""
     model = onnx.load(str(base))
     model.graph.output.append(onnx.helper.make_tensor_value_info(start, onnx.TensorProto.FLOAT, None))
     options = ort.SessionOptions()
@@ -121,9 +121,9 @@ def backbone_columns(base: Path, crops: CropSet, threads: int, start: str = BACK
 
 
 class NameRecogniserTop(torch.nn.Module):
-    """The recogniser above ``start`` (the backbone's output, or its last block's input): the
-    layers between (an ONNX-graph module, ``neck``) and the output layer split into trainable
-    columns and frozen (CJK) ones."""
+    """The recogniser above ``start`` (one of ``STARTS``): the layers between (an ONNX-graph
+    module, ``neck``: the SVTR neck and any backbone blocks above ``start``) and the output layer
+    split into trainable columns and frozen (CJK) ones."""
 
     def __init__(self, base: Path, classes: list[str], start: str = BACKBONE_OUT):
         super().__init__()
@@ -158,7 +158,7 @@ class NameRecogniserTop(torch.nn.Module):
 
 
 def _stack(columns: list[np.ndarray], idx: np.ndarray) -> torch.Tensor:
-    """Crops ``idx`` (the same width) as one ``(B, 384, H, W)`` float32 batch."""
+    """Crops ``idx`` (the same width) as one ``(B, C, H, W)`` float32 batch."""
     return torch.from_numpy(np.stack([columns[i] for i in idx]).astype(np.float32))
 
 
@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="galleries of Chinese, Japanese and Korean labels whose reads must not change")
     parser.add_argument("--keep-weight", type=float, default=1.0, help="weight of keeping those reads")
     parser.add_argument("--start", choices=sorted(STARTS), default="neck",
-                        help="train from the backbone's output (neck) or from its last block's input")
+                        help="train from the backbone's output (neck), its last block's input or its last "
+                             "stage's input (the shipped run)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)

@@ -179,7 +179,8 @@ def test_short_names_on_large_tiles(ocr: OnnxTextReader, style: str) -> None:
 
 # Capital I and small l are one stroke in most sans-serif fonts: the recogniser read "Ian Li" as
 # "lan Li" on every label. Settled by spelling (bot.name_spelling) where it hesitated: 26 of
-# these 30 labels exactly (18 before); 28 with the recogniser's neck fine-tuned (2026-11-30).
+# these 30 labels exactly (18 before); 28 with the recogniser's neck fine-tuned, and with its
+# backbone's last stage fine-tuned too (2026-11-30).
 NAMES_WITH_CAPITAL_I = ["Ian Li", "Ivy", "Igor Petrov", "Isabel Souza", "Ines Kaya", "Ida Novak"]
 
 
@@ -196,7 +197,8 @@ def test_names_that_start_with_a_capital_i(ocr: OnnxTextReader) -> None:
 # styles. The refit of the recogniser's output layer left the CJK columns as upstream; measured
 # 2026-11-30: 109 of 120 exact, 11 none, 0 wrong, the same with the upstream layer; 113 / 0 wrong
 # with fonts-wqy-microhei installed (Qt draws NanumGothic's missing glyphs from it), and 111 / 0
-# wrong with the neck fine-tuned (training.text_finetune, which keeps these reads on purpose).
+# wrong with the neck fine-tuned (training.text_finetune, which keeps these reads on purpose), 113 / 0
+# wrong with the backbone's last stage fine-tuned too.
 CJK_NAMES = ["王小明", "李大同", "張文華", "陳美玲", "劉建國", "黃志強", "林家豪", "吳淑芬", "周光明", "金正民",
              "朴成勇", "崔英姬", "山田太郎", "田中花子", "中村一郎", "高橋明", "王明 Wang", "李華 (TA)", "陳東海",
              "孫中山"]
