@@ -399,7 +399,7 @@ class FaceFinder:
              movable=Movable.NEVER)
         look(self.detector, self._close_looks(image_bgr, grid, off, boxes, scores), self.min_score, skin=True,
              movable=Movable.NEVER)
-        look(self.scan_detector, self._scan_windows(image_bgr, small, grid, t_mono), self.scan_min_score)
+        look(self.scan_detector, self._scan_windows(image_bgr, small, grid, t_mono, zones), self.scan_min_score)
         self._kept = kept
         older = self._references(t_mono)
         if t_mono is not None and self.still_after_s > 0 and \
@@ -714,13 +714,17 @@ class FaceFinder:
             side *= self.level_factor
 
     def _scan_windows(self, image_bgr: np.ndarray, small: np.ndarray, grid: np.ndarray,
-                      t_mono: float | None = None) -> list[Window]:
+                      t_mono: float | None = None, zones: np.ndarray | None = None) -> list[Window]:
         """The scan windows of every level that see something the grid does not explain: room
         for a face outside the grid tiles (and the gaps around them), not flat there, and some
         skin-coloured pixels there. The skin test is a cost filter (toolbars, text and slides
         have none); its price is that a grey or strongly tinted face outside the grid is missed.
-        The choice is kept while the grid and the 16 px cells outside it have not changed (as
-        the detections are, see the module notes): the colour test costs ~0.7 ms a 1080p frame.
+        The choice is kept while the grid and the 16 px cells outside it have not changed, or
+        changed only in ``zones``, those of the faces followed there (as the detections are, see
+        the module notes): the colour test costs ~0.7 ms a 1080p frame, and a speaker's or a
+        windowed app's one camera outside the grid sways on every frame. A face swaying in its
+        zone keeps the skin its windows were chosen for; anything else that changes outside the
+        grid (a face appearing, a window opening) chooses them again.
         """
         room = self._scan_room(image_bgr.shape, small.shape, grid)
         if room.covered.all():
@@ -729,9 +733,11 @@ class FaceFinder:
         cells = coarse_cells(small, (0, 0, w, h))
         kept = self._scan_kept
         if self.redetect_after_s > 0 and t_mono is not None and kept is not None and np.array_equal(kept[0], grid) \
-                and kept[3] <= t_mono < kept[3] + self.redetect_after_s and np.array_equal(kept[1], room.free_cells) \
-                and not cells_changed(kept[2], cells[room.free_cells], self.change_max_diff):
-            return kept[4]
+                and kept[3] <= t_mono < kept[3] + self.redetect_after_s and np.array_equal(kept[1], room.free_cells):
+            changed = np.zeros(cells.shape, bool)
+            changed[room.free_cells] = changed_cells(kept[2], cells[room.free_cells], self.change_max_diff)
+            if not changed.any() or (zones is not None and len(zones) and cells_within(changed, (0, 0, w, h), zones)):
+                return kept[4]
         out = self._scan_choice(image_bgr, small, room)
         if self.redetect_after_s > 0 and t_mono is not None:
             self._scan_kept = (grid.copy(), room.free_cells, cells[room.free_cells], t_mono, out)

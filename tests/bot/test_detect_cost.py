@@ -154,6 +154,32 @@ def test_the_scan_outside_the_grid_is_chosen_again_only_when_something_there_cha
     assert len(found) == counts[-1] + 1 and int(on_panel.sum()) == 1
 
 
+def test_a_face_swaying_outside_the_grid_keeps_the_scan_choice(detectors, states) -> None:
+    """A speaker's or a windowed app's camera outside the grid: the face found there sways on
+    every frame. Its movement stays in its followed zone, so the scan windows are not chosen
+    again (and it is still found each frame); a face appearing elsewhere on the panel is."""
+    gallery = states["leave"]
+    x0, y0, x1, y1 = gallery.tiles[4].face_xyxy  # a face from the grid, pasted at its own size on the panel
+    face = gallery.image[int(y0) - 20:int(y1) + 20, int(x0) - 20:int(x1) + 20]
+    fh, fw = face.shape[:2]
+    screen = np.full((SIZE[1], SIZE[0] + 400, 3), 40, np.uint8)
+    screen[:, :SIZE[0]] = gallery.image
+    finder = FaceFinder(detectors[0], scan_detector=detectors[1])
+    rng = np.random.default_rng(5)
+    on_panel = []
+    for t, dx in enumerate((0, 3, 6, 3, 0)):
+        image = screen.copy()
+        image[120:120 + fh, SIZE[0] + 100 + dx:SIZE[0] + 100 + dx + fw] = face
+        found = finder(frame(with_noise(image, rng), float(t))).faces
+        on_panel.append(int((((found.xyxy[:, 0] + found.xyxy[:, 2]) / 2) > SIZE[0]).sum()))
+    assert on_panel == [1] * 5
+    assert finder.scan_choices == 1
+    image[330:330 + fh, SIZE[0] + 220:SIZE[0] + 220 + fw] = face  # a second person on the panel
+    found = finder(frame(with_noise(image, rng), 5.0)).faces
+    assert finder.scan_choices == 2
+    assert int((((found.xyxy[:, 0] + found.xyxy[:, 2]) / 2) > SIZE[0]).sum()) == 2
+
+
 def test_moving_content_outside_every_tile_stops_costing_a_tile_finding_each_frame(detectors, states) -> None:
     """A gallery beside a panel with a small animation no tile holds (a spinner, a video
     thumbnail): the pixels between the tiles change every frame. Once a second finding gives the
