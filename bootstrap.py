@@ -98,8 +98,17 @@ def install(py: Path, extras: str, venv_dir: Path = VENV, root: Path = ROOT) -> 
 
 
 def _dpkg_installed(package: str) -> bool:
+    """Whether dpkg has ``package`` installed (see ``dpkg_status_installed``)."""
     result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
-    return result.returncode == 0 and result.stdout.strip().endswith("installed")
+    return result.returncode == 0 and dpkg_status_installed(result.stdout)
+
+
+def dpkg_status_installed(status: str) -> bool:
+    """Whether a dpkg status ("install ok installed") says installed: its last word is
+    "installed". dpkg also lists packages it knows but never installed ("unknown ok
+    not-installed"), and removed ones ("deinstall ok config-files"): a fresh machine skipped
+    a font the tests draw when the test was only that the status ends with "installed"."""
+    return status.split()[-1:] == ["installed"]
 
 
 def ensure_system_programs() -> None:

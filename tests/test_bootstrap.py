@@ -66,3 +66,20 @@ def test_a_damaged_stamp_means_install(checkout: Path, stamp: str) -> None:
     assert _pip_runs(checkout, "")
     bootstrap.record_install(checkout / ".venv", "", root=checkout)  # and a good install replaces it
     assert not _pip_runs(checkout, "")
+
+
+@pytest.mark.parametrize(("status", "installed"), [
+    ("install ok installed", True),
+    ("unknown ok not-installed", False),  # known to dpkg, never installed: it must be installed
+    ("deinstall ok config-files", False),
+    ("install ok half-configured", False),
+    ("", False),
+])
+def test_a_package_dpkg_knows_but_never_installed_is_installed(status: str, installed: bool) -> None:
+    assert bootstrap.dpkg_status_installed(status) is installed
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="not a Debian/Ubuntu machine (no dpkg-query)")
+def test_dpkg_is_asked_for_real() -> None:
+    assert bootstrap._dpkg_installed("dpkg")
+    assert not bootstrap._dpkg_installed("no-such-package-classmood")
