@@ -27,12 +27,14 @@ STAMP_NAME = "classmood-install.json"
 # its monitor off in the monitor-gone test), the X libraries PyQt5's xcb platform plugin loads, a
 # browser for the report screenshot, a PostgreSQL server, two sans-serif fonts the name reader's
 # refitted layer was never trained on (the test of names in unseen type draws them) and a Korean
-# font with Hanja and kana (the tests of Korean, Chinese and Japanese labels draw it), and a
-# Chinese one (the report draws simplified Chinese names with it).
+# font with Hanja and kana (the tests of Korean, Chinese and Japanese labels draw it), a
+# Chinese one (the report draws simplified Chinese names with it), and the two sans-serifs the
+# name reader was trained on besides DejaVu Sans (training.name_crops.TRAIN_FONTS; `python -m
+# bench.names --system-fonts` draws its six fonts with them).
 APT_PACKAGES = ("xvfb", "x11-utils", "x11-xserver-utils", "xauth", "libxcb-icccm4", "libxcb-keysyms1",
                 "libxcb-xinerama0", "libxcb-image0", "libxcb-render-util0", "libxkbcommon-x11-0", "libgl1", "libegl1",
                 "libfontconfig1", "libdbus-1-3", "chromium", "postgresql", "fonts-liberation2", "fonts-open-sans",
-                "fonts-nanum", "fonts-wqy-microhei")
+                "fonts-nanum", "fonts-wqy-microhei", "fonts-lato", "fonts-roboto")
 
 
 def venv_python() -> Path:

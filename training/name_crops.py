@@ -22,13 +22,15 @@ import numpy as np
 
 from bot.names import NameReader
 from models.text_reader import OnnxTextReader
-from tools.name_labels import STYLES, render_gallery
+from tools.name_labels import STYLES, font_installed, render_gallery
 from training.name_corpus import NameMaker
 
 TRAIN_FONTS = ("DejaVu Sans", "Lato", "Lato Light", "Lato Medium", "Lato Semibold", "Roboto", "Roboto Light",
                "Roboto Medium", "Roboto Condensed", "NanumGothic", "NanumBarunGothic", "NanumSquare",
                "NanumSquareRound")
 HELD_OUT_FONTS = ("Liberation Sans", "Open Sans", "DejaVu Sans Condensed")
+# Where TRAIN_FONTS come from on Debian/Ubuntu (DejaVu Sans ships with the project).
+TRAIN_FONT_PACKAGES = ("fonts-lato", "fonts-roboto", "fonts-nanum")
 GRIDS = ((3, 3), (4, 3), (4, 4), (5, 4), (5, 5), (6, 5), (6, 6), (7, 7))
 SCREENS_WH = ((1280, 720), (1920, 1080), (1920, 1080), (2560, 1440))
 TEXT_PX = (9, 17)  # label text heights drawn, inclusive
@@ -75,6 +77,22 @@ def gallery_crops(reader: OnnxTextReader, maker: NameMaker, rng: np.random.Gener
         crops.append(LabelCrop(gallery.image[y0:y1, x0:x1].copy(), truth, read, style, order[i % len(order)], px,
                                jpeg))
     return crops
+
+
+def missing_train_fonts() -> list[str]:
+    """The ``TRAIN_FONTS`` families Qt does not have. Qt draws a missing family in a fallback
+    font without a word, so crops cut without them would all be in a few typefaces (a run
+    rendered without Lato and Roboto did)."""
+    return [family for family in TRAIN_FONTS if not font_installed(family)]
+
+
+def fonts_refusal() -> str | None:
+    """One line saying which training fonts are missing and how to install them, or None when all are there."""
+    missing = missing_train_fonts()
+    if not missing:
+        return None
+    return (f"training fonts not installed: {', '.join(missing)} (Debian/Ubuntu: apt-get install "
+            f"{' '.join(TRAIN_FONT_PACKAGES)}); crops would be drawn in a fallback font")
 
 
 def label_crops(reader: OnnxTextReader, maker: NameMaker, seed: int, galleries: int) -> Iterator[LabelCrop]:

@@ -43,6 +43,7 @@ from models.ort_session import ort
 from models.text_reader import MIN_CJK_CHAR_PROB, recognition_batch, recognition_width
 from tools.name_labels import name_words
 from training.data import sha256_of_file
+from training.name_crops import fonts_refusal
 from training.onnx_torch import OnnxGraphModule, put_weights
 from training.text_crops import (
     CropSet,
@@ -333,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
                              "stage's input (the shipped run)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if (refusal := fonts_refusal()) is not None:
+        log.error("%s", refusal)
+        return 2
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     exclude = name_words()  # the benchmark's words: never trained on

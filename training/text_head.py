@@ -37,6 +37,7 @@ from pathlib import Path
 
 from tools.name_labels import name_words
 from training.data import sha256_of_file
+from training.name_crops import fonts_refusal
 from training.text_features import build_shard, load_samples, shard_meta, shard_meta_of
 from training.text_head_fit import export, fit
 
@@ -91,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--seed must be 0-99 and --galleries at most 400,000 (the training seeds would meet the "
                      "validation ones)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if (refusal := fonts_refusal()) is not None:
+        log.error("%s", refusal)
+        return 2
 
     args.out.mkdir(parents=True, exist_ok=True)
     exclude = name_words()  # the benchmark's words: never trained on

@@ -87,3 +87,19 @@ def test_a_fit_moves_the_layers_above_its_start_and_latin_columns_only_and_expor
     with OnnxTextReader(rec_path=out, threads=1) as reader:
         (text, confidence), = reader.read_lines([np.ascontiguousarray(tile.image[y0 - 3:y1 + 3, x0 - 3:x1 + 3])])
     assert text == "Ana Souza" and confidence > 0.9
+
+
+@pytest.mark.parametrize("module", ["training.text_finetune", "training.text_head"])
+def test_a_run_without_a_training_font_refuses_to_start(module: str, monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Qt draws a missing family in a fallback font without a word: a run would train on fewer
+    typefaces than it says. It stops with one line naming the font and the packages, before any work."""
+    import importlib
+
+    import training.name_crops
+
+    monkeypatch.setattr(training.name_crops, "TRAIN_FONTS", (*training.name_crops.TRAIN_FONTS, "No Such Sans 7"))
+    main = importlib.import_module(module).main
+    assert main(["--out", str(tmp_path / "run"), "--base", str(DEFAULT_REC_PATH)]) == 2
+    assert "No Such Sans 7" in caplog.text and "fonts-lato" in caplog.text
+    assert not (tmp_path / "run").exists()
