@@ -39,7 +39,7 @@ DEFAULT_DET_PATH = _HERE / "ppocrv6_tiny_det.onnx"
 # The shipped files (models/text_reader.md says where they come from); another file is used
 # with a warning, so a user can try a newer model without editing code.
 SHIPPED_SHA256 = {
-    "ppocrv6_small_rec.onnx": "3c145ebd4e5a5031f05fede79ac59af1b1bfb1950aafde0917112720965302ef",
+    "ppocrv6_small_rec.onnx": "4ee34ad9cdb50f7ea4992c9d778bbdcb60887949d66d46ea7fc24a49d8dee709",
     "ppocrv6_small_rec_dict.txt": "769e7fa79bb297b5f18d8dbd149e364a45bc61f2b3f574e5ea836f0b261c23a6",
     "ppocrv6_tiny_det.onnx": "193bab7a04fca699a6c82e6abb5b81bdb28177f0abd4062552b04908dafb19f8",
 }

@@ -22,6 +22,11 @@ Run (resumable: crop shards are written once, and the features below the start k
 refitted file of ``training.text_head``)::
 
     python -m training.text_finetune --base B --out runs/text_ft --start last-stage --epochs 4 --lr 3e-4 --keep-weight 4
+
+and the shipped model continued that one on new galleries (its output as the base)::
+
+    python -m training.text_finetune --base runs/text_ft/ppocrv6_small_rec.onnx --out runs/text_ft2 \
+        --start last-stage --epochs 2 --lr 1e-4 --keep-weight 4 --seed 1 --galleries 1200
 """
 
 from __future__ import annotations

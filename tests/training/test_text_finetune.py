@@ -62,7 +62,9 @@ def test_a_fit_moves_the_layers_above_its_start_and_latin_columns_only_and_expor
     assert len(others) >= 8  # Chinese, Japanese and Korean labels cut by the product's reader
     scripts = backbone_columns(DEFAULT_REC_PATH, CropSet(others, [""] * len(others), [""] * len(others),
                                                          [0] * len(others)), threads=1, start=start)
-    report = fit(model, (columns, kept.texts), (columns, kept.texts), tmp_path, epochs=2, lr=1e-3, l2=1e-3, seed=0,
+    # The shipped runs' learning rate: at 1e-3, two epochs on these few crops unlearned a letter
+    # ("Ana Sou2a") from the model shipped on 2026-11-30.
+    report = fit(model, (columns, kept.texts), (columns, kept.texts), tmp_path, epochs=2, lr=3e-4, l2=1e-3, seed=0,
                  keep_scripts=scripts)
     assert len(report["history"]) == 3 and report["history"][1]["train_loss"] > 0
     assert 0.0 <= report["history"][1]["script_agreement_all"] <= 1.0
