@@ -250,7 +250,7 @@ class FaceFinder:
         # Painted tiles' blobs (see find_faces' photo()): tile -> (its cells then, the blobs).
         self._painted: dict[Window, tuple[np.ndarray, painted.PaintedTile | None]] = {}
         self._last_tiles: np.ndarray | None = None  # the tiles of the last frame, for _previous_frame
-        # The scan windows chosen on an earlier frame: (grid, free cells, their grey means, t, windows).
+        # The scan windows chosen on an earlier frame: (grid, free cells, every cell's grey mean, t, windows).
         self._scan_kept: tuple[np.ndarray, np.ndarray, np.ndarray, float, list[Window]] | None = None
         self._room: _ScanRoom | None = None  # the scan's geometry for the last grid (see _scan_room)
         # The faces of the last frame and their windows: (t_mono, tiles, hits), see FOLLOW_MIN_IOU.
@@ -734,13 +734,14 @@ class FaceFinder:
         kept = self._scan_kept
         if self.redetect_after_s > 0 and t_mono is not None and kept is not None and np.array_equal(kept[0], grid) \
                 and kept[3] <= t_mono < kept[3] + self.redetect_after_s and np.array_equal(kept[1], room.free_cells):
-            changed = np.zeros(cells.shape, bool)
-            changed[room.free_cells] = changed_cells(kept[2], cells[room.free_cells], self.change_max_diff)
+            changed = changed_cells(kept[2], cells, self.change_max_diff)
+            assert changed is not None  # the same free cells: the same frame size
+            changed &= room.free_cells  # what the grid covers does not choose the scan windows
             if not changed.any() or (zones is not None and len(zones) and cells_within(changed, (0, 0, w, h), zones)):
                 return kept[4]
         out = self._scan_choice(image_bgr, small, room)
         if self.redetect_after_s > 0 and t_mono is not None:
-            self._scan_kept = (grid.copy(), room.free_cells, cells[room.free_cells], t_mono, out)
+            self._scan_kept = (grid.copy(), room.free_cells, cells, t_mono, out)
         return out
 
     def _scan_room(self, shape: tuple[int, ...], small_shape: tuple[int, ...], grid: np.ndarray) -> _ScanRoom:
