@@ -59,6 +59,16 @@ RECIPES: dict[str, dict[str, Any]] = {
              "drop_not_face": True, "augment": "webcam", "webcam_p": 0.5, "epochs": 24, "lr": 0.015,
              "warmup_epochs": 0.5, "init_from": "models/emotion.onnx", "keep_epochs": True,
              "out_dir": "runs/emotion_v4ft"},
+    # v4ft with half of every target taken from the starting model's own four-view reading of the
+    # clean face (distillation: the teacher reads the face as FER2013 framed it, the student sees
+    # it through the webcam degradations). The fine-tunes so far traded FER2013 points for
+    # pipeline points because hard labels pull the whole network; the teacher's reading holds
+    # the clean-face behaviour in place (and carries its doubts between classes) while the
+    # degraded copies teach the student to read them the same way.
+    "v5ft": {"ferplus_weight": 0.2, "ferplus_unknown": "uniform", "ferplus_contempt": "fer2013",
+             "drop_not_face": True, "augment": "webcam", "webcam_p": 0.5, "epochs": 18, "lr": 0.015,
+             "warmup_epochs": 0.5, "init_from": "models/emotion.onnx", "keep_epochs": True,
+             "distill_weight": 0.5, "out_dir": "runs/emotion_v5ft"},
 }
 
 
@@ -87,6 +97,9 @@ class TrainConfig:
     # a share ``webcam_p`` of the faces what a gallery tile does to a face (training.augment).
     augment: Literal["fer", "webcam"] = "fer"
     webcam_p: float = 0.6
+    # Share of the target taken from the starting model's reading of the clean face (its four
+    # test-time views, ``training.model.ExportedEmotionNet``); needs ``init_from``. 0: none.
+    distill_weight: float = 0.0
     ema_decay: float = 0.999
     seed: int = 0
     threads: int = 0  # 0: all cores
@@ -106,7 +119,9 @@ class TrainConfig:
         checks = {"epochs": self.epochs >= 1, "batch_size": self.batch_size >= 2, "lr": self.lr > 0,
                   "ferplus_weight": 0 <= self.ferplus_weight <= 1, "label_smoothing": 0 <= self.label_smoothing < 1,
                   "ema_decay": 0 <= self.ema_decay < 1, "device": self.device in ("auto", "cpu", "cuda"),
-                  "webcam_p": 0 <= self.webcam_p <= 1, "recipe": self.recipe in RECIPES}
+                  "webcam_p": 0 <= self.webcam_p <= 1, "recipe": self.recipe in RECIPES,
+                  "distill_weight": 0 <= self.distill_weight <= 1
+                  and (self.distill_weight == 0 or self.init_from is not None)}
         for key, ok in checks.items():
             if not ok:
                 raise ConfigError(f"training config: invalid value for {key!r}: {getattr(self, key)!r}")
@@ -136,7 +151,8 @@ def load_train_config(argv: list[str] | None = None) -> TrainConfig:
         p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None,
                        type=int if f.name in ("epochs", "batch_size", "seed", "threads", "max_per_split")
                        else float if f.name in ("lr", "weight_decay", "warmup_epochs", "label_smoothing",
-                                                "ferplus_weight", "ema_decay", "webcam_p")
+                                                "ferplus_weight", "ema_decay", "webcam_p",
+                                                "distill_weight")
                        else _bool if f.name in ("drop_not_face", "keep_epochs")
                        else str,
                        help=f"recipe presets: {', '.join(RECIPES)}" if f.name == "recipe" else None)

@@ -99,3 +99,36 @@ def test_tiny_v3_run_records_recipe_and_ferplus_accuracy(fer2013_npz: Path, tmp_
     (record,) = ck["history"]
     assert np.isfinite(record["loss"]) and 0 <= record["public_ferplus_raw"][0] <= 1
     assert ck["cleaning"]["not_face_dropped"] > 0  # v3 drops Training rows whose FER+ majority is "not a face"
+
+
+def test_distillation_keeps_the_start_s_reading_of_faces(fer2013_npz: Path, tmp_path: Path) -> None:
+    """Fine-tuned on the start's own reading (distill_weight 1), a network still reads the
+    Training faces as the start did (its probabilities stay close); fine-tuned on the labels (0),
+    it moves away from it."""
+    from dataclasses import replace
+
+    from training.data import load_splits
+    from training.export import load_checkpoint
+    from training.model import ModelConfig
+    from training.train import train
+
+    base = replace(recipe_config("v2"), data=fer2013_npz, epochs=1, batch_size=32, warmup_epochs=0.5,
+                   max_per_split=128, threads=1, device="cpu", label_smoothing=0.0,
+                   model=ModelConfig(widths=(8, 16, 16, 16), blocks=(1, 1, 1, 1)))
+    start = train(replace(base, out_dir=tmp_path / "start"))
+    x = torch.from_numpy(load_splits(fer2013_npz, 128)[0]["train"].tensor())
+
+    def reading(path: Path) -> np.ndarray:
+        net, _ = load_checkpoint(path)
+        with torch.no_grad():
+            return torch.softmax(net.eval()(x), dim=1).numpy()
+
+    before = reading(start)
+    moved = {}  # mean total-variation distance from the start's probabilities
+    for w in (0.0, 1.0):
+        out = tmp_path / f"distill_{w}"
+        train(replace(base, out_dir=out, init_from=start, distill_weight=w, epochs=4, lr=0.05, keep_epochs=True))
+        moved[w] = float(0.5 * np.abs(reading(out / "epoch_004_raw.pt") - before).sum(1).mean())
+    assert moved[1.0] < 0.5 * moved[0.0], moved
+    with pytest.raises(ConfigError, match="distill_weight"):
+        replace(base, distill_weight=0.5)  # nothing to distil from without --init-from
