@@ -222,8 +222,12 @@ class EmotionStage:
                 kept[tid] = _Kept(grays[j], t, t + self.reclassify_after_s * spread,
                                   np.full(len(EMOTIONS), np.nan, np.float32))  # filled in below
             if run:
+                # Each face's width on screen: a small face is read less surely (the model file's
+                # small-face rule; see models.emotion_classifier).
+                widths = faces.xyxy[rows[run], 2] - faces.xyxy[rows[run], 0]
                 out = np.concatenate([  # in batches: see MODEL_BATCH
-                    self._classifier.predict(face_tensor([grays[j] for j in run[s:s + MODEL_BATCH]]))
+                    self._classifier.predict(face_tensor([grays[j] for j in run[s:s + MODEL_BATCH]]),
+                                             widths[s:s + MODEL_BATCH])
                     for s in range(0, len(run), MODEL_BATCH)]).astype(np.float32)
                 probs[rows[run]] = out
                 self.faces_classified += len(run)

@@ -13,13 +13,21 @@ one line that says how to fix it instead of failing on the first face:
   PublicTest (``python -m training.calibrate``). ``predict`` returns ``softmax(log p / T)``:
   the same top class, probabilities that match how often the model is right. It is stored as
   metadata, not folded into the weights, so the graph stays the trained one and a file without
-  it behaves as before.
+  it behaves as before;
+- optional ``small_face_temperature`` (JSON ``{"below_px": S, "power": k}``): a face whose box is
+  under ``S`` screen pixels wide carries less of its expression than FER2013's 48x48 crops, and
+  the model reads it as surely as a large one while it is right less often. When the caller
+  says how wide each face was (``predict(faces, face_px)``), such a face's temperature is
+  ``T x (S / width) ** k``: the same top class, a confidence that matches the small face.
+  Fitted with ``T`` by ``python -m training.calibrate`` on PublicTest faces in small and large
+  gallery tiles.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +46,7 @@ INT8_MODEL_PATH = DEFAULT_MODEL_PATH.with_name("emotion_int8.onnx")
 INPUT_SHAPE = (1, FACE_SIZE_PX, FACE_SIZE_PX)  # per face, after the dynamic batch axis
 REQUIRED_METADATA = ("labels", "input_spec", "model_config", "flip_average")
 TEMPERATURE_KEY = "temperature"
+SMALL_FACE_KEY = "small_face_temperature"
 _TEMPERATURE_RANGE = (0.05, 20.0)  # anything outside is a broken file, not a calibration
 _FIX_REINSTALL = "reinstall ClassMood or rebuild it with `python -m training.export CHECKPOINT --out {path}`"
 
@@ -51,6 +60,30 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     changes. Zeros are floored at 1e-30 so a class the model rules out stays ruled out.
     """
     z = np.log(np.maximum(np.asarray(probs, dtype=np.float64), 1e-30)) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SmallFaceTemperature:
+    """How much softer a small face is read: ``(below_px / width) ** power`` under ``below_px``."""
+
+    below_px: float
+    power: float
+
+    def factors(self, face_px: np.ndarray) -> np.ndarray:
+        """``(n,)`` float64 temperature multipliers for faces ``face_px`` pixels wide (1 from ``below_px`` up)."""
+        width = np.maximum(np.asarray(face_px, dtype=np.float64), 1.0)
+        return np.maximum(1.0, self.below_px / width) ** self.power
+
+    def to_json(self) -> str:
+        return json.dumps({"below_px": self.below_px, "power": self.power})
+
+
+def apply_temperatures(probs: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
+    """``apply_temperature`` with one temperature per row ``(n,)``."""
+    z = np.log(np.maximum(np.asarray(probs, dtype=np.float64), 1e-30)) / np.asarray(temperatures)[:, None]
     z -= z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
@@ -72,6 +105,8 @@ class OnnxEmotionClassifier:
         flip_average: whether the graph averages each face with its mirror image (twice the cost).
         temperature: the calibration temperature ``predict`` applies (1.0: none), from the
             file's ``temperature`` metadata.
+        small_faces: the file's ``small_face_temperature`` rule, or None (every face gets
+            ``temperature``).
         input_spec, model_config: the parsed JSON metadata.
 
     Raises:
@@ -92,8 +127,10 @@ class OnnxEmotionClassifier:
         self.metadata: dict[str, str] = dict(meta)  # everything training.export wrote, for tools like the card
         self.labels, self.input_spec, self.model_config, self.flip_average = self._parse_metadata(meta, fix)
         self.temperature = self._parse_temperature(meta, fix)
-        log.info("emotion model %s (sha256 %s…, flip_average=%s, temperature=%.3f, threads=%s)",
-                 self.path, self.sha256[:12], self.flip_average, self.temperature, threads or "auto")
+        self.small_faces = self._parse_small_faces(meta, fix)
+        log.info("emotion model %s (sha256 %s…, flip_average=%s, temperature=%.3f%s, threads=%s)",
+                 self.path, self.sha256[:12], self.flip_average, self.temperature,
+                 f", softer under {self.small_faces.below_px:g} px" if self.small_faces else "", threads or "auto")
 
     def _check_io(self, session: ort.InferenceSession, fix: str) -> tuple[str, str]:
         """Names of the single input and output, after checking their shapes and types."""
@@ -142,11 +179,27 @@ class OnnxEmotionClassifier:
                              f"{lo:g} to {hi:g}; {fix}")
         return t
 
-    def predict(self, faces: np.ndarray) -> np.ndarray:
+    def _parse_small_faces(self, meta: dict[str, str], fix: str) -> SmallFaceTemperature | None:
+        """The ``small_face_temperature`` metadata; None for files without it."""
+        text = meta.get(SMALL_FACE_KEY)
+        if text is None:
+            return None
+        try:
+            d = json.loads(text)
+            rule = SmallFaceTemperature(float(d["below_px"]), float(d["power"]))
+        except (json.JSONDecodeError, TypeError, KeyError, ValueError):
+            rule = None
+        if rule is None or not (1 <= rule.below_px <= 1000 and 0 <= rule.power <= 5):  # also refuses NaN
+            raise ModelError(f"emotion model {self.path} has {SMALL_FACE_KEY}={text!r}, expected "
+                             f'{{"below_px": 1..1000, "power": 0..5}}; {fix}')
+        return rule
+
+    def predict(self, faces: np.ndarray, face_px: np.ndarray | None = None) -> np.ndarray:
         """``(n, 1, 48, 48)`` float32 in 0..1 -> ``(n, 7)`` float32 probabilities (rows sum to 1).
 
-        The file's ``temperature`` is applied (see the module notes). ``n == 0`` returns an
-        empty ``(0, 7)`` array without running the model.
+        The file's ``temperature`` is applied (see the module notes); with ``face_px`` ``(n,)``,
+        the width in screen pixels each face was cut from, so is its small-face rule. ``n == 0``
+        returns an empty ``(0, 7)`` array without running the model.
         """
         if self._session is None:
             raise ModelError(f"emotion model {self.path} was closed; create a new OnnxEmotionClassifier")
@@ -155,8 +208,12 @@ class OnnxEmotionClassifier:
             raise ValueError(f"faces must have shape (n, {', '.join(map(str, INPUT_SHAPE))}), got {faces.shape}")
         if faces.shape[0] == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
+        if face_px is not None and np.shape(face_px) != (faces.shape[0],):
+            raise ValueError(f"face_px must have shape ({faces.shape[0]},), got {np.shape(face_px)}")
         x = np.ascontiguousarray(faces, dtype=np.float32)
         (probs,) = self._session.run([self._output_name], {self._input_name: x})
+        if face_px is not None and self.small_faces is not None:
+            return apply_temperatures(probs, self.temperature * self.small_faces.factors(face_px))
         return probs if self.temperature == 1.0 else apply_temperature(probs, self.temperature)
 
     def close(self) -> None:

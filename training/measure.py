@@ -10,9 +10,11 @@ Prints, for the direct 48x48 path (full splits, no cleaning of test rows):
 
 and the end-to-end proxy (``training.proxy``): a seeded sample of PublicTest and PrivateTest
 faces in simulated gallery tiles through the detector -> crop -> model path, against the same
-faces through the direct path. Temperatures are chosen on PublicTest only; PrivateTest numbers
-are reported, never used to choose. The file's own ``temperature`` metadata is ignored here
-(raw output), so a calibrated file is measured from its raw probabilities.
+faces through the direct path; then the same faces in small tiles (7x7 galleries, filmstrips, a
+laptop screen), with the file's temperature alone and with its small-face rule, by face width.
+Temperatures are chosen on PublicTest only; PrivateTest numbers are reported, never used to
+choose. The file's own ``temperature`` metadata is ignored above (raw output), so a calibrated
+file is measured from its raw probabilities; the small-tile report applies it.
 
 One thread for everything (ONNX Runtime, OpenCV, MediaPipe's own pool aside): about 1.5 min.
 ``--json PATH`` also writes every number.
@@ -30,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier
+from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier, apply_temperatures
 from training.data import DEFAULT_DATA, SPLITS
 from training.metrics import (
     apply_temperature,
@@ -40,12 +42,13 @@ from training.metrics import (
     fit_temperature,
     recall_by_class,
 )
-from training.proxy import box_framing, product_finder, read_proxy
+from training.proxy import SMALL_TILE_SIZES_WH, SMALL_TILES_SEED, box_framing, product_finder, read_proxy
 from vocab.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
 
 UNCERTAIN_BELOW = 0.4
+WIDTH_BANDS_PX = ((0, 40), (40, 60), (60, 10_000))  # face widths the small-tile report is split by
 
 
 def predict_probs(clf: OnnxEmotionClassifier, faces: np.ndarray, batch: int = 256) -> np.ndarray:
@@ -153,11 +156,44 @@ def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
                 cal = calibration(apply_temperature(probs[s], t), split_data[s][1], UNCERTAIN_BELOW)
                 report[s][f"calibration_{name}"] = cal.__dict__
                 print(f"  {s} direct {name:>8}: {cal.line()}")
+            report[f"small_tiles_{s}"] = small_tiles_report(clf, split_data[s], report[f"proxy_{s}"]["_sample"],
+                                                            seed + SPLITS[s] + SMALL_TILES_SEED, s)
     for s in ("public", "private"):
         del report[f"proxy_{s}"]["_labels"], report[f"proxy_{s}"]["_sample"]
     report["wall_s"] = time.time() - t0
     print(f"[done in {report['wall_s']:.0f} s]")
     return report
+
+
+def small_tiles_report(clf: OnnxEmotionClassifier, split: tuple[np.ndarray, np.ndarray, np.ndarray],
+                       sample: np.ndarray, seed: int, name: str) -> dict:
+    """The faces ``sample`` of ``split`` in small tiles: calibration with the file's temperature
+    alone and with its small-face rule too (what the app applies), over all and by face width."""
+    images, y, _ = split
+    with product_finder() as find:
+        reading = read_proxy(images[sample], find, seed=seed, tile_sizes_wh=SMALL_TILE_SIZES_WH)
+    f = reading.found
+    raw, yd = predict_probs(clf, reading.tensor[f]), y[sample][f]  # clf.temperature is 1 here
+    width = (reading.box_xyxy[f, 2] - reading.box_xyxy[f, 0]).astype(np.float64)
+    file_t = float(clf.metadata.get("temperature", 1.0))
+    rule = clf.small_faces
+    out: dict = {"sampled": len(sample), "found": int(f.sum()), "rule": rule.to_json() if rule else None,
+                 "width_px_percentiles_10_50_90": np.percentile(width, [10, 50, 90]).tolist()}
+    print(f"small tiles {name}: {int(f.sum())} of {len(sample)} faces found, widths "
+          f"{out['width_px_percentiles_10_50_90']} px (10/50/90 %); rule {rule or 'none'}")
+    ways = {"T_file": np.full(len(yd), file_t),
+            "T_file_and_rule": file_t * (rule.factors(width) if rule else np.ones(len(yd)))}
+    for way, temps in ways.items():
+        p = apply_temperatures(raw, temps)
+        for lo, hi in ((0, 10_000), *WIDTH_BANDS_PX):
+            sel = (width >= lo) & (width < hi)
+            if not sel.any():
+                continue
+            cal = calibration(p[sel], yd[sel], UNCERTAIN_BELOW)
+            out[f"{way}_{lo}_{hi}px"] = cal.__dict__
+            band = "all widths" if hi == 10_000 and lo == 0 else f"{lo}-{hi} px" if hi < 10_000 else f">= {lo} px"
+            print(f"  {name} small tiles {way:>15} {band:>10}: {cal.line()}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.emotion_classifier import apply_temperature
+from models.emotion_classifier import SmallFaceTemperature, apply_temperature, apply_temperatures
 
 __all__ = ["CONTEMPT_COLUMN", "FERPLUS_COLUMN_OF_CLASS", "FERPLUS_COLUMNS", "NOT_FACE_COLUMN", "UNKNOWN_COLUMN",
            "Calibration", "apply_temperature", "calibration", "expected_calibration_error", "ferplus_majority",
-           "fit_temperature", "nll", "recall_by_class"]
+           "fit_small_faces", "fit_temperature", "nll", "recall_by_class"]
 
 # FER+ vote columns, in the file's order.
 FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",
@@ -118,6 +118,27 @@ def fit_temperature(probs: np.ndarray, y_true: np.ndarray, lo: float = 0.25, hi:
             d = a + g * (b - a)
             fd = loss(d)
     return float(np.exp((a + b) / 2))
+
+
+def fit_small_faces(probs: np.ndarray, y_true: np.ndarray, face_px: np.ndarray, temperature: float,
+                    below_px: tuple[float, ...] = tuple(range(30, 101, 5)),
+                    powers: tuple[float, ...] = tuple(np.round(np.arange(0.0, 3.001, 0.05), 2)),
+                    ) -> SmallFaceTemperature:
+    """The small-face rule (``models.emotion_classifier.SmallFaceTemperature``) that minimises NLL
+    of faces ``face_px`` wide, with ``temperature`` fixed for the rest: a grid over where the
+    rule starts and how fast it softens (power 0 is no rule, so it is chosen when small faces
+    are as well calibrated as large ones)."""
+    best = (nll(apply_temperature(probs, temperature), y_true), SmallFaceTemperature(float(below_px[0]), 0.0))
+    for b in below_px:
+        rule0 = SmallFaceTemperature(float(b), 1.0)
+        if (rule0.factors(face_px) == 1).all():
+            continue
+        for k in powers:
+            rule = SmallFaceTemperature(float(b), float(k))
+            loss = nll(apply_temperatures(probs, temperature * rule.factors(face_px)), y_true)
+            if loss < best[0] - 1e-12:
+                best = (loss, rule)
+    return best[1]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ from tools.screensim.tiles import _codec
 FRAME_WH = (1920, 1080)
 # (tile width, height) of 6x6, 5x5, 4x4 and 3x3 galleries on a 1080p screen.
 TILE_SIZES_WH = ((320, 180), (384, 216), (480, 270), (640, 360))
+# Small tiles, where faces are a few dozen pixels: 7x7 on 1080p, a filmstrip's tiles, 7x7 on a
+# 1366x768 laptop screen (laid out 9x9 on the proxy's 1080p canvas).
+SMALL_TILE_SIZES_WH = ((274, 154), (240, 135), (195, 110))
+SMALL_TILES_SEED = 100  # added to a proxy's seed for its small tiles: other backdrops and codecs
 CROP_SHARE_OF_TILE_H = (0.35, 0.75)
 JPEG_QUALITY = (30, 70)
 CODEC_SCALE = (0.5, 1.0)
@@ -77,13 +81,15 @@ def webcam_tile(face48: np.ndarray, tile_wh: tuple[int, int], rng: np.random.Gen
     return out, (float(x0), float(y0), float(x0 + side), float(y0 + side))
 
 
-def proxy_frames(images48: np.ndarray, seed: int = 0, gap_px: int = 6) -> Iterator[ProxyFrame]:
-    """Galleries holding every face of ``images48`` ``(n, 48, 48)`` once, in order."""
+def proxy_frames(images48: np.ndarray, seed: int = 0, gap_px: int = 6,
+                 tile_sizes_wh: tuple[tuple[int, int], ...] = TILE_SIZES_WH) -> Iterator[ProxyFrame]:
+    """Galleries holding every face of ``images48`` ``(n, 48, 48)`` once, in order, each of
+    tiles of one size drawn from ``tile_sizes_wh``."""
     rng = np.random.default_rng(seed)
     fw, fh = FRAME_WH
     i = 0
     while i < len(images48):
-        tw, th = TILE_SIZES_WH[int(rng.integers(len(TILE_SIZES_WH)))]
+        tw, th = tile_sizes_wh[int(rng.integers(len(tile_sizes_wh)))]
         cols, rows = (fw + gap_px) // (tw + gap_px), (fh + gap_px) // (th + gap_px)
         ox, oy = (fw - cols * (tw + gap_px) + gap_px) // 2, (fh - rows * (th + gap_px) + gap_px) // 2
         image = np.full((fh, fw, 3), 32, np.uint8)
@@ -136,9 +142,10 @@ def product_finder() -> Iterator[FindFaces]:
 
 
 def read_proxy(images48: np.ndarray, find_faces: FindFaces, seed: int = 0,
-               crop: CropFaces = face_crops) -> ProxyReading:
-    """Run every face of ``images48`` through galleries, ``find_faces(image, tiles) -> (xyxy, score)``
-    and ``crop(image, boxes) -> crops``.
+               crop: CropFaces = face_crops,
+               tile_sizes_wh: tuple[tuple[int, int], ...] = TILE_SIZES_WH) -> ProxyReading:
+    """Run every face of ``images48`` through galleries of ``tile_sizes_wh`` tiles,
+    ``find_faces(image, tiles) -> (xyxy, score)`` and ``crop(image, boxes) -> crops``.
 
     A tile counts as found when a detection's centre lies inside the pasted face; of several,
     the highest score is kept. A detection elsewhere in the tile is not that face.
@@ -148,7 +155,7 @@ def read_proxy(images48: np.ndarray, find_faces: FindFaces, seed: int = 0,
     box = np.full((n, 4), np.nan, np.float32)
     pasted = np.zeros((n, 4), np.float32)
     tensor = np.zeros((n, 1, 48, 48), np.float32)
-    for frame in proxy_frames(images48, seed):
+    for frame in proxy_frames(images48, seed, tile_sizes_wh=tile_sizes_wh):
         xyxy, score = find_faces(frame.image, frame.tiles_xyxy)
         pasted[frame.rows] = frame.face_xyxy
         centres = (xyxy[:, :2] + xyxy[:, 2:]) / 2 if len(xyxy) else np.zeros((0, 2), np.float32)

@@ -66,8 +66,9 @@ class EmotionClassifier(Protocol):
 
     labels: tuple[str, ...]
 
-    def predict(self, faces: np.ndarray) -> np.ndarray:
-        """``(n, 1, 48, 48)`` float32 in 0..1 -> ``(n, 7)`` float32 probabilities."""
+    def predict(self, faces: np.ndarray, face_px: np.ndarray | None = None) -> np.ndarray:
+        """``(n, 1, 48, 48)`` float32 in 0..1 -> ``(n, 7)`` float32 probabilities; ``face_px``
+        ``(n,)``: how many screen pixels wide each face was (small faces may be read less surely)."""
         ...
 
     def close(self) -> None: ...

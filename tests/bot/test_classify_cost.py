@@ -25,7 +25,7 @@ class CountingClassifier:
         self.faces = 0
         self.p_top = p_top
 
-    def predict(self, faces: np.ndarray) -> np.ndarray:
+    def predict(self, faces: np.ndarray, face_px: np.ndarray | None = None) -> np.ndarray:
         self.faces += len(faces)
         out = np.full((len(faces), 7), (1 - self.p_top) / 6, np.float32)
         out[:, 3] = self.p_top
@@ -98,8 +98,8 @@ class FlippingClassifier(CountingClassifier):
     """Answers Happy and Sad in turn, ``p_top`` sure: a face on a class boundary that camera
     noise pushes across it."""
 
-    def predict(self, faces: np.ndarray) -> np.ndarray:
-        out = super().predict(faces)
+    def predict(self, faces: np.ndarray, face_px: np.ndarray | None = None) -> np.ndarray:
+        out = super().predict(faces, face_px)
         if self.faces // len(faces) % 2 == 0:
             out[:, [3, 4]] = out[:, [4, 3]]
         return out
@@ -258,3 +258,24 @@ def test_a_face_that_sways_is_not_read_again_and_its_eyes_are_looked_for_where_t
     closed = [int(stage(frame(gallery, with_noise(shut, rng), float(t), shift_px=2.0), float(t)).faces.eyes_closed[0])
               for t in range(8, 14)]
     assert 1 in closed, closed
+
+
+class WidthRecordingClassifier(CountingClassifier):
+    """Remembers the face widths it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.widths: list[float] = []
+
+    def predict(self, faces: np.ndarray, face_px: np.ndarray | None = None) -> np.ndarray:
+        assert face_px is not None and len(face_px) == len(faces)
+        self.widths += [float(w) for w in face_px]
+        return super().predict(faces, face_px)
+
+
+def test_the_model_is_told_how_wide_each_face_is_on_screen(gallery: Gallery) -> None:
+    """The small-face rule needs each face's width in screen pixels: the detector's box width."""
+    model = WidthRecordingClassifier()
+    EmotionStage(model, reclassify_after_s=0.0)(frame(gallery, gallery.image, 0.0))
+    want = sorted(float(t.face_xyxy[2] - t.face_xyxy[0]) for t in gallery.tiles)  # type: ignore[index]
+    assert len(want) == 4 and sorted(model.widths) == pytest.approx(want)

@@ -141,3 +141,37 @@ def test_stored_temperature_is_applied(tmp_path: Path, temperature: float) -> No
     assert (got.argmax(axis=1) == raw.argmax(axis=1)).all()
     assert np.abs(got - raw).max() > 1e-3  # the temperature did something
     assert (got.max(axis=1) < raw.max(axis=1)).all() == (temperature > 1)
+
+
+def test_small_faces_are_read_less_surely_when_the_file_says_so(tmp_path: Path) -> None:
+    """With ``small_face_temperature`` {below 50 px, power 1}, a face 25 px wide gets twice the
+    file's temperature; faces 50 px and wider, and calls that give no widths, get the file's."""
+    meta = {**GOOD_METADATA, "temperature": "1.2", "small_face_temperature": json.dumps({"below_px": 50, "power": 1})}
+    path = _toy_model(tmp_path / "small.onnx", metadata=meta)
+    plain = _toy_model(tmp_path / "plain.onnx")
+    faces = np.random.default_rng(4).random((4, 1, 48, 48), dtype=np.float32) * 40
+    with OnnxEmotionClassifier(plain, threads=1) as a, OnnxEmotionClassifier(path, threads=1) as b:
+        raw = a.predict(faces)
+        got = b.predict(faces, np.array([25.0, 50.0, 120.0, 10.0]))
+        no_widths = b.predict(faces)
+        with pytest.raises(ValueError, match="face_px"):
+            b.predict(faces, np.ones(3))
+
+    def tempered(p: np.ndarray, t: float) -> np.ndarray:  # softmax(log p / T), written out here
+        e = np.exp(np.log(p) / t)
+        return e / e.sum()
+
+    for row, t in ((0, 2.4), (1, 1.2), (2, 1.2), (3, 6.0)):
+        np.testing.assert_allclose(got[row], tempered(raw[row], t), atol=1e-6)
+        np.testing.assert_allclose(no_widths[row], tempered(raw[row], 1.2), atol=1e-6)
+    assert (got.argmax(axis=1) == raw.argmax(axis=1)).all()
+    assert got[0].max() < no_widths[0].max() and got[3].max() < got[0].max()
+
+
+@pytest.mark.parametrize("rule", ['{"below_px": 50}', '{"below_px": -3, "power": 1}', '{"below_px": 50, "power": NaN}',
+                                  "fifty", '{"below_px": "x", "power": 1}'])
+def test_a_broken_small_face_rule_is_one_line(tmp_path: Path, rule: str) -> None:
+    path = _toy_model(tmp_path / "emotion.onnx", metadata={**GOOD_METADATA, "small_face_temperature": rule})
+    with pytest.raises(ModelError) as err:
+        OnnxEmotionClassifier(path, threads=1)
+    _assert_one_line_naming(err, path, "small_face_temperature")

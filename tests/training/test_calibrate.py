@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from models.emotion_classifier import OnnxEmotionClassifier
+from models.emotion_classifier import OnnxEmotionClassifier, SmallFaceTemperature
 from training.calibrate import FIT_KEY, update_card, write_temperature
 from vocab.labels import EMOTIONS
 
@@ -59,3 +59,15 @@ def test_write_temperature_keeps_weights_and_runtime_applies_it(tmp_path: Path) 
     section = json.loads(card.read_text(encoding="utf-8"))["onnx"]
     assert section["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() == sha
     assert section["size_bytes"] == path.stat().st_size and section["calibration"] == fit and section["opset"] == 17
+
+
+def test_the_small_face_rule_is_written_read_back_and_removed(tmp_path: Path) -> None:
+    path = _toy(tmp_path / "emotion.onnx")
+    rule = SmallFaceTemperature(below_px=50.0, power=0.55)
+    write_temperature(path, 1.03, {"temperature": 1.03}, rule)
+    with OnnxEmotionClassifier(path, threads=1) as clf:
+        assert clf.temperature == 1.03 and clf.small_faces == rule
+    write_temperature(path, 1.03, {"temperature": 1.03})  # refitted with no rule: none left behind
+    with OnnxEmotionClassifier(path, threads=1) as clf:
+        assert clf.small_faces is None
+    assert [p.key for p in onnx.load(str(path)).metadata_props].count("temperature") == 1

@@ -10,6 +10,7 @@ from training.metrics import (
     calibration,
     expected_calibration_error,
     ferplus_majority,
+    fit_small_faces,
     fit_temperature,
     recall_by_class,
 )
@@ -85,6 +86,26 @@ def test_fit_temperature_recovers_a_known_temperature(true_t: float) -> None:
     y = (rng.random((len(truth), 1)) > truth.cumsum(axis=1)).sum(axis=1).clip(0, 6)
     model = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     assert fit_temperature(model, y) == pytest.approx(true_t, rel=0.05)
+
+
+@pytest.mark.parametrize("true_power", [0.0, 1.0])
+def test_fit_small_faces_finds_where_faces_get_overconfident(true_power: float) -> None:
+    """Labels drawn as if faces under 40 px wide had temperature (40 / width) ** power on top of
+    1.2 for all: the fit finds the rule, and no rule when small faces are as sure as large ones."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 2.5, (30000, 7))
+    width = rng.uniform(15, 160, len(logits))
+    t = 1.2 * np.maximum(1.0, 40 / width) ** true_power
+    model = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    e = np.exp(logits / t[:, None])  # softmax(logits / T), written out here
+    truth = e / e.sum(1, keepdims=True)
+    y = (rng.random((len(truth), 1)) > truth.cumsum(axis=1)).sum(axis=1).clip(0, 6)
+    rule = fit_small_faces(model, y, width, 1.2)
+    if true_power == 0:
+        assert rule.power <= 0.1, rule
+    else:
+        assert rule.power == pytest.approx(1.0, abs=0.25) and 30 <= rule.below_px <= 50, rule
+        assert rule.factors(np.array([20.0, 100.0])) == pytest.approx([2.0, 1.0], abs=0.35)
 
 
 def test_apply_temperature_keeps_rows_and_argmax() -> None:
