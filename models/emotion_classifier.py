@@ -59,10 +59,7 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     the same as dividing its logits. ``T > 1`` softens, ``T < 1`` sharpens; the argmax never
     changes. Zeros are floored at 1e-30 so a class the model rules out stays ruled out.
     """
-    z = np.log(np.maximum(np.asarray(probs, dtype=np.float64), 1e-30)) / temperature
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    return apply_temperatures(probs, np.full(len(probs), temperature))
 
 
 @dataclass(frozen=True)
