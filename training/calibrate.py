@@ -12,8 +12,9 @@ The temperature ``T`` is the one scalar that minimises the negative log-likeliho
 
 With ``proxy``, the small-face rule (``models.emotion_classifier.SmallFaceTemperature``) is then
 fitted with ``T`` fixed, on the same faces in those tiles and again in small tiles
-(``training.proxy.SMALL_TILE_SIZES_WH``: 7x7 galleries, filmstrips, a laptop screen), where a
-face's box is 25-90 px wide: how much softer a face under some width must be read.
+(``training.proxy.SMALL_TILE_SIZES_WH``: 7x7 galleries, filmstrips, a laptop screen), where most
+faces' boxes are 35-90 px wide: how much softer a face under some width must be read. With
+``direct`` there are no widths, so no rule is fitted and ``--write`` leaves none in the file.
 
 ``--write`` stores ``temperature`` and ``small_face_temperature`` (the runtime applies them, see
 ``models.emotion_classifier``) and ``temperature_fit`` (JSON: how they were chosen) in the
