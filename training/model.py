@@ -115,9 +115,14 @@ class ExportedEmotionNet(nn.Module):
         return view_count(self.flip_average, self.zoom_average)
 
     @torch.no_grad()
+    def probabilities(self, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
+        """``(n, classes)``: what the shipped graph reads on each face of ``x`` ``(n, 1, 48, 48)``,
+        ``batch`` faces a call."""
+        return torch.cat([self(x[i:i + batch]) for i in range(0, len(x), batch)])
+
     def classes(self, x: torch.Tensor, batch: int = 512) -> np.ndarray:
         """``(n,)`` int64: the top class of each face of ``x`` ``(n, 1, 48, 48)``, ``batch`` faces a call."""
-        return torch.cat([self(x[i:i + batch]) for i in range(0, len(x), batch)]).argmax(dim=1).numpy()
+        return self.probabilities(x, batch).argmax(dim=1).numpy()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         views = [x, zoomed(x)] if self.zoom_average else [x]

@@ -109,12 +109,11 @@ def training_targets(train: Split, cfg: TrainConfig) -> np.ndarray:
     return ((1 - cfg.label_smoothing) * target + cfg.label_smoothing / 7).astype(np.float32)
 
 
-@torch.no_grad()
-def teacher_probabilities(net: EmotionNet, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
+def teacher_probabilities(net: EmotionNet, x: torch.Tensor) -> torch.Tensor:
     """``(n, 7)`` what ``net`` reads on each clean face of ``x``: the shipped four views
-    (face, mirror, zoomed centre, its mirror), as the exported model reads it."""
-    reader = ExportedEmotionNet(deepcopy(net), flip_average=True, zoom_average=True).eval()
-    return torch.cat([reader(x[i:i + batch]) for i in range(0, len(x), batch)])
+    (face, mirror, zoomed centre, its mirror), as the exported model reads it (on a copy, so
+    ``net``'s train/eval mode is left alone)."""
+    return ExportedEmotionNet(deepcopy(net), flip_average=True, zoom_average=True).eval().probabilities(x)
 
 
 def train(cfg: TrainConfig) -> Path:
