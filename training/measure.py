@@ -48,7 +48,8 @@ from vocab.labels import EMOTIONS
 log = logging.getLogger(__name__)
 
 UNCERTAIN_BELOW = 0.4
-WIDTH_BANDS_PX = ((0, 40), (40, 60), (60, 10_000))  # face widths the small-tile report is split by
+# The face widths the small-tile report is split by: (label, from px, under px).
+WIDTH_BANDS_PX = (("all widths", 0, 10_000), ("0-40 px", 0, 40), ("40-60 px", 40, 60), (">= 60 px", 60, 10_000))
 
 
 def predict_probs(clf: OnnxEmotionClassifier, faces: np.ndarray, batch: int = 256) -> np.ndarray:
@@ -156,7 +157,8 @@ def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
                 cal = calibration(apply_temperature(probs[s], t), split_data[s][1], UNCERTAIN_BELOW)
                 report[s][f"calibration_{name}"] = cal.__dict__
                 print(f"  {s} direct {name:>8}: {cal.line()}")
-            report[f"small_tiles_{s}"] = small_tiles_report(clf, split_data[s], report[f"proxy_{s}"]["_sample"],
+            report[f"small_tiles_{s}"] = small_tiles_report(clf, report["file_temperature"], split_data[s],
+                                                            report[f"proxy_{s}"]["_sample"],
                                                             seed + SPLITS[s] + SMALL_TILES_SEED, s)
     for s in ("public", "private"):
         del report[f"proxy_{s}"]["_labels"], report[f"proxy_{s}"]["_sample"]
@@ -165,17 +167,17 @@ def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
     return report
 
 
-def small_tiles_report(clf: OnnxEmotionClassifier, split: tuple[np.ndarray, np.ndarray, np.ndarray],
+def small_tiles_report(clf: OnnxEmotionClassifier, file_t: float, split: tuple[np.ndarray, np.ndarray, np.ndarray],
                        sample: np.ndarray, seed: int, name: str) -> dict:
     """The faces ``sample`` of ``split`` in small tiles: calibration with the file's temperature
-    alone and with its small-face rule too (what the app applies), over all and by face width."""
+    ``file_t`` alone and with its small-face rule too (what the app applies), over all and by
+    face width. ``clf`` reads raw probabilities (its temperature set to 1)."""
     images, y, _ = split
     with product_finder() as find:
         reading = read_proxy(images[sample], find, seed=seed, tile_sizes_wh=SMALL_TILE_SIZES_WH)
     f = reading.found
     raw, yd = predict_probs(clf, reading.tensor[f]), y[sample][f]  # clf.temperature is 1 here
     width = (reading.box_xyxy[f, 2] - reading.box_xyxy[f, 0]).astype(np.float64)
-    file_t = float(clf.metadata.get("temperature", 1.0))
     rule = clf.small_faces
     out: dict = {"sampled": len(sample), "found": int(f.sum()), "rule": rule.to_json() if rule else None,
                  "width_px_percentiles_10_50_90": np.percentile(width, [10, 50, 90]).tolist()}
@@ -185,13 +187,12 @@ def small_tiles_report(clf: OnnxEmotionClassifier, split: tuple[np.ndarray, np.n
             "T_file_and_rule": file_t * (rule.factors(width) if rule else np.ones(len(yd)))}
     for way, temps in ways.items():
         p = apply_temperatures(raw, temps)
-        for lo, hi in ((0, 10_000), *WIDTH_BANDS_PX):
+        for band, lo, hi in WIDTH_BANDS_PX:
             sel = (width >= lo) & (width < hi)
             if not sel.any():
                 continue
             cal = calibration(p[sel], yd[sel], UNCERTAIN_BELOW)
             out[f"{way}_{lo}_{hi}px"] = cal.__dict__
-            band = "all widths" if hi == 10_000 and lo == 0 else f"{lo}-{hi} px" if hi < 10_000 else f">= {lo} px"
             print(f"  {name} small tiles {way:>15} {band:>10}: {cal.line()}")
     return out
 

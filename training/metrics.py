@@ -130,8 +130,7 @@ def fit_small_faces(probs: np.ndarray, y_true: np.ndarray, face_px: np.ndarray, 
     are as well calibrated as large ones)."""
     best = (nll(apply_temperature(probs, temperature), y_true), SmallFaceTemperature(float(below_px[0]), 0.0))
     for b in below_px:
-        rule0 = SmallFaceTemperature(float(b), 1.0)
-        if (rule0.factors(face_px) == 1).all():
+        if not (np.asarray(face_px) < b).any():  # no face under b px: the rule would change nothing
             continue
         for k in powers:
             rule = SmallFaceTemperature(float(b), float(k))
