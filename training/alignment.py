@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.data import DEFAULT_DATA, SPLITS
     from training.measure import load_test_split, predict_probs
     from training.metrics import calibration
-    from training.proxy import product_finder, read_proxy
+    from training.proxy import product_finder, proxy_seed, read_proxy
 
     p = argparse.ArgumentParser(prog="python -m training.alignment", description=__doc__.split("\n\n")[0])
     p.add_argument("--faces", type=int, default=1500, help="faces sampled from the split for the proxy")
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             right = {}
             for name, crop in (("box crop (shipped)", face_crops), ("box crop, centred (before)", centred_crops),
                                ("eye-aligned", aligned_crops)):
-                r = read_proxy(images[sample], find, seed=args.seed + SPLITS[s], crop=crop)
+                r = read_proxy(images[sample], find, seed=proxy_seed(args.seed, s), crop=crop)
                 probs = predict_probs(clf, r.tensor[r.found])
                 cal = calibration(probs, y[sample][r.found])
                 right[name] = probs.argmax(1) == y[sample][r.found]

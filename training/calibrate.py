@@ -45,9 +45,9 @@ from models.emotion_classifier import (
     SmallFaceTemperature,
     apply_temperatures,
 )
-from training.data import DEFAULT_DATA, SPLITS, sha256_of_file
+from training.data import DEFAULT_DATA, sha256_of_file
 from training.metrics import apply_temperature, fit_small_faces, fit_temperature, nll
-from training.proxy import SMALL_TILES_SEED
+from training.proxy import SMALL_TILES_SEED, proxy_seed
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,9 @@ def public_probs(model: Path, data: Path, source: str, faces: int, seed: int,
         tiles = SMALL_TILE_SIZES_WH if small_tiles else TILE_SIZES_WH
         with product_finder() as find:
             reading = read_proxy(images[sample], find, tile_sizes_wh=tiles,
-                                 seed=seed + SPLITS["public"] + (SMALL_TILES_SEED if small_tiles else 0))
+                                 seed=proxy_seed(seed, "public", small_tiles))
         f = reading.found
-        return (predict_probs(clf, reading.tensor[f]), y[sample][f],
-                (reading.box_xyxy[f, 2] - reading.box_xyxy[f, 0]).astype(np.float64))
+        return predict_probs(clf, reading.tensor[f]), y[sample][f], reading.box_width_px[f]
 
 
 def write_temperature(path: Path, temperature: float, fit: dict,

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data import DEFAULT_DATA, SPLITS, Split, load_splits
+from training.data import DEFAULT_DATA, Split, load_splits
 from training.export import load_checkpoint
 from training.model import EmotionNet, ExportedEmotionNet
 from training.onnx_weights import net_from_onnx
@@ -64,12 +64,12 @@ def soup(nets: list[EmotionNet]) -> EmotionNet:
 def proxy_scorer(public: Split, faces: int, seed: int) -> Callable[[EmotionNet], float]:
     """Accuracy (FER2013 labels) of a network, with the shipped test-time views, on ``faces``
     PublicTest faces in simulated tiles as the product reads them (detector, crop; read once)."""
-    from training.proxy import product_finder, read_proxy
+    from training.proxy import product_finder, proxy_seed, read_proxy
 
     images = public.images
     sample = np.sort(np.random.default_rng(seed).choice(len(images), size=min(faces, len(images)), replace=False))
     with product_finder() as find:
-        reading = read_proxy(images[sample], find, seed=seed + SPLITS["public"])
+        reading = read_proxy(images[sample], find, seed=proxy_seed(seed, "public"))
     x = torch.from_numpy(reading.tensor[reading.found])
     y = public.labels[sample][reading.found]
     log.info("PublicTest proxy: %d of %d faces found", len(y), len(sample))

@@ -42,7 +42,7 @@ from training.metrics import (
     fit_temperature,
     recall_by_class,
 )
-from training.proxy import SMALL_TILE_SIZES_WH, SMALL_TILES_SEED, box_framing, product_finder, read_proxy
+from training.proxy import SMALL_TILE_SIZES_WH, box_framing, product_finder, proxy_seed, read_proxy
 from vocab.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
             for s in ("public", "private"):
                 images, y, _ = split_data[s]
                 sample = np.sort(rng.choice(len(y), size=min(proxy_faces, len(y)), replace=False))
-                reading = read_proxy(images[sample], find, seed=seed + SPLITS[s])
+                reading = read_proxy(images[sample], find, seed=proxy_seed(seed, s))
                 f = reading.found
                 pp = predict_probs(clf, reading.tensor[f])
                 proxy_probs[s] = pp
@@ -159,7 +159,7 @@ def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
                 print(f"  {s} direct {name:>8}: {cal.line()}")
             report[f"small_tiles_{s}"] = small_tiles_report(clf, report["file_temperature"], split_data[s],
                                                             report[f"proxy_{s}"]["_sample"],
-                                                            seed + SPLITS[s] + SMALL_TILES_SEED, s)
+                                                            proxy_seed(seed, s, small_tiles=True), s)
     for s in ("public", "private"):
         del report[f"proxy_{s}"]["_labels"], report[f"proxy_{s}"]["_sample"]
     report["wall_s"] = time.time() - t0
@@ -177,7 +177,7 @@ def small_tiles_report(clf: OnnxEmotionClassifier, file_t: float, split: tuple[n
         reading = read_proxy(images[sample], find, seed=seed, tile_sizes_wh=SMALL_TILE_SIZES_WH)
     f = reading.found
     raw, yd = predict_probs(clf, reading.tensor[f]), y[sample][f]  # clf.temperature is 1 here
-    width = (reading.box_xyxy[f, 2] - reading.box_xyxy[f, 0]).astype(np.float64)
+    width = reading.box_width_px[f]
     rule = clf.small_faces
     out: dict = {"sampled": len(sample), "found": int(f.sum()), "rule": rule.to_json() if rule else None,
                  "width_px_percentiles_10_50_90": np.percentile(width, [10, 50, 90]).tolist()}

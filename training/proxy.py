@@ -31,6 +31,7 @@ from bot.classify import crop_square, face_crops
 from models.preprocessing import face_tensor
 from tools.compose_gallery import _background
 from tools.screensim.tiles import _codec
+from training.data import SPLITS
 
 FRAME_WH = (1920, 1080)
 # (tile width, height) of 6x6, 5x5, 4x4 and 3x3 galleries on a 1080p screen.
@@ -55,6 +56,13 @@ class ProxyFrame:
     tiles_xyxy: np.ndarray
     face_xyxy: np.ndarray
     rows: np.ndarray
+
+
+def proxy_seed(seed: int, split: str, small_tiles: bool = False) -> int:
+    """The seed of ``split``'s proxy galleries (``small_tiles``: its small-tile set). Each split
+    and tile set draws its own backdrops and codecs, and every tool reading the same split's proxy
+    with the same ``seed`` (calibrate, measure, interpolate, alignment) gets the same frames."""
+    return seed + SPLITS[split] + (SMALL_TILES_SEED if small_tiles else 0)
 
 
 def webcam_tile(face48: np.ndarray, tile_wh: tuple[int, int], rng: np.random.Generator,
@@ -118,6 +126,11 @@ class ProxyReading:
     box_xyxy: np.ndarray
     face_xyxy: np.ndarray
     tensor: np.ndarray
+
+    @property
+    def box_width_px(self) -> np.ndarray:
+        """``(n,)`` float64: each face's detected box width in screen pixels (NaN where not found)."""
+        return (self.box_xyxy[:, 2] - self.box_xyxy[:, 0]).astype(np.float64)
 
 
 FindFaces = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
