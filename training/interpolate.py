@@ -112,6 +112,13 @@ def weights_of(origin: dict) -> str:
     return str(origin.get("checkpoint_sha256") or origin.get("sha256"))
 
 
+def describe_tuned(checkpoints: list[Path]) -> str:
+    """How the model card names the tuned end: each checkpoint with its run folder (runs name
+    their epochs alike, so ``epoch_016_ema.pt`` alone does not say which run), ``mean(...)`` for a soup."""
+    names = " + ".join(f"{c.parent.name}/{c.name}" if c.parent.name else c.name for c in checkpoints)
+    return names if len(checkpoints) == 1 else f"mean({names})"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.interpolate", description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoints", type=Path, nargs="+",
@@ -161,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
           + (f", proxy {prox:.4f})" if proxy else ")"))
     if args.out:
         net = blend(start, tuned, alpha)
-        names = " + ".join(c.name for c in args.checkpoints)
-        tuned_name = names if len(args.checkpoints) == 1 else f"mean({names})"
+        tuned_name = describe_tuned(args.checkpoints)
         torch.save({**{k: v for k, v in ck.items() if k not in ("model", "ema", "optimizer", "scheduler")},
                     "model": net.state_dict(), "public_acc": [fer, fer],
                     "weights": f"{1 - alpha:g} x start + {alpha:g} x {tuned_name}",

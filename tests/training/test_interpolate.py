@@ -4,9 +4,11 @@ chosen on PublicTest only."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
-from training.interpolate import blend, choose, soup
+from training.interpolate import blend, choose, describe_tuned, soup
 from training.model import EmotionNet, ModelConfig
 
 SMALL = ModelConfig(widths=(8, 8, 8, 8), blocks=(1, 1, 1, 1))
@@ -49,3 +51,12 @@ def test_the_rule_keeps_a_blend_level_with_the_start_and_ranks_the_rest() -> Non
     assert choose([above, level, under], shipped, by_proxy=True) == level  # the best proxy at the floor
     assert choose([above, level, under], shipped, by_proxy=False) == above  # FER+ tied: the better FER2013
     assert choose([under], shipped, by_proxy=True) is None  # one face under the start is not kept
+
+
+def test_the_card_tells_the_runs_of_a_soup_apart() -> None:
+    """Two runs save epochs under the same names; the card must still say which run is which."""
+    runs = [Path("runs/emotion_r2_s4/epoch_016_ema.pt"), Path("runs/emotion_r2_s5/epoch_016_ema.pt")]
+    soup_of_two = describe_tuned(runs)
+    assert soup_of_two == "mean(emotion_r2_s4/epoch_016_ema.pt + emotion_r2_s5/epoch_016_ema.pt)"
+    assert describe_tuned([Path("runs/emotion_v4ft_s2/epoch_016_ema.pt")]) == "emotion_v4ft_s2/epoch_016_ema.pt"
+    assert describe_tuned([Path("blend.pt")]) == "blend.pt"
