@@ -17,11 +17,11 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     n, dev = x.shape[0], x.device
 
     def u(lo: float, hi: float) -> torch.Tensor:
-        return (torch.rand(n, generator=gen) * (hi - lo) + lo).to(dev)
+        return (torch.rand(n, generator=gen, device=gen.device) * (hi - lo) + lo).to(dev)
 
     angle = u(-15, 15) * math.pi / 180
     scale = u(0.85, 1.15)
-    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0).to(dev)
+    flip = torch.where(torch.rand(n, generator=gen, device=gen.device) < 0.5, -1.0, 1.0).to(dev)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos * flip, -sin, u(-0.1, 0.1)], 1),
                          torch.stack([sin * flip, cos, u(-0.1, 0.1)], 1)], 1)
@@ -34,7 +34,7 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     x = ((x - mean) * contrast + mean + brightness).clamp(0, 1)
 
     # Random erasing: a grey box over a quarter of the faces (hands, glasses, occlusions).
-    erase = (torch.rand(n, generator=gen) < 0.25).to(dev)
+    erase = (torch.rand(n, generator=gen, device=gen.device) < 0.25).to(dev)
     if erase.any():
         s = 48
         h = (u(0.15, 0.4) * s).long()
@@ -136,9 +136,9 @@ def webcam(x: torch.Tensor, gen: torch.Generator, p: float = 0.6) -> torch.Tenso
         return x
 
     def u(lo: float, hi: float) -> torch.Tensor:
-        return (torch.rand(n, generator=gen) * (hi - lo) + lo).to(dev)
+        return (torch.rand(n, generator=gen, device=gen.device) * (hi - lo) + lo).to(dev)
 
-    chosen = (torch.rand(n, generator=gen) < p).to(dev).view(n, 1, 1, 1)
+    chosen = (torch.rand(n, generator=gen, device=gen.device) < p).to(dev).view(n, 1, 1, 1)
     y = x
     # Box jitter around FER2013's framing, as wide as the proxy measured BlazeFace's box to wander
     # (crop 1.0 +- 0.19 of that framing, centre +- 0.06 crop sides): bot.classify.face_crops
@@ -153,7 +153,7 @@ def webcam(x: torch.Tensor, gen: torch.Generator, p: float = 0.6) -> torch.Tenso
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     y = F.grid_sample(y, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
-    light = torch.rand(n, generator=gen).to(dev).view(n, 1, 1, 1)
+    light = torch.rand(n, generator=gen, device=gen.device).to(dev).view(n, 1, 1, 1)
     dark = (y * u(0.35, 0.7).view(n, 1, 1, 1) + u(0.0, 0.04).view(n, 1, 1, 1)) ** u(0.9, 1.3).view(n, 1, 1, 1)
     rows = torch.linspace(-1, 1, 48, device=dev).view(1, 1, 48, 1)
     cols = torch.linspace(-1, 1, 48, device=dev).view(1, 1, 1, 48)
@@ -161,22 +161,23 @@ def webcam(x: torch.Tensor, gen: torch.Generator, p: float = 0.6) -> torch.Tenso
     back = person * y * u(0.45, 0.7).view(n, 1, 1, 1) + (1 - person) * (y * 0.5 + 0.5)
     y = torch.where(light < 0.2, dark, torch.where(light < 0.35, back, y)).clamp(0, 1)
 
-    y = (y + torch.randn(y.shape, generator=gen).to(dev) * u(0.0, 0.025).view(n, 1, 1, 1)).clamp(0, 1)
-    blurred = (torch.rand(n, generator=gen) < 0.5).to(dev)
+    noise = torch.randn(y.shape, generator=gen, device=gen.device).to(dev)
+    y = (y + noise * u(0.0, 0.025).view(n, 1, 1, 1)).clamp(0, 1)
+    blurred = (torch.rand(n, generator=gen, device=gen.device) < 0.5).to(dev)
     y = _gaussian_blur(y, torch.where(blurred, u(0.3, 1.0), torch.zeros(n, device=dev)))
 
     # Lower-face occluder: a flat, slightly textured patch from the mouth or nose down.
-    occ = (torch.rand(n, generator=gen) < 0.15).to(dev).view(n, 1, 1)
+    occ = (torch.rand(n, generator=gen, device=gen.device) < 0.15).to(dev).view(n, 1, 1)
     top = (u(28, 36)).long().view(n, 1, 1)
     left = (u(4, 14)).long().view(n, 1, 1)
     right = (u(34, 44)).long().view(n, 1, 1)
     r = torch.arange(48, device=dev).view(1, 48, 1)
     c = torch.arange(48, device=dev).view(1, 1, 48)
     box = (occ & (r >= top) & (c >= left) & (c < right)).unsqueeze(1)
-    patch = u(0.2, 0.95).view(n, 1, 1, 1) + torch.randn(y.shape, generator=gen).to(dev) * 0.02
+    patch = u(0.2, 0.95).view(n, 1, 1, 1) + torch.randn(y.shape, generator=gen, device=gen.device).to(dev) * 0.02
     y = torch.where(box, patch.clamp(0, 1), y)
 
     # Log-uniform 28..144 px: as many faces below 64 px (strips, 6x6 galleries) as above.
-    face_px = int(math.exp(math.log(28) + float(torch.rand(1, generator=gen)) * math.log(144 / 28)))
+    face_px = int(math.exp(math.log(28) + float(torch.rand(1, generator=gen, device=gen.device)) * math.log(144 / 28)))
     y = _through_screen(y, face_px, u(25, 75))
     return torch.where(chosen, y, x)

@@ -22,6 +22,11 @@ __all__ = ["DEFAULT_DATA", "RECIPES", "TrainConfig", "load_train_config"]
 
 # What each recipe changes from the defaults. Keys are TrainConfig fields; a TOML file and flags
 # given with --recipe still override them.
+# The targets and augmentation of every recipe since v4ft (FER+ share 0.2, unknown votes spread,
+# contempt as FER2013 filed it, not-faces dropped, webcam degradations on half the faces).
+_V4_DATA: dict[str, Any] = {"ferplus_weight": 0.2, "ferplus_unknown": "uniform", "ferplus_contempt": "fer2013",
+                            "drop_not_face": True, "augment": "webcam", "webcam_p": 0.5}
+
 RECIPES: dict[str, dict[str, Any]] = {
     # The shipped model's recipe (cycle 1; cycle 2 was a warm restart with --init-from).
     "v2": {},
@@ -69,6 +74,27 @@ RECIPES: dict[str, dict[str, Any]] = {
              "drop_not_face": True, "augment": "webcam", "webcam_p": 0.5, "epochs": 18, "lr": 0.015,
              "warmup_epochs": 0.5, "init_from": "models/emotion.onnx", "keep_epochs": True,
              "distill_weight": 0.5, "out_dir": "runs/emotion_v5ft"},
+    # A teacher for the student, for a GPU: the student's data, targets and augmentation, but a
+    # ResNet-18-sized network that keeps all 48x48 pixels (stem stride 1, two blocks a stage,
+    # 64..512 channels: 11.2 M parameters, 1.33 G multiply-accumulates a face, 21x the student's).
+    # Too slow to serve 49 faces a frame on a laptop, fast to train on a GPU; it exists to be
+    # read by the student (``teachers``). Epochs from ``budget_s`` when given.
+    "teacher": {**_V4_DATA, "epochs": 60, "lr": 0.1, "batch_size": 256,
+                "model": {"widths": [64, 128, 256, 512], "blocks": [2, 2, 2, 2], "stem_stride": 1, "dropout": 0.3},
+                "out_dir": "runs/teacher"},
+    # The student distilled from teachers, reading them online: on every batch the teachers read
+    # the same augmented (webcam-degraded) faces the student sees, and their mean reading is 70 %
+    # of the target (the labels the rest). A teacher that sees the student's own view gives a
+    # target that matches what is in the picture (a face blurred past reading gets the doubt the
+    # teacher has, not a confident label), and each epoch's new views are new lessons (Beyer et
+    # al., "Knowledge distillation: a good teacher is patient and consistent", CVPR 2022).
+    # Warm start from the shipped file, as the v4ft fine-tunes.
+    "v6kd": {**_V4_DATA, "epochs": 30, "lr": 0.015, "warmup_epochs": 0.5, "init_from": "models/emotion.onnx",
+             "keep_epochs": True, "teacher_weight": 0.7, "out_dir": "runs/emotion_v6kd"},
+    # v6kd from random weights, with the full learning-rate cycle: with a teacher to follow, a
+    # longer student schedule can go further than a fine-tune of the shipped file.
+    "v6kd_scratch": {**_V4_DATA, "epochs": 60, "lr": 0.1, "keep_epochs": True, "teacher_weight": 0.7,
+                     "out_dir": "runs/emotion_v6kd_scratch"},
 }
 
 
@@ -100,6 +126,14 @@ class TrainConfig:
     # Share of the target taken from the starting model's reading of the clean face (its four
     # test-time views, ``training.model.ExportedEmotionNet``); needs ``init_from``. 0: none.
     distill_weight: float = 0.0
+    # Checkpoints of larger networks (recipe ``teacher``) that read every augmented batch; their
+    # mean probabilities are a share ``teacher_weight`` of each target (online distillation).
+    teachers: tuple[Path, ...] = ()
+    teacher_weight: float = 0.0
+    # Fit the run into this many seconds of training: a few timed steps (and one PublicTest
+    # pass) before the first epoch set ``epochs``, so the learning-rate cycle ends in time on
+    # hardware of unknown speed (a lent GPU with a fixed lease). None: ``epochs`` as given.
+    budget_s: float | None = None
     ema_decay: float = 0.999
     seed: int = 0
     threads: int = 0  # 0: all cores
@@ -121,7 +155,9 @@ class TrainConfig:
                   "ema_decay": 0 <= self.ema_decay < 1, "device": self.device in ("auto", "cpu", "cuda"),
                   "webcam_p": 0 <= self.webcam_p <= 1, "recipe": self.recipe in RECIPES,
                   "distill_weight": 0 <= self.distill_weight <= 1
-                  and (self.distill_weight == 0 or self.init_from is not None)}
+                  and (self.distill_weight == 0 or self.init_from is not None),
+                  "teacher_weight": 0 <= self.teacher_weight <= 1,
+                  "budget_s": self.budget_s is None or self.budget_s > 0}
         for key, ok in checks.items():
             if not ok:
                 raise ConfigError(f"training config: invalid value for {key!r}: {getattr(self, key)!r}")
@@ -148,11 +184,14 @@ def load_train_config(argv: list[str] | None = None) -> TrainConfig:
     for f in fields(TrainConfig):
         if f.name in ("model", "resume"):
             continue
+        if f.name == "teachers":
+            p.add_argument("--teachers", nargs="+", default=None, help="teacher checkpoints (.pt), read online")
+            continue
         p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None,
                        type=int if f.name in ("epochs", "batch_size", "seed", "threads", "max_per_split")
                        else float if f.name in ("lr", "weight_decay", "warmup_epochs", "label_smoothing",
                                                 "ferplus_weight", "ema_decay", "webcam_p",
-                                                "distill_weight")
+                                                "distill_weight", "teacher_weight", "budget_s")
                        else _bool if f.name in ("drop_not_face", "keep_epochs")
                        else str,
                        help=f"recipe presets: {', '.join(RECIPES)}" if f.name == "recipe" else None)

@@ -30,7 +30,7 @@ from models.emotion_classifier import OnnxEmotionClassifier
 from models.preprocessing import FACE_SIZE_PX
 from training.config import DEFAULT_DATA
 from training.data import Split, load_splits, sha256_of_file
-from training.model import EmotionNet, ExportedEmotionNet, ModelConfig
+from training.model import EmotionNet, ExportedEmotionNet, load_checkpoint
 from training.train import public_accuracy
 from vocab.errors import ModelError
 from vocab.labels import EMOTIONS
@@ -83,16 +83,6 @@ class FlipComparison:
     @property
     def flip_helps(self) -> bool:
         return self.flip_acc > self.plain_acc
-
-
-def load_checkpoint(path: Path) -> tuple[EmotionNet, dict]:
-    """The network in eval mode, rebuilt from the checkpoint's own ``model_config``, and the checkpoint dict."""
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path} (train one with `python -m training.train`)")
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    net = EmotionNet(ModelConfig.from_dict(ck["model_config"]))
-    net.load_state_dict(ck["model"])
-    return net.eval(), ck
 
 
 def load_members(paths: Sequence[Path]) -> tuple[list[EmotionNet], list[dict]]:

@@ -33,8 +33,7 @@ import numpy as np
 import torch
 
 from training.data import DEFAULT_DATA, Split, load_splits
-from training.export import load_checkpoint
-from training.model import EmotionNet, ExportedEmotionNet
+from training.model import EmotionNet, ExportedEmotionNet, load_checkpoint
 from training.onnx_weights import net_from_onnx
 from training.select_epoch import score_views
 from training.train import BN_STATISTICS_FACES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +23,9 @@ class ModelConfig:
     blocks: tuple[int, ...] = (1, 2, 2, 1)
     dropout: float = 0.2
     num_classes: int = 7
+    # The stem's second convolution: 2 (the shipped student) halves the face to 24x24 at once;
+    # 1 keeps all 48x48 pixels (a teacher, which has the compute to spare).
+    stem_stride: int = 2
     # Input normalisation baked into the graph (FER2013 Training pixel mean/std on 0..1).
     mean: float = 0.508
     std: float = 0.255
@@ -60,7 +64,8 @@ class EmotionNet(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        layers: list[nn.Module] = [_conv_bn_relu(1, cfg.widths[0], 1), _conv_bn_relu(cfg.widths[0], cfg.widths[0], 2)]
+        layers: list[nn.Module] = [_conv_bn_relu(1, cfg.widths[0], 1),
+                                   _conv_bn_relu(cfg.widths[0], cfg.widths[0], cfg.stem_stride)]
         c = cfg.widths[0]
         for stage, (width, n_blocks) in enumerate(zip(cfg.widths, cfg.blocks, strict=True)):
             for j in range(n_blocks):
@@ -73,6 +78,16 @@ class EmotionNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = (x - self.cfg.mean) / self.cfg.std
         return self.head(self.dropout(self.features(x).mean(dim=(2, 3))))
+
+
+def load_checkpoint(path: Path) -> tuple[EmotionNet, dict]:
+    """The network in eval mode, rebuilt from the checkpoint's own ``model_config``, and the checkpoint dict."""
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path} (train one with `python -m training.train`)")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    net = EmotionNet(ModelConfig.from_dict(ck["model_config"]))
+    net.load_state_dict(ck["model"])
+    return net.eval(), ck
 
 
 def view_count(flip_average: bool, zoom_average: bool) -> int:

@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 
 def architecture_text(cfg: ModelConfig, flip_average: bool, zoom_average: bool = False, members: int = 1) -> str:
     """One paragraph describing ``EmotionNet`` built from ``cfg`` (sizes follow the 48x48 input)."""
-    size = math.ceil(48 / 2)  # the stride-2 stem
+    size = math.ceil(48 / cfg.stem_stride)
     w0 = cfg.widths[0]
     parts = [f"Residual CNN for 1x48x48 grayscale faces in 0..1; (x - {cfg.mean}) / {cfg.std} inside the graph.",
-             f"Stem: conv3x3 1->{w0} + BN + ReLU at 48x48, conv3x3 stride 2 {w0}->{w0} + BN + ReLU (-> {size}x{size})."]
+             f"Stem: conv3x3 1->{w0} + BN + ReLU at 48x48, conv3x3 stride {cfg.stem_stride} {w0}->{w0} + BN + ReLU "
+             f"(-> {size}x{size})."]
     stages = []
     for stage, (width, n_blocks) in enumerate(zip(cfg.widths, cfg.blocks, strict=True)):
         if stage > 0:
@@ -141,7 +142,7 @@ def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: st
         labels, input_spec, meta = clf.labels, clf.input_spec, clf.metadata
     recorded = json.loads(meta.get("training", "{}"))
     exported_from = [m.get("checkpoint_sha256") for m in recorded.get("members", [recorded])]
-    if exported_from != ckpt_shas or model_config != json.loads(json.dumps(net.cfg.to_dict())):
+    if exported_from != ckpt_shas or ModelConfig.from_dict(model_config) != net.cfg:
         raise ModelError(f"{onnx_path} was not exported from {' + '.join(map(str, paths))}; run "
                          f"`python -m training.export {' '.join(map(str, paths))} --out {onnx_path}` first")
     zoom = meta.get("zoom_average") == "true"

@@ -27,9 +27,8 @@ import numpy as np
 import torch
 
 from training.data import DEFAULT_DATA, Split, load_splits
-from training.export import load_checkpoint
 from training.metrics import ferplus_majority
-from training.model import EmotionNet, ExportedEmotionNet
+from training.model import EmotionNet, ExportedEmotionNet, load_checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from copy import deepcopy
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,9 @@ from training.augment import augment, webcam
 from training.config import TrainConfig, load_train_config
 from training.data import Split, contempt_label_distribution, ferplus_targets, load_splits, sha256_of_file
 from training.metrics import ferplus_majority
-from training.model import EmotionNet, ExportedEmotionNet
+from training.model import EmotionNet, ExportedEmotionNet, ModelConfig, load_checkpoint
 from training.onnx_weights import load_onnx_weights
-from vocab.errors import ClassMoodError, exit_code
+from vocab.errors import ClassMoodError, ConfigError, exit_code
 
 log = logging.getLogger("training")
 
@@ -72,6 +73,7 @@ def _config_json(cfg: TrainConfig) -> dict:
     d = asdict(cfg)
     d["data"], d["out_dir"] = str(cfg.data), str(cfg.out_dir)
     d["init_from"] = str(cfg.init_from) if cfg.init_from else None
+    d["teachers"] = [str(t) for t in cfg.teachers]
     return d
 
 
@@ -88,7 +90,7 @@ def _load_initial_weights(net: EmotionNet, cfg: TrainConfig, train_x: torch.Tens
     if cfg.init_from.suffix == ".onnx":
         return load_onnx_weights(net, cfg.init_from, train_x[:BN_STATISTICS_FACES].cpu())
     ck = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
-    if ck.get("model_config") != cfg.model.to_dict():
+    if ModelConfig.from_dict(ck.get("model_config") or {}) != cfg.model:
         raise ValueError(f"--init-from: {cfg.init_from} has model config {ck.get('model_config')}, "
                          f"this run wants {cfg.model.to_dict()}")
     net.load_state_dict(ck["model"])
@@ -116,13 +118,65 @@ def teacher_probabilities(net: EmotionNet, x: torch.Tensor) -> torch.Tensor:
     return ExportedEmotionNet(deepcopy(net), flip_average=True, zoom_average=True).eval().probabilities(x)
 
 
+def load_teachers(paths: tuple[Path, ...], dev: torch.device) -> tuple[list[EmotionNet], list[dict]]:
+    """The teacher networks, in eval mode on ``dev``, and what the card says of each (path,
+    sha256, its own PublicTest accuracy)."""
+    nets, info = [], []
+    for path in paths:
+        net, ck = load_checkpoint(path)
+        nets.append(net.to(dev).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+                    if dev.type == "cuda" else net.to(dev))
+        info.append({"path": str(path), "sha256": sha256_of_file(path), "public_acc": ck.get("public_acc"),
+                     "model_config": ck.get("model_config"), "epoch": ck.get("epoch")})
+    return nets, info
+
+
+@torch.no_grad()
+def teacher_reading(teachers: list[EmotionNet], x: torch.Tensor) -> torch.Tensor:
+    """``(n, 7)``: the probabilities of the teachers' mean logits on the faces ``x`` as they are
+    (the augmented batch the student is about to see)."""
+    with _autocast(x.device):
+        logits = torch.stack([t(x).float() for t in teachers]).mean(dim=0)
+    return torch.softmax(logits, dim=1)
+
+
+def _autocast(dev: torch.device) -> torch.autocast:
+    """bf16 mixed precision on a GPU (tensor cores; FP32 master weights and loss), none on CPU."""
+    return torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
+
+
+def epochs_for_budget(budget_s: float, step_s: float, steps_per_epoch: int, eval_s: float) -> int:
+    """How many whole epochs of ``steps_per_epoch`` steps (``step_s`` each) plus one PublicTest
+    pass per epoch (``eval_s``) fit into ``budget_s``, with 10 % kept for checkpoints; at least 1."""
+    epoch_s = steps_per_epoch * step_s + eval_s
+    return max(1, int(0.9 * budget_s // max(epoch_s, 1e-9)))
+
+
+def _time_steps(step: Callable[[], object], dev: torch.device, warm: int = 3, timed: int = 12) -> float:
+    """Seconds per call of ``step`` after ``warm`` untimed calls (GPU work waited for)."""
+    for _ in range(warm):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(timed):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / timed
+
+
 def train(cfg: TrainConfig) -> Path:
     """Run the whole training; returns the path of the best checkpoint."""
+    if cfg.teacher_weight > 0 and not cfg.teachers:
+        raise ConfigError(f"recipe {cfg.recipe} reads teachers: give their checkpoints with --teachers "
+                          "(train them with --recipe teacher)")
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     dev = _device(cfg)
+    torch.backends.cudnn.benchmark = dev.type == "cuda"  # fixed batch shapes: let cuDNN pick its fastest kernels
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
 
     splits, cleaning = load_splits(cfg.data, cfg.max_per_split, drop_not_face=cfg.drop_not_face)
@@ -136,36 +190,86 @@ def train(cfg: TrainConfig) -> Path:
     maj_rows = torch.from_numpy(np.flatnonzero(val_maj >= 0)).to(dev)
     maj_y = torch.from_numpy(val_maj[val_maj >= 0]).to(dev)
 
-    net = EmotionNet(cfg.model).to(dev)
+    net = EmotionNet(cfg.model)  # on the CPU until its starting weights are in (they are measured there)
     init_info = None
     if cfg.init_from is not None:
         init_info = _load_initial_weights(net, cfg, train_x)
-        net.to(dev)
-        if cfg.distill_weight > 0:
-            t1 = time.time()
-            taught = teacher_probabilities(net, train_x)
-            target = (1 - cfg.distill_weight) * target + cfg.distill_weight * taught
-            log.info("distillation: %.0f %% of each target is the starting model's reading of the clean face "
-                     "(%d faces read in %.0f s; it agrees with the FER2013 label on %.1f %%)",
-                     100 * cfg.distill_weight, len(taught), time.time() - t1,
-                     100 * float((taught.argmax(1) == train_y).float().mean()))
+    net.to(dev)
+    if cfg.distill_weight > 0:  # needs init_from (TrainConfig checks)
+        t1 = time.time()
+        taught = teacher_probabilities(net, train_x)
+        target = (1 - cfg.distill_weight) * target + cfg.distill_weight * taught
+        log.info("distillation: %.0f %% of each target is the starting model's reading of the clean face "
+                 "(%d faces read in %.0f s; it agrees with the FER2013 label on %.1f %%)",
+                 100 * cfg.distill_weight, len(taught), time.time() - t1,
+                 100 * float((taught.argmax(1) == train_y).float().mean()))
+    if dev.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    teachers, teacher_info = load_teachers(cfg.teachers, dev)
+    if teachers:
+        taught = torch.cat([teacher_reading(teachers, val_x[i:i + 512]) for i in range(0, len(val_x), 512)])
+        log.info("teachers: %d networks, %.0f %% of each target; their mean reads PublicTest at %.4f (one view)",
+                 len(teachers), 100 * cfg.teacher_weight, float((taught.argmax(1) == val_y).float().mean()))
+
+    def batch(idx: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """The augmented faces of rows ``idx`` and their targets (the teachers' share read on them)."""
+        xb = augment(train_x[idx], g)
+        if cfg.augment == "webcam":
+            xb = webcam(xb, g, cfg.webcam_p)
+        tb = target[idx]
+        if teachers:
+            tb = (1 - cfg.teacher_weight) * tb + cfg.teacher_weight * teacher_reading(teachers, xb)
+        return xb, tb
+
+    def learn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor,
+              tb: torch.Tensor) -> torch.Tensor:
+        """One optimiser step on soft targets ``tb``; returns the loss."""
+        with _autocast(dev):
+            logits = model(xb)
+        loss = torch.sum(-tb * F.log_softmax(logits.float(), dim=1), dim=1).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
+    last_path, best_path = cfg.out_dir / "last.pt", cfg.out_dir / "best.pt"
+    resume_ck = (torch.load(last_path, map_location=dev, weights_only=False)
+                 if cfg.resume and last_path.is_file() else None)
+    if cfg.budget_s is not None and resume_ck is not None:
+        cfg = replace(cfg, epochs=int(resume_ck["config"]["epochs"]))  # the cycle the run started with
+    elif cfg.budget_s is not None:
+        probe_net = deepcopy(net).train()
+        probe_opt = torch.optim.SGD(probe_net.parameters(), lr=1e-6, momentum=0.9)
+        probe_gen = torch.Generator(device=dev).manual_seed(cfg.seed + 1)
+
+        def probe_step() -> None:
+            idx = torch.randint(len(train_y), (min(cfg.batch_size, len(train_y)),), generator=probe_gen, device=dev)
+            learn(probe_net, probe_opt, *batch(idx, probe_gen))
+
+        step_s = _time_steps(probe_step, dev)
+        eval_s = 2 * _time_steps(lambda: predictions(probe_net, val_x), dev, warm=1, timed=1)
+        del probe_net, probe_opt
+        cfg = replace(cfg, epochs=epochs_for_budget(cfg.budget_s, step_s, steps_per_epoch, eval_s))
+        log.info("budget %.0f s: %.1f ms a step, %d steps and %.1f s of PublicTest an epoch -> %d epochs",
+                 cfg.budget_s, 1000 * step_s, steps_per_epoch, eval_s, cfg.epochs)
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
     warmup = max(1, int(cfg.warmup_epochs * steps_per_epoch))
 
     def lr_factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
+        total_steps = cfg.epochs * steps_per_epoch  # read each step: a budget may re-plan it after epoch 1
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    # On the training device: random numbers drawn where the batch is (a CPU generator on a GPU
+    # run copies ~20 small tensors a batch, each a pipeline stall; measured 27 ms a step).
+    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
     start_epoch, best_acc, history = 0, -1.0, []
-    last_path, best_path = cfg.out_dir / "last.pt", cfg.out_dir / "best.pt"
-    if cfg.resume and last_path.is_file():
-        ck = torch.load(last_path, map_location=dev, weights_only=False)
+    if resume_ck is not None:
+        ck = resume_ck
         net.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["optimizer"])
@@ -177,9 +281,11 @@ def train(cfg: TrainConfig) -> Path:
 
     data_sha = sha256_of_file(cfg.data)
     t0 = time.time()
-    for epoch in range(start_epoch, cfg.epochs):
+    epoch_ends: list[float] = []  # seconds since t0 at the end of each epoch of this process
+    epoch = start_epoch - 1
+    while (epoch := epoch + 1) < cfg.epochs:
         net.train()
-        order = torch.randperm(len(train_y), generator=gen).to(dev)
+        order = torch.randperm(len(train_y), generator=gen, device=dev)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                    file=sys.stderr, dynamic_ncols=True, mininterval=2.0)
         loss_sum = augment_cpu = 0.0
@@ -187,14 +293,9 @@ def train(cfg: TrainConfig) -> Path:
         for step in bar:
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             a0 = time.process_time()
-            xb = augment(train_x[idx], gen)
-            if cfg.augment == "webcam":
-                xb = webcam(xb, gen, cfg.webcam_p)
+            xb, tb = batch(idx, gen)
             augment_cpu += time.process_time() - a0
-            loss = torch.sum(-target[idx] * F.log_softmax(net(xb), dim=1), dim=1).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss = learn(net, opt, xb, tb)
             sched.step()
             ema.update_parameters(net)
             loss_sum += loss.item()
@@ -203,21 +304,33 @@ def train(cfg: TrainConfig) -> Path:
         # One pass per network scores both label sets (FER+ majority on its own rows).
         pred_raw, pred_ema = predictions(net, val_x), predictions(ema.module, val_x)
         acc_raw, acc_ema = accuracies(pred_raw, val_y), accuracies(pred_ema, val_y)
+        epoch_ends.append(time.time() - t0)
         candidates = {"raw": (max(acc_raw), net), "ema": (max(acc_ema), ema.module)}
         kind, (acc, chosen) = max(candidates.items(), key=lambda kv: kv[1][0])
         record = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch, "public_raw": acc_raw,
-                  "public_ema": acc_ema, "elapsed_s": time.time() - t0, "train_cpu_s": train_cpu,
+                  "public_ema": acc_ema, "elapsed_s": epoch_ends[-1], "train_cpu_s": train_cpu,
                   "augment_cpu_s": augment_cpu}
         maj_raw = maj_ema = (0.0, 0.0)
         if len(maj_y):
             maj_raw = record["public_ferplus_raw"] = accuracies(pred_raw, maj_y, maj_rows)
             maj_ema = record["public_ferplus_ema"] = accuracies(pred_ema, maj_y, maj_rows)
         history.append(record)
+        if cfg.budget_s is not None and epoch == 1 and start_epoch == 0:
+            # Re-plan from the second epoch as it really ran: the first one pays for cuDNN's
+            # kernel search, and a probe misses a neighbour that started later on the same GPU
+            # and the checkpoint writes.
+            epoch_s = epoch_ends[1] - epoch_ends[0]
+            epochs = 2 + max(0, int((0.9 * cfg.budget_s - epoch_ends[1]) // max(epoch_s, 1e-9)))
+            if epochs != cfg.epochs:
+                log.info("budget %.0f s: the second epoch took %.1f s -> %d epochs instead of %d",
+                         cfg.budget_s, epoch_s, epochs, cfg.epochs)
+                cfg = replace(cfg, epochs=epochs)
         log.info("epoch %d: loss %.4f PublicTest FER2013 raw %.4f/%.4f (flip) ema %.4f/%.4f; FER+ majority "
                  "raw %.4f/%.4f ema %.4f/%.4f; training CPU %.0f s (augmentation %.0f s)",
                  epoch + 1, record["loss"], *acc_raw, *acc_ema, *maj_raw, *maj_ema, train_cpu, augment_cpu)
         common = {"config": _config_json(cfg), "model_config": cfg.model.to_dict(), "data_sha256": data_sha,
-                  "cleaning": asdict(cleaning), "history": history, "init_from": init_info}
+                  "cleaning": asdict(cleaning), "history": history, "init_from": init_info,
+                  "teachers": teacher_info}
         if cfg.keep_epochs:
             for name, weights in (("raw", net), ("ema", ema.module)):
                 torch.save({**common, "model": deepcopy(weights.state_dict()), "epoch": epoch + 1, "weights": name,
