@@ -124,8 +124,7 @@ def load_teachers(paths: tuple[Path, ...], dev: torch.device) -> tuple[list[Emot
     nets, info = [], []
     for path in paths:
         net, ck = load_checkpoint(path)
-        nets.append(net.to(dev).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-                    if dev.type == "cuda" else net.to(dev))
+        nets.append(_placed(net, dev))
         info.append({"path": str(path), "sha256": sha256_of_file(path), "public_acc": ck.get("public_acc"),
                      "model_config": ck.get("model_config"), "epoch": ck.get("epoch")})
     return nets, info
@@ -140,16 +139,27 @@ def teacher_reading(teachers: list[EmotionNet], x: torch.Tensor) -> torch.Tensor
     return torch.softmax(logits, dim=1)
 
 
+def _placed(net: EmotionNet, dev: torch.device) -> EmotionNet:
+    """``net`` on ``dev``; on a GPU in channels-last layout, which bf16 tensor-core convolutions want."""
+    net = net.to(dev)
+    if dev.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return net
+
+
 def _autocast(dev: torch.device) -> torch.autocast:
     """bf16 mixed precision on a GPU (tensor cores; FP32 master weights and loss), none on CPU."""
     return torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
 
 
+BUDGET_SHARE = 0.9  # of a time budget planned for epochs; the rest is kept for checkpoint writes
+
+
 def epochs_for_budget(budget_s: float, step_s: float, steps_per_epoch: int, eval_s: float) -> int:
     """How many whole epochs of ``steps_per_epoch`` steps (``step_s`` each) plus one PublicTest
-    pass per epoch (``eval_s``) fit into ``budget_s``, with 10 % kept for checkpoints; at least 1."""
+    pass per epoch (``eval_s``) fit into ``budget_s`` (its ``BUDGET_SHARE``); at least 1."""
     epoch_s = steps_per_epoch * step_s + eval_s
-    return max(1, int(0.9 * budget_s // max(epoch_s, 1e-9)))
+    return max(1, int(BUDGET_SHARE * budget_s // max(epoch_s, 1e-9)))
 
 
 def _time_steps(step: Callable[[], object], dev: torch.device, warm: int = 3, timed: int = 12) -> float:
@@ -194,7 +204,7 @@ def train(cfg: TrainConfig) -> Path:
     init_info = None
     if cfg.init_from is not None:
         init_info = _load_initial_weights(net, cfg, train_x)
-    net.to(dev)
+    net = _placed(net, dev)
     if cfg.distill_weight > 0:  # needs init_from (TrainConfig checks)
         t1 = time.time()
         taught = teacher_probabilities(net, train_x)
@@ -203,8 +213,6 @@ def train(cfg: TrainConfig) -> Path:
                  "(%d faces read in %.0f s; it agrees with the FER2013 label on %.1f %%)",
                  100 * cfg.distill_weight, len(taught), time.time() - t1,
                  100 * float((taught.argmax(1) == train_y).float().mean()))
-    if dev.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     teachers, teacher_info = load_teachers(cfg.teachers, dev)
     if teachers:
         taught = torch.cat([teacher_reading(teachers, val_x[i:i + 512]) for i in range(0, len(val_x), 512)])
@@ -321,7 +329,7 @@ def train(cfg: TrainConfig) -> Path:
             # kernel search, and a probe misses a neighbour that started later on the same GPU
             # and the checkpoint writes.
             epoch_s = epoch_ends[1] - epoch_ends[0]
-            epochs = 2 + max(0, int((0.9 * cfg.budget_s - epoch_ends[1]) // max(epoch_s, 1e-9)))
+            epochs = 2 + max(0, int((BUDGET_SHARE * cfg.budget_s - epoch_ends[1]) // max(epoch_s, 1e-9)))
             if epochs != cfg.epochs:
                 log.info("budget %.0f s: the second epoch took %.1f s -> %d epochs instead of %d",
                          cfg.budget_s, epoch_s, epochs, cfg.epochs)
