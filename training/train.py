@@ -31,6 +31,7 @@ from training.data import Split, contempt_label_distribution, ferplus_targets, l
 from training.metrics import ferplus_majority
 from training.model import EmotionNet, ExportedEmotionNet, ModelConfig, load_checkpoint
 from training.onnx_weights import load_onnx_weights
+from training.teacher_readings import load_readings
 from vocab.errors import ClassMoodError, ConfigError, exit_code
 
 log = logging.getLogger("training")
@@ -74,6 +75,7 @@ def _config_json(cfg: TrainConfig) -> dict:
     d["data"], d["out_dir"] = str(cfg.data), str(cfg.out_dir)
     d["init_from"] = str(cfg.init_from) if cfg.init_from else None
     d["teachers"] = [str(t) for t in cfg.teachers]
+    d["distill_readings"] = str(cfg.distill_readings) if cfg.distill_readings else None
     return d
 
 
@@ -116,6 +118,28 @@ def teacher_probabilities(net: EmotionNet, x: torch.Tensor) -> torch.Tensor:
     (face, mirror, zoomed centre, its mirror), as the exported model reads it (on a copy, so
     ``net``'s train/eval mode is left alone)."""
     return ExportedEmotionNet(deepcopy(net), flip_average=True, zoom_average=True).eval().probabilities(x)
+
+
+def clean_face_reading(net: EmotionNet, train_x: torch.Tensor, images: np.ndarray,
+                       readings: Path | None) -> tuple[torch.Tensor, dict]:
+    """``(n, 7)`` the distillation share of the targets: the starting model ``net``'s reading
+    of each clean Training face (``teacher_probabilities``), averaged in logits with the
+    teachers' stored readings (``training.teacher_readings``) when ``readings`` is given, each
+    network weighted equally; and what the card says of it."""
+    taught = teacher_probabilities(net, train_x)
+    if readings is None:
+        return taught, {"by": "the starting model"}
+    try:
+        teacher_logits = torch.from_numpy(load_readings(readings, images)).to(taught.device)
+    except (FileNotFoundError, ValueError) as e:
+        raise ConfigError(f"--distill-readings: {e}") from None
+    with np.load(readings) as d:
+        info = {"by": f"the starting model and {len(d['teachers'])} teacher(s)", "readings": str(readings),
+                "readings_sha256": sha256_of_file(readings), "teacher_sha256": d["teacher_sha256"].tolist(),
+                "views": int(d["views"]), "teachers_public_accuracy": float(d["public_accuracy"])}
+    k = len(info["teacher_sha256"])
+    mixed = (torch.log(taught.clamp_min(1e-8)) + k * teacher_logits) / (k + 1)
+    return torch.softmax(mixed, dim=1), info
 
 
 def load_teachers(paths: tuple[Path, ...], dev: torch.device) -> tuple[list[EmotionNet], list[dict]]:
@@ -205,13 +229,14 @@ def train(cfg: TrainConfig) -> Path:
     if cfg.init_from is not None:
         init_info = _load_initial_weights(net, cfg, train_x)
     net = _placed(net, dev)
+    distill_info = None
     if cfg.distill_weight > 0:  # needs init_from (TrainConfig checks)
         t1 = time.time()
-        taught = teacher_probabilities(net, train_x)
+        taught, distill_info = clean_face_reading(net, train_x, splits["train"].images, cfg.distill_readings)
         target = (1 - cfg.distill_weight) * target + cfg.distill_weight * taught
-        log.info("distillation: %.0f %% of each target is the starting model's reading of the clean face "
+        log.info("distillation: %.0f %% of each target is the reading of the clean face by %s "
                  "(%d faces read in %.0f s; it agrees with the FER2013 label on %.1f %%)",
-                 100 * cfg.distill_weight, len(taught), time.time() - t1,
+                 100 * cfg.distill_weight, distill_info["by"], len(taught), time.time() - t1,
                  100 * float((taught.argmax(1) == train_y).float().mean()))
     teachers, teacher_info = load_teachers(cfg.teachers, dev)
     if teachers:
@@ -339,7 +364,7 @@ def train(cfg: TrainConfig) -> Path:
                  epoch + 1, record["loss"], *acc_raw, *acc_ema, *maj_raw, *maj_ema, train_cpu, augment_cpu)
         common = {"config": _config_json(cfg), "model_config": cfg.model.to_dict(), "data_sha256": data_sha,
                   "cleaning": asdict(cleaning), "history": history, "init_from": init_info,
-                  "teachers": teacher_info}
+                  "distillation": distill_info, "teachers": teacher_info}
         if cfg.keep_epochs:
             for name, weights in (("raw", net), ("ema", ema.module)):
                 torch.save({**common, "model": deepcopy(weights.state_dict()), "epoch": epoch + 1, "weights": name,
