@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -82,8 +83,19 @@ def read(teachers: list[Path], out: Path, data: Path = DEFAULT_DATA, views: int 
     return out
 
 
-def load_readings(path: Path, images: np.ndarray) -> np.ndarray:
-    """The teachers' logits ``(n, 7)`` for the Training faces ``images``.
+@dataclass(frozen=True)
+class TeacherReadings:
+    """A readings file as a run uses it: the teachers' mean logits ``(n, 7)`` of its Training
+    faces and what the card says of them."""
+
+    logits: np.ndarray
+    teacher_sha256: tuple[str, ...]
+    views: int
+    public_accuracy: float
+
+
+def load_readings(path: Path, images: np.ndarray) -> TeacherReadings:
+    """The readings in ``path`` of the Training faces ``images``.
 
     Raises:
         FileNotFoundError: no readings file at ``path``.
@@ -95,7 +107,9 @@ def load_readings(path: Path, images: np.ndarray) -> np.ndarray:
         if str(d["rows_digest"]) != rows_digest(images):
             raise ValueError(f"{path} was read on other Training rows than this run's "
                              f"(drop_not_face {bool(d['drop_not_face'])} there); read them again")
-        return d["logits"].astype(np.float32)
+        return TeacherReadings(logits=d["logits"].astype(np.float32),
+                               teacher_sha256=tuple(str(h) for h in d["teacher_sha256"]),
+                               views=int(d["views"]), public_accuracy=float(d["public_accuracy"]))
 
 
 def main(argv: list[str] | None = None) -> int:

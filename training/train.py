@@ -125,19 +125,20 @@ def clean_face_reading(net: EmotionNet, train_x: torch.Tensor, images: np.ndarra
     """``(n, 7)`` the distillation share of the targets: the starting model ``net``'s reading
     of each clean Training face (``teacher_probabilities``), averaged in logits with the
     teachers' stored readings (``training.teacher_readings``) when ``readings`` is given, each
-    network weighted equally; and what the card says of it."""
-    taught = teacher_probabilities(net, train_x)
+    network weighted equally; and what the card says of it. The readings file is checked
+    before the starting model's minutes of reading."""
     if readings is None:
-        return taught, {"by": "the starting model"}
+        return teacher_probabilities(net, train_x), {"by": "the starting model"}
     try:
-        teacher_logits = torch.from_numpy(load_readings(readings, images)).to(taught.device)
+        stored = load_readings(readings, images)
     except (FileNotFoundError, ValueError) as e:
         raise ConfigError(f"--distill-readings: {e}") from None
-    with np.load(readings) as d:
-        info = {"by": f"the starting model and {len(d['teachers'])} teacher(s)", "readings": str(readings),
-                "readings_sha256": sha256_of_file(readings), "teacher_sha256": d["teacher_sha256"].tolist(),
-                "views": int(d["views"]), "teachers_public_accuracy": float(d["public_accuracy"])}
-    k = len(info["teacher_sha256"])
+    taught = teacher_probabilities(net, train_x)
+    k = len(stored.teacher_sha256)
+    info = {"by": f"the starting model and {k} teacher(s)", "readings": str(readings),
+            "readings_sha256": sha256_of_file(readings), "teacher_sha256": list(stored.teacher_sha256),
+            "views": stored.views, "teachers_public_accuracy": stored.public_accuracy}
+    teacher_logits = torch.from_numpy(stored.logits).to(taught.device)
     mixed = (torch.log(taught.clamp_min(1e-8)) + k * teacher_logits) / (k + 1)
     return torch.softmax(mixed, dim=1), info
 
