@@ -6,7 +6,9 @@ Prints, for the direct 48x48 path (full splits, no cleaning of test rows):
 - FER+ majority accuracy and per-class recall (``training.metrics.ferplus_majority``: faces
   whose crowd majority is one of the 7 classes);
 - calibration (ECE, 15 bins; NLL; accuracy above/below the 0.4 "Uncertain" gate) of the raw
-  output and after the temperature fitted by NLL on PublicTest;
+  output and after the temperature fitted by NLL on PublicTest; where the app's temperature is
+  applied, also the ECE a perfectly calibrated model would show on as many faces of the same
+  confidences (``training.metrics.ece_spread``), so a figure near a target can be read;
 
 and the end-to-end proxy (``training.proxy``): a seeded sample of PublicTest and PrivateTest
 faces in simulated gallery tiles through the detector -> crop -> model path, against the same
@@ -37,6 +39,7 @@ from training.data import DEFAULT_DATA, SPLITS
 from training.metrics import (
     apply_temperature,
     calibration,
+    ece_spread,
     expected_calibration_error,
     ferplus_majority,
     fit_temperature,
@@ -150,13 +153,19 @@ def measure(model: Path, data: Path, proxy_faces: int, seed: int) -> dict:
             if report["file_temperature"] != 1.0:  # what the app applies
                 temps.append(("T_file", report["file_temperature"]))
             for name, t in temps:
-                cal = calibration(apply_temperature(proxy_probs[s], t), yd, UNCERTAIN_BELOW)
+                p = apply_temperature(proxy_probs[s], t)
+                cal = calibration(p, yd, UNCERTAIN_BELOW)
                 report[f"proxy_{s}"][f"calibration_{name}"] = cal.__dict__
                 print(f"  {s} proxy {name:>8}: {cal.line()}")
+                if name == "T_file":
+                    report[f"proxy_{s}"]["ece_spread_T_file"] = _print_spread(p, yd)
             for name, t in temps[2:]:
-                cal = calibration(apply_temperature(probs[s], t), split_data[s][1], UNCERTAIN_BELOW)
+                p = apply_temperature(probs[s], t)
+                cal = calibration(p, split_data[s][1], UNCERTAIN_BELOW)
                 report[s][f"calibration_{name}"] = cal.__dict__
                 print(f"  {s} direct {name:>8}: {cal.line()}")
+                if name == "T_file":
+                    report[s]["ece_spread_T_file"] = _print_spread(p, split_data[s][1])
             report[f"small_tiles_{s}"] = small_tiles_report(clf, report["file_temperature"], split_data[s],
                                                             report[f"proxy_{s}"]["_sample"],
                                                             proxy_seed(seed, s, small_tiles=True), s)
@@ -194,7 +203,16 @@ def small_tiles_report(clf: OnnxEmotionClassifier, file_t: float, split: tuple[n
             cal = calibration(p[sel], yd[sel], UNCERTAIN_BELOW)
             out[f"{way}_{lo}_{hi}px"] = cal.__dict__
             print(f"  {name} small tiles {way:>15} {band:>10}: {cal.line()}")
+            if way == "T_file_and_rule":  # what the app shows
+                out[f"ece_spread_{way}_{lo}_{hi}px"] = _print_spread(p[sel], yd[sel])
     return out
+
+
+def _print_spread(probs: np.ndarray, y: np.ndarray) -> dict:
+    """Print and return ``ece_spread``: whether an ECE is more than a sample this size gives by chance."""
+    spread = ece_spread(probs, y)
+    print(f"    {spread.line()}")
+    return {**spread.__dict__, "within_chance": spread.within_chance}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,8 @@ Pure numpy (no torch), so the measurement scripts run in the app's environment t
   "not a face" or contempt, which the 7-class model cannot output).
 - ``expected_calibration_error``: how far the top probability is from the share of faces that
   are right, averaged over equal-width confidence bins (15, the usual choice).
+- ``ece_spread``: an ECE beside the one a perfectly calibrated model would show on as many faces
+  of the same confidences (binned ECE is never zero on a finite sample).
 - ``fit_temperature``: the one scalar ``T`` that minimises the negative log-likelihood of
   ``softmax(log p / T)`` on a held-out split (Guo et al., 2017). It never changes the argmax.
 """
@@ -20,7 +22,8 @@ import numpy as np
 from models.emotion_classifier import SmallFaceTemperature, apply_temperature, apply_temperatures
 
 __all__ = ["CONTEMPT_COLUMN", "FERPLUS_COLUMN_OF_CLASS", "FERPLUS_COLUMNS", "NOT_FACE_COLUMN", "UNKNOWN_COLUMN",
-           "Calibration", "apply_temperature", "calibration", "expected_calibration_error", "ferplus_majority",
+           "Calibration", "EceSpread", "apply_temperature", "calibration", "ece_spread", "expected_calibration_error",
+           "ferplus_majority",
            "fit_small_faces", "fit_temperature", "nll", "recall_by_class"]
 
 # FER+ vote columns, in the file's order.
@@ -82,6 +85,57 @@ def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: in
         if m.any():
             ece += m.mean() * abs(right[m].mean() - conf[m].mean())
     return float(ece)
+
+
+@dataclass(frozen=True)
+class EceSpread:
+    """An ECE beside what chance alone gives at the same sample size and confidences.
+
+    Binned ECE is biased upwards on a finite sample: a perfectly calibrated model read on a few
+    thousand faces still shows one or two points. ``if_calibrated``/``if_calibrated_high`` are the
+    mean and 95th percentile ECE of such a model on faces of these confidences (each face right
+    with probability equal to its confidence, simulated). A measured ``ece`` at or under
+    ``if_calibrated_high`` cannot be told from perfect calibration on this sample; above it, the
+    model is miscalibrated there. (A bootstrap interval of the faces is not given: resampling
+    adds the same upward bias again, so it need not even contain the measured value.)
+    """
+
+    ece: float
+    if_calibrated: float
+    if_calibrated_high: float
+
+    @property
+    def within_chance(self) -> bool:
+        return self.ece <= self.if_calibrated_high
+
+    def line(self) -> str:
+        verdict = "within" if self.within_chance else "beyond"
+        return (f"ECE {self.ece:.4f}; a perfectly calibrated model would read {self.if_calibrated:.4f} on these "
+                f"faces (95th percentile {self.if_calibrated_high:.4f}): {verdict} chance")
+
+
+def _ece_rows(conf: np.ndarray, right: np.ndarray, n_bins: int) -> np.ndarray:
+    """ECE of each row of ``conf``/``right`` ``(draws, n)`` at once (same bins as
+    ``expected_calibration_error``): per bin ``share * |acc - conf|`` is ``|sum right - sum conf| / n``."""
+    draws, n = conf.shape
+    bins = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    key = (np.arange(draws)[:, None] * n_bins + bins).ravel()
+    gap = np.bincount(key, right.ravel(), draws * n_bins) - np.bincount(key, conf.ravel(), draws * n_bins)
+    return np.abs(gap).reshape(draws, n_bins).sum(axis=1) / n
+
+
+def ece_spread(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 15, draws: int = 1000,
+               seed: int = 0) -> EceSpread:
+    """``EceSpread`` of ``probs`` ``(n, k)`` against ``y_true``, from ``draws`` simulated calibrated
+    outcomes of the same top-class confidences (seeded, so the line is the same every run)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if len(probs) == 0:
+        raise ValueError("ece_spread needs at least one row")
+    conf = np.broadcast_to(probs.max(axis=1), (draws, len(probs)))
+    right = (np.random.default_rng(seed).random(conf.shape) < conf).astype(np.float64)
+    ideal = _ece_rows(conf, right, n_bins)
+    return EceSpread(ece=expected_calibration_error(probs, y_true, n_bins), if_calibrated=float(ideal.mean()),
+                     if_calibrated_high=float(np.percentile(ideal, 95)))
 
 
 def nll(probs: np.ndarray, y_true: np.ndarray) -> float:

@@ -30,7 +30,7 @@ from training.config import TrainConfig, load_train_config
 from training.data import Split, contempt_label_distribution, ferplus_targets, load_splits, sha256_of_file
 from training.metrics import ferplus_majority
 from training.model import EmotionNet, ExportedEmotionNet, ModelConfig, load_checkpoint
-from training.onnx_weights import load_onnx_weights
+from training.onnx_weights import load_onnx_weights, net_from_onnx
 from training.teacher_readings import load_readings
 from vocab.errors import ClassMoodError, ConfigError, exit_code
 
@@ -76,6 +76,7 @@ def _config_json(cfg: TrainConfig) -> dict:
     d["init_from"] = str(cfg.init_from) if cfg.init_from else None
     d["teachers"] = [str(t) for t in cfg.teachers]
     d["distill_readings"] = str(cfg.distill_readings) if cfg.distill_readings else None
+    d["distill_from"] = str(cfg.distill_from) if cfg.distill_from else None
     return d
 
 
@@ -141,6 +142,20 @@ def clean_face_reading(net: EmotionNet, train_x: torch.Tensor, images: np.ndarra
     teacher_logits = torch.from_numpy(stored.logits).to(taught.device)
     mixed = (torch.log(taught.clamp_min(1e-8)) + k * teacher_logits) / (k + 1)
     return torch.softmax(mixed, dim=1), info
+
+
+def _distill_reader(net: EmotionNet, path: Path | None, train_x: torch.Tensor) -> tuple[EmotionNet, dict]:
+    """The network whose clean-face reading is distilled: ``net`` (the starting model) when
+    ``path`` is None, else the network in ``path`` (.onnx: BatchNorm statistics from the first
+    Training faces ``train_x``, as a warm start; .pt: a checkpoint), on ``net``'s device."""
+    if path is None:
+        return net, {}
+    if not path.is_file():
+        raise ConfigError(f"--distill-from: no model at {path}")
+    reader = net_from_onnx(path, train_x[:BN_STATISTICS_FACES].cpu())[0] if path.suffix == ".onnx" \
+        else load_checkpoint(path)[0]
+    dev = next(net.parameters()).device
+    return _placed(reader, dev).eval(), {"distill_from": str(path), "distill_from_sha256": sha256_of_file(path)}
 
 
 def load_teachers(paths: tuple[Path, ...], dev: torch.device) -> tuple[list[EmotionNet], list[dict]]:
@@ -231,9 +246,13 @@ def train(cfg: TrainConfig) -> Path:
         init_info = _load_initial_weights(net, cfg, train_x)
     net = _placed(net, dev)
     distill_info = None
-    if cfg.distill_weight > 0:  # needs init_from (TrainConfig checks)
+    if cfg.distill_weight > 0:  # needs init_from or distill_from (TrainConfig checks)
         t1 = time.time()
-        taught, distill_info = clean_face_reading(net, train_x, splits["train"].images, cfg.distill_readings)
+        reader, reader_info = _distill_reader(net, cfg.distill_from, train_x)
+        taught, distill_info = clean_face_reading(reader, train_x, splits["train"].images, cfg.distill_readings)
+        if reader_info:
+            distill_info = {**distill_info, **reader_info,
+                            "by": distill_info["by"].replace("the starting model", str(cfg.distill_from))}
         target = (1 - cfg.distill_weight) * target + cfg.distill_weight * taught
         log.info("distillation: %.0f %% of each target is the reading of the clean face by %s "
                  "(%d faces read in %.0f s; it agrees with the FER2013 label on %.1f %%)",

@@ -8,6 +8,7 @@ import pytest
 from training.metrics import (
     apply_temperature,
     calibration,
+    ece_spread,
     expected_calibration_error,
     ferplus_majority,
     fit_small_faces,
@@ -65,6 +66,47 @@ def test_ece_on_hand_made_tables(conf: list[float], right: list[int], expected: 
         probs[i, 2] = c
         y[i] = 2 if r else 3
     assert expected_calibration_error(probs, y, n_bins=15) == pytest.approx(expected, abs=1e-9)
+
+
+def _top_class_table(conf: np.ndarray, right: np.ndarray, k: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities whose top class (2) has confidence ``conf``, labels right where ``right``."""
+    probs = np.tile((1 - conf)[:, None] / (k - 1), (1, k))
+    probs[:, 2] = conf
+    return probs, np.where(right, 2, 3)
+
+
+def test_ece_spread_of_sure_faces_is_zero_by_chance() -> None:
+    # A calibrated model that is sure (confidence 1) is always right: chance gives no ECE, so
+    # a model this sure and right half the time is beyond chance.
+    probs, y = _top_class_table(np.ones(10), np.arange(10) % 2 == 0)
+    spread = ece_spread(probs, y)
+    assert spread.if_calibrated == 0.0 and spread.if_calibrated_high == 0.0
+    assert spread.ece == pytest.approx(0.5) and not spread.within_chance
+
+
+def test_ece_spread_matches_the_binomial_by_hand() -> None:
+    # Four faces at confidence 0.5, each right with chance 0.5: ECE = |k/4 - 0.5| for k right,
+    # whose mean over Binomial(4, 0.5) is (2 + 4 + 0 + 4 + 2) / 16 / 4 = 0.1875.
+    probs, y = _top_class_table(np.full(4, 0.5), np.array([True, True, False, False]))
+    spread = ece_spread(probs, y, draws=4000)
+    assert spread.ece == pytest.approx(0.0)
+    assert spread.if_calibrated == pytest.approx(0.1875, abs=0.01)
+    assert spread.if_calibrated_high == pytest.approx(0.5)  # k = 0 or 4 has chance 1/8 > 5 %
+
+
+def test_ece_spread_tells_a_calibrated_model_from_an_overconfident_one() -> None:
+    # 3,000 faces whose labels are drawn from the model's own probabilities: calibrated, yet its
+    # binned ECE is not zero; the same faces read 15 % sharper (logits x 1.15) are beyond chance.
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(3000, 7)) * 1.5
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = (probs.cumsum(axis=1) < rng.random((3000, 1))).sum(axis=1)
+    calibrated = ece_spread(probs, y)
+    assert 0.0 < calibrated.ece and calibrated.within_chance
+    sharp = np.exp(logits * 1.15) / np.exp(logits * 1.15).sum(axis=1, keepdims=True)
+    overconfident = ece_spread(sharp, y)
+    assert not overconfident.within_chance
+    assert "beyond chance" in overconfident.line() and "within chance" in calibrated.line()
 
 
 def test_calibration_splits_at_the_uncertain_threshold() -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from one_class_nets import one_class_checkpoint
 
 from training.config import recipe_config
 from training.data import load_splits
-from training.model import EmotionNet, ModelConfig, load_checkpoint
+from training.model import ModelConfig, load_checkpoint
 from training.teacher_readings import read
 from training.train import train
 from vocab.errors import ConfigError
@@ -22,13 +23,7 @@ TINY = ModelConfig(widths=(8, 16, 16, 16), blocks=(1, 1, 1, 1))
 
 def _one_class_net(path: Path, emotion: str, bias: float = 20.0) -> Path:
     """A checkpoint whose network reads every face as ``emotion`` (zero head weights, its bias ``bias``)."""
-    net = EmotionNet(TINY)
-    with torch.no_grad():
-        net.head.weight.zero_()
-        net.head.bias.zero_()
-        net.head.bias[EMOTIONS.index(emotion)] = bias
-    torch.save({"model": net.state_dict(), "model_config": TINY.to_dict(), "epoch": 1, "public_acc": 0.0}, path)
-    return path
+    return one_class_checkpoint(path, TINY, emotion, bias)
 
 
 def _share(checkpoint: Path, faces: torch.Tensor, emotion: str) -> float:
