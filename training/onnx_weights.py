@@ -29,7 +29,7 @@ from onnx import numpy_helper
 from torch import nn
 
 from training.data import sha256_of_file
-from training.model import EmotionNet, ModelConfig
+from training.model import EmotionNet, ModelConfig, load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -164,3 +164,9 @@ def net_from_onnx(path: Path, faces: torch.Tensor | None = None) -> tuple[Emotio
     net = EmotionNet(model_config_of(path))
     info = load_onnx_weights(net, path, faces)
     return net.eval(), info
+
+
+def net_from_file(path: Path, faces: torch.Tensor | None = None) -> EmotionNet:
+    """The network in ``path``, in eval mode: an exported ``.onnx`` file (``net_from_onnx``, its
+    BatchNorm statistics from ``faces``) or a training checkpoint (``.pt``)."""
+    return net_from_onnx(path, faces)[0] if path.suffix == ".onnx" else load_checkpoint(path)[0]

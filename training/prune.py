@@ -33,8 +33,9 @@ import torch
 from torch import nn
 
 from training.data import DEFAULT_DATA, load_splits, sha256_of_file
-from training.model import EmotionNet, ResidualBlock, count_macs, load_checkpoint
-from training.onnx_weights import net_from_onnx
+from training.model import EmotionNet, ResidualBlock, count_macs
+from training.onnx_weights import net_from_file
+from training.train import public_accuracy
 
 log = logging.getLogger(__name__)
 
@@ -47,26 +48,23 @@ def _units(net: EmotionNet) -> list[nn.Module]:
     return list(net.features)
 
 
-def channel_groups(net: EmotionNet) -> tuple[list[int], int]:
-    """The group of each unit's output channels (units as ``_units``) and how many groups there
-    are: a residual block with an identity shortcut writes into its input's group; every other
-    unit (the stem's layers, a block that changes width or stride) starts a new one."""
-    groups, current, n = [], -1, 0
+def channel_groups(net: EmotionNet) -> list[int]:
+    """The group (0, 1, ...) of each unit's output channels, units as ``_units``: a residual block
+    with an identity shortcut writes into its input's group; every other unit (the stem's layers,
+    a block that changes width or stride) starts a new one."""
+    groups: list[int] = []
     for unit in _units(net):
-        if isinstance(unit, ResidualBlock) and isinstance(unit.shortcut, nn.Identity):
-            groups.append(current)
-        else:
-            current, n = n, n + 1
-            groups.append(current)
-    return groups, n
+        same = isinstance(unit, ResidualBlock) and isinstance(unit.shortcut, nn.Identity)
+        groups.append(groups[-1] if same else (groups[-1] + 1 if groups else 0))
+    return groups
 
 
 @torch.no_grad()
 def channel_scores(net: EmotionNet, faces: torch.Tensor) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Mean absolute activation of each channel on ``faces``: one array per output group
     (summed over the units that write into it) and one per block's inner channels."""
-    groups, n_groups = channel_groups(net)
-    group_scores: list[np.ndarray | None] = [None] * n_groups
+    groups = channel_groups(net)
+    group_scores: list[np.ndarray | None] = [None] * (max(groups) + 1)
     inner: list[np.ndarray] = []
     hooks = []
 
@@ -116,7 +114,7 @@ def prune(net: EmotionNet, keep: float, faces: torch.Tensor) -> EmotionNet:
     widths = tuple(max(1, round(w * keep)) for w in net.cfg.widths)
     small = EmotionNet(replace(net.cfg, widths=widths)).eval()
     group_scores, inner_scores = channel_scores(net, faces)
-    groups, _ = channel_groups(net)
+    groups = channel_groups(net)
     units, small_units = _units(net), _units(small)
     kept_groups = [_top(s, max(1, round(len(s) * keep))) for s in group_scores]
     cols = torch.tensor([0])  # the one grey input channel
@@ -156,19 +154,6 @@ def recalibrate(net: EmotionNet, faces: torch.Tensor, batch: int = 256) -> None:
     net.eval()
 
 
-@torch.no_grad()
-def mirror_accuracy(net: EmotionNet, x: torch.Tensor, y: np.ndarray) -> float:
-    """Accuracy of the mean logits of each face and its mirror image."""
-    logits = torch.cat([net(x[i:i + 512]) + net(torch.flip(x[i:i + 512], dims=[3])) for i in range(0, len(x), 512)])
-    return float((logits.argmax(dim=1).numpy() == y).mean())
-
-
-def _load(path: Path, faces: torch.Tensor) -> EmotionNet:
-    if path.suffix == ".onnx":
-        return net_from_onnx(path, faces)[0].eval()
-    return load_checkpoint(path)[0]
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.prune", description=__doc__.split("\n\n")[0])
     p.add_argument("model", type=Path, help="the trained network: an exported .onnx file or a checkpoint .pt")
@@ -184,11 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     splits, _ = load_splits(args.data)
     train_x = torch.from_numpy(splits["train"].tensor())
     rows = torch.from_numpy(np.random.default_rng(args.seed).permutation(len(train_x)))
-    public_x, public_y = torch.from_numpy(splits["public"].tensor()), splits["public"].labels
-    net = _load(args.model, train_x[:BN_FACES])
+    public_x, public_y = torch.from_numpy(splits["public"].tensor()), torch.from_numpy(splits["public"].labels)
+    net = net_from_file(args.model, train_x[:BN_FACES])
     small = prune(net, args.keep, train_x[rows[:SCORING_FACES]])
     recalibrate(small, train_x[rows[:BN_FACES]])
-    before, after = mirror_accuracy(net, public_x, public_y), mirror_accuracy(small, public_x, public_y)
+    before, after = public_accuracy(net, public_x, public_y)[1], public_accuracy(small, public_x, public_y)[1]
     log.info("widths %s -> %s, %.1f -> %.1f M multiply-accumulates a view; PublicTest (mirror) %.4f -> %.4f "
              "before fine-tuning", list(net.cfg.widths), list(small.cfg.widths), count_macs(net) / 1e6,
              count_macs(small) / 1e6, before, after)

@@ -30,7 +30,7 @@ from training.config import TrainConfig, load_train_config
 from training.data import Split, contempt_label_distribution, ferplus_targets, load_splits, sha256_of_file
 from training.metrics import ferplus_majority
 from training.model import EmotionNet, ExportedEmotionNet, ModelConfig, load_checkpoint
-from training.onnx_weights import load_onnx_weights, net_from_onnx
+from training.onnx_weights import load_onnx_weights, net_from_file
 from training.teacher_readings import load_readings
 from vocab.errors import ClassMoodError, ConfigError, exit_code
 
@@ -122,21 +122,21 @@ def teacher_probabilities(net: EmotionNet, x: torch.Tensor) -> torch.Tensor:
 
 
 def clean_face_reading(net: EmotionNet, train_x: torch.Tensor, images: np.ndarray,
-                       readings: Path | None) -> tuple[torch.Tensor, dict]:
-    """``(n, 7)`` the distillation share of the targets: the starting model ``net``'s reading
-    of each clean Training face (``teacher_probabilities``), averaged in logits with the
-    teachers' stored readings (``training.teacher_readings``) when ``readings`` is given, each
-    network weighted equally; and what the card says of it. The readings file is checked
-    before the starting model's minutes of reading."""
+                       readings: Path | None, by: str) -> tuple[torch.Tensor, dict]:
+    """``(n, 7)`` the distillation share of the targets: ``net``'s reading of each clean
+    Training face (``teacher_probabilities``), averaged in logits with the teachers' stored
+    readings (``training.teacher_readings``) when ``readings`` is given, each network weighted
+    equally; and what the card says of it (``by`` names ``net``). The readings file is checked
+    before ``net``'s minutes of reading."""
     if readings is None:
-        return teacher_probabilities(net, train_x), {"by": "the starting model"}
+        return teacher_probabilities(net, train_x), {"by": by}
     try:
         stored = load_readings(readings, images)
     except (FileNotFoundError, ValueError) as e:
         raise ConfigError(f"--distill-readings: {e}") from None
     taught = teacher_probabilities(net, train_x)
     k = len(stored.teacher_sha256)
-    info = {"by": f"the starting model and {k} teacher(s)", "readings": str(readings),
+    info = {"by": f"{by} and {k} teacher(s)", "readings": str(readings),
             "readings_sha256": sha256_of_file(readings), "teacher_sha256": list(stored.teacher_sha256),
             "views": stored.views, "teachers_public_accuracy": stored.public_accuracy}
     teacher_logits = torch.from_numpy(stored.logits).to(taught.device)
@@ -144,18 +144,19 @@ def clean_face_reading(net: EmotionNet, train_x: torch.Tensor, images: np.ndarra
     return torch.softmax(mixed, dim=1), info
 
 
-def _distill_reader(net: EmotionNet, path: Path | None, train_x: torch.Tensor) -> tuple[EmotionNet, dict]:
-    """The network whose clean-face reading is distilled: ``net`` (the starting model) when
-    ``path`` is None, else the network in ``path`` (.onnx: BatchNorm statistics from the first
-    Training faces ``train_x``, as a warm start; .pt: a checkpoint), on ``net``'s device."""
+def _distill_reader(net: EmotionNet, path: Path | None, train_x: torch.Tensor) -> tuple[EmotionNet, str, dict]:
+    """The network whose clean-face reading is distilled, its name for the card and what the
+    card records of it: ``net`` (the starting model) when ``path`` is None, else the network in
+    ``path`` (``net_from_file``; an .onnx file's BatchNorm statistics from the first Training
+    faces ``train_x``, as a warm start), on ``net``'s device."""
     if path is None:
-        return net, {}
+        return net, "the starting model", {}
     if not path.is_file():
         raise ConfigError(f"--distill-from: no model at {path}")
-    reader = net_from_onnx(path, train_x[:BN_STATISTICS_FACES].cpu())[0] if path.suffix == ".onnx" \
-        else load_checkpoint(path)[0]
+    reader = net_from_file(path, train_x[:BN_STATISTICS_FACES].cpu())
     dev = next(net.parameters()).device
-    return _placed(reader, dev).eval(), {"distill_from": str(path), "distill_from_sha256": sha256_of_file(path)}
+    info = {"distill_from": str(path), "distill_from_sha256": sha256_of_file(path)}
+    return _placed(reader, dev).eval(), str(path), info
 
 
 def load_teachers(paths: tuple[Path, ...], dev: torch.device) -> tuple[list[EmotionNet], list[dict]]:
@@ -248,11 +249,9 @@ def train(cfg: TrainConfig) -> Path:
     distill_info = None
     if cfg.distill_weight > 0:  # needs init_from or distill_from (TrainConfig checks)
         t1 = time.time()
-        reader, reader_info = _distill_reader(net, cfg.distill_from, train_x)
-        taught, distill_info = clean_face_reading(reader, train_x, splits["train"].images, cfg.distill_readings)
-        if reader_info:
-            distill_info = {**distill_info, **reader_info,
-                            "by": distill_info["by"].replace("the starting model", str(cfg.distill_from))}
+        reader, by, reader_info = _distill_reader(net, cfg.distill_from, train_x)
+        taught, distill_info = clean_face_reading(reader, train_x, splits["train"].images, cfg.distill_readings, by)
+        distill_info = {**distill_info, **reader_info}
         target = (1 - cfg.distill_weight) * target + cfg.distill_weight * taught
         log.info("distillation: %.0f %% of each target is the reading of the clean face by %s "
                  "(%d faces read in %.0f s; it agrees with the FER2013 label on %.1f %%)",
