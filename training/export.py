@@ -9,6 +9,9 @@ Before the file is moved into place, ONNX Runtime must reproduce PyTorch on real
 faces (max abs difference <= 1e-4); otherwise nothing is written and the command exits 1.
 ``--compare-flip`` reports plain vs mirror-averaged PublicTest accuracy, so the flip flag is
 chosen on PublicTest only (PrivateTest is reported once, by ``training.evaluate``).
+``--view-cascade A B`` writes a graph of one view whose metadata asks the runtime to add the
+mirror and zoomed views only to unsure faces (``models.view_cascade``); parity is then checked
+on the graph, and ``tests/models/test_view_cascade.py`` holds the runtime's views to the graph's.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 
 from models.emotion_classifier import OnnxEmotionClassifier
 from models.preprocessing import FACE_SIZE_PX
+from models.view_cascade import VIEW_CASCADE_KEY, ViewCascade
 from training.config import DEFAULT_DATA
 from training.data import Split, load_splits, sha256_of_file
 from training.model import EmotionNet, ExportedEmotionNet, load_checkpoint
@@ -155,6 +159,7 @@ def parity_max_abs_diff(onnx_path: Path, nets: EmotionNet | Sequence[EmotionNet]
     with torch.no_grad():
         expected = module(torch.from_numpy(faces)).numpy()
     with OnnxEmotionClassifier(onnx_path) as clf:
+        clf.view_cascade = None  # the graph alone; a cascade's views are the runtime's (tested there)
         got = clf.predict(faces)
     return float(np.abs(got - expected).max())
 
@@ -167,21 +172,27 @@ def public_split(data: Path) -> Split:
 
 def export_checkpoint(checkpoint: Path | Sequence[Path], out: Path, flip_average: bool = True,
                       data: Path = DEFAULT_DATA, parity_faces: int = PARITY_FACES,
-                      tolerance: float = PARITY_TOLERANCE, zoom_average: bool = False) -> ExportResult:
+                      tolerance: float = PARITY_TOLERANCE, zoom_average: bool = False,
+                      view_cascade: ViewCascade | None = None) -> ExportResult:
     """Export, check parity on the first ``parity_faces`` PublicTest faces, then move into ``out``.
 
     ``checkpoint`` may be several checkpoints of one model config: their logits are averaged
-    in the graph (a snapshot ensemble).
+    in the graph (a snapshot ensemble). ``view_cascade`` (with neither average): a one-view
+    graph that the runtime reads with that cascade.
 
     Raises:
         ModelError: ONNX Runtime disagrees with PyTorch by more than ``tolerance``, or the
             written file breaks the runtime contract. ``out`` is left untouched then.
         FileNotFoundError: the checkpoint or the data file is missing.
     """
+    if view_cascade is not None and (flip_average or zoom_average):
+        raise ValueError("a view cascade is read by the runtime on a graph of one view: no flip or zoom average")
     paths = [checkpoint] if isinstance(checkpoint, Path) else list(checkpoint)
     nets, cks = load_members(paths)
     faces = public_split(data).tensor()[:parity_faces]
     metadata = onnx_metadata(nets[0], cks, flip_average, [sha256_of_file(p) for p in paths], zoom_average)
+    if view_cascade is not None:
+        metadata[VIEW_CASCADE_KEY] = view_cascade.to_json()
     names = " + ".join(str(p) for p in paths)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")  # same folder, so os.replace is atomic
@@ -235,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="do not average each face with its mirror image (half the compute)")
     p.add_argument("--zoom-average", action="store_true",
                    help="also average the slightly enlarged centre of each face (doubles the compute again)")
+    p.add_argument("--view-cascade", type=float, nargs=2, metavar=("MIRROR_BELOW", "ZOOM_BELOW"), default=None,
+                   help="a graph of one view; the runtime adds the mirror where one view's top probability is "
+                        "under MIRROR_BELOW and the zoom pair where two views' is under ZOOM_BELOW")
     p.add_argument("--compare-views", action="store_true",
                    help="only report PublicTest accuracy of plain, flip and flip+zoom views (of each checkpoint "
                         "and of their ensemble); write nothing")
@@ -259,9 +273,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"(mirror averaging doubles the compute) -> "
                   f"{'keep flip averaging' if cmp.flip_helps else 'export with --no-flip-average'}")
             return 0
-        res = export_checkpoint(args.checkpoint, args.out, args.flip_average, args.data,
-                                zoom_average=args.zoom_average)
-    except (FileNotFoundError, ModelError) as e:
+        cascade = ViewCascade(*args.view_cascade) if args.view_cascade else None
+        flip = args.flip_average and cascade is None
+        res = export_checkpoint(args.checkpoint, args.out, flip, args.data, zoom_average=args.zoom_average,
+                                view_cascade=cascade)
+    except (FileNotFoundError, ModelError, ValueError) as e:
         log.error("%s", e)
         return 1
     print(f"wrote {res.path} (flip_average={res.flip_average}, parity max abs diff {res.parity_max_abs_diff:.2e} "

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.view_cascade import ZOOM_CROP_PX  # the zoomed view: the central 44x44 pixels, enlarged
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -95,7 +97,6 @@ def view_count(flip_average: bool, zoom_average: bool) -> int:
     return (2 if flip_average else 1) * (2 if zoom_average else 1)
 
 
-ZOOM_CROP_PX = 44  # the zoomed view: the central 44x44 pixels scaled back to 48x48 (x1.09)
 
 
 def zoomed(x: torch.Tensor) -> torch.Tensor:

@@ -21,11 +21,13 @@ from pathlib import Path
 import onnxruntime as ort
 
 from models.emotion_classifier import OnnxEmotionClassifier
+from models.view_cascade import VIEW_CASCADE_KEY, ViewCascade
+from training.calibrate import FIT_KEY
 from training.data import DEFAULT_DATA, sha256_of_file
 from training.evaluate import Evaluation, evaluate, save_confusion_png
 from training.export import OPSET, load_members
 from training.model import ModelConfig, count_macs, view_count
-from training.timing import GALLERY_FACES, time_batches
+from training.timing import GALLERY_FACES, split_faces, time_batches
 from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -162,7 +164,7 @@ def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: st
     log.info("[4/5] confusion matrix -> %s", confusion_png)
     save_confusion_png(private, confusion_png)
     log.info("[5/5] speed: %d faces, %d ONNX Runtime threads", GALLERY_FACES, bench_threads)
-    timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads)}
+    timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads, faces=split_faces(data))}
 
     return {
         "name": "ClassMood emotion CNN",
@@ -237,34 +239,73 @@ def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: st
     }
 
 
-def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, bench_threads: int) -> dict:
-    """Accuracy and speed of the int8 file beside the float one, measured the same way."""
+def views_text(meta: dict[str, str]) -> str:
+    """How a model file reads each face: the views its graph averages, or its view cascade."""
+    cascade = meta.get(VIEW_CASCADE_KEY)
+    if cascade:
+        c = ViewCascade.from_json(cascade)
+        return (f"view cascade (models.view_cascade): the face; its mirror too where that view's top probability "
+                f"is under {c.mirror_below:g}; the zoomed view and its mirror too where the two views' is under "
+                f"{c.zoom_below:g}; the logits of the views read are averaged")
+    n = view_count(meta.get("flip_average") == "true", meta.get("zoom_average") == "true")
+    return f"{n} view(s) averaged in the graph"
+
+
+def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, bench_threads: int,
+                         why: str = "") -> dict:
+    """Accuracy and speed of the int8 file beside the float one, measured the same way; ``why``
+    says why it is the live default."""
     public = evaluate(onnx_path, "public", data, threads=eval_threads)
     private = evaluate(onnx_path, "private", data, threads=eval_threads)
-    timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads)}
+    timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads, faces=split_faces(data))}
     with OnnxEmotionClassifier(onnx_path, threads=1) as clf:
         meta = clf.metadata
+    export = ("python -m training.export CHECKPOINT --view-cascade A B --out F.onnx" if VIEW_CASCADE_KEY in meta
+              else "python -m training.export CHECKPOINT [--zoom-average] --out F.onnx")
     return {
         "path": str(onnx_path), "sha256": sha256_of_file(onnx_path), "size_bytes": onnx_path.stat().st_size,
         "quantization": meta.get("quantization"),
-        "how": "python -m training.quantize models/emotion.onnx --out models/emotion_int8.onnx",
-        "use": "classmood run --model models/emotion_int8.onnx (same input/output contract)",
+        "views": views_text(meta),
+        "how": f"{export}; python -m training.quantize F.onnx --out {onnx_path}; "
+               f"python -m training.calibrate {onnx_path} --faces 3589 --write",
+        "use": f"the live default (bot.pipeline); classmood run --model {onnx_path} (same input/output contract)",
+        "why_default": why,
         "public_test_accuracy": round(public.accuracy, 4),
         "private_test_accuracy": round(private.accuracy, 4),
         "private_test": _split_summary(private),
         "ms_per_49_faces_median": round(timing[GALLERY_FACES].median_ms, 2),
         "ms_median_by_batch": {str(b): round(t.median_ms, 2) for b, t in timing.items()},
+        "views_per_face": round(timing[GALLERY_FACES].views_per_face, 2),
+        "calibration": json.loads(meta[FIT_KEY]) if FIT_KEY in meta else None,
+        "timed_on": "PublicTest faces" if timing[GALLERY_FACES].real_faces else "random pixels",
+        "threads": bench_threads,
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}".strip(),
     }
+
+
+def refresh_fast_variant(card_path: Path, onnx_path: Path, data: Path, eval_threads: int | None,
+                         why: str) -> dict:
+    """The card at ``card_path`` with its ``fast_variant_int8`` section measured afresh for the
+    int8 file beside ``onnx_path``; ModelError if the card describes another float file."""
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    if card.get("onnx", {}).get("sha256") != sha256_of_file(onnx_path):
+        raise ModelError(f"{card_path} describes another file than {onnx_path}; regenerate the whole card")
+    fast = onnx_path.with_name(onnx_path.stem + "_int8.onnx")
+    card["fast_variant_int8"] = fast_variant_section(fast, data, eval_threads, 2, why)
+    return card
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.model_card", description=__doc__.split("\n\n")[0])
-    p.add_argument("--checkpoint", type=Path, nargs="+", required=True,
+    p.add_argument("--fast-only", action="store_true",
+                   help="only measure the int8 file afresh into the existing card (the float file is unchanged)")
+    p.add_argument("--why-fast", default="", help="why the int8 file is the live default (one sentence)")
+    p.add_argument("--checkpoint", type=Path, nargs="+",
                    help="best.pt file(s) the ONNX file was exported from, in the same order")
     p.add_argument("--onnx", type=Path, default=Path("models/emotion.onnx"))
-    p.add_argument("--train-command", required=True, help="the exact command that trained the checkpoint")
-    p.add_argument("--wall-time-s", type=float, required=True, help="training wall time in seconds")
-    p.add_argument("--hardware", required=True, help="e.g. 'Intel i5-8250U, 2 cores, 8 GB' (training and speed)")
+    p.add_argument("--train-command", help="the exact command that trained the checkpoint")
+    p.add_argument("--wall-time-s", type=float, help="training wall time in seconds")
+    p.add_argument("--hardware", help="e.g. 'Intel i5-8250U, 2 cores, 8 GB' (training and speed)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--out", type=Path, default=Path("models/emotion.json"))
     p.add_argument("--confusion-png", type=Path, default=Path("models/emotion_confusion_private.png"))
@@ -276,6 +317,21 @@ def main(argv: list[str] | None = None) -> int:
                    help="the command that wrote --measurements")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.fast_only:
+        try:
+            card = refresh_fast_variant(args.out, args.onnx, args.data, args.threads, args.why_fast)
+        except (ModelError, FileNotFoundError) as e:
+            log.error("%s", e)
+            return 2
+        args.out.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        fast = card["fast_variant_int8"]
+        print(f"wrote {args.out}: int8 PrivateTest {fast['private_test_accuracy']:.4f}, "
+              f"{fast['ms_per_49_faces_median']:.1f} ms per 49 faces, {fast['views_per_face']:.2f} views a face")
+        return 0
+    missing = [f"--{k.replace('_', '-')}" for k in ("checkpoint", "train_command", "wall_time_s", "hardware")
+               if getattr(args, k) is None]
+    if missing:
+        p.error(f"the whole card needs {', '.join(missing)} (or --fast-only)")
     try:
         card = build_card(args.checkpoint, args.onnx, args.train_command, args.wall_time_s, args.hardware,
                           args.data, args.confusion_png, eval_threads=args.threads, selection=args.selection)
@@ -285,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     fast = args.onnx.with_name(args.onnx.stem + "_int8.onnx")
     if fast.is_file():
         log.info("fast variant %s", fast)
-        card["fast_variant_int8"] = fast_variant_section(fast, args.data, args.threads, 2)
+        card["fast_variant_int8"] = fast_variant_section(fast, args.data, args.threads, 2, args.why_fast)
     if args.measurements:
         report = json.loads(args.measurements.read_text(encoding="utf-8"))
         if report.get("model_sha256") != card["onnx"]["sha256"]:

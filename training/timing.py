@@ -2,8 +2,10 @@
 
 Shared by ``bench/emotion.py`` and the model card so both report the same measurement:
 one ``predict`` call on a batch (49 = a full 7x7 gallery), after warm-up runs, on a fixed
-number of ONNX Runtime threads. Face content does not change the cost of this CNN, so random
-pixels stand in for faces. No torch import.
+number of ONNX Runtime threads. A graph that reads its own views costs the same whatever the
+faces; a file with a view cascade (``models.view_cascade``) reads more views of unsure faces,
+so it is timed on real faces (``split_faces``: PublicTest, each call a new draw) where there are
+some, and random pixels stand in otherwise. No torch import.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from models.emotion_classifier import OnnxEmotionClassifier
-from models.preprocessing import FACE_SIZE_PX
+from models.preprocessing import FACE_SIZE_PX, face_tensor
+from training.data import DEFAULT_DATA, SPLITS
 
 GALLERY_FACES = 49
 
@@ -28,10 +31,21 @@ class BatchTiming:
     median_ms: float
     p90_ms: float
     runs: int
+    views_per_face: float  # views the network ran on, per face (a cascade's cost)
+    real_faces: bool
+
+
+def split_faces(data: Path = DEFAULT_DATA, split: str = "public") -> np.ndarray | None:
+    """``(n, 1, 48, 48)`` faces of a FER2013 test split, or None when the data is not here."""
+    if not data.is_file():
+        return None
+    d = np.load(data)
+    return face_tensor(d["images"][d["usage"] == SPLITS[split]])
 
 
 def time_batches(model_path: Path | None, batch_sizes: tuple[int, ...] = (1, 9, 25, GALLERY_FACES),
-                 threads: int = 2, runs: int = 30, warmup_runs: int = 3, seed: int = 0) -> list[BatchTiming]:
+                 threads: int = 2, runs: int = 30, warmup_runs: int = 3, seed: int = 0,
+                 faces: np.ndarray | None = None) -> list[BatchTiming]:
     """Median and 90th-percentile ms per ``predict`` call for each batch size.
 
     Args:
@@ -39,18 +53,26 @@ def time_batches(model_path: Path | None, batch_sizes: tuple[int, ...] = (1, 9, 
         threads: ONNX Runtime intra-op threads (the app's budget is 2).
         runs: timed calls per batch size; ``warmup_runs`` untimed calls come first
             (the first calls allocate buffers and are not representative).
+        faces: ``(m, 1, 48, 48)`` real faces to draw each call's batch from; None: random pixels.
     """
     rng = np.random.default_rng(seed)
     out = []
     with OnnxEmotionClassifier(model_path, threads=threads) as clf:
+        def batch(n: int) -> np.ndarray:
+            if faces is None:
+                return rng.random((n, 1, FACE_SIZE_PX, FACE_SIZE_PX), dtype=np.float32)
+            return faces[rng.choice(len(faces), n, replace=False)]
+
         for n in batch_sizes:
-            faces = rng.random((n, 1, FACE_SIZE_PX, FACE_SIZE_PX), dtype=np.float32)
             for _ in range(warmup_runs):
-                clf.predict(faces)
+                clf.predict(batch(n))
+            clf.faces_read = clf.views_read = 0
             ms = np.empty(runs)
             for i in range(runs):
+                x = batch(n)
                 t0 = time.perf_counter()
-                clf.predict(faces)
+                clf.predict(x)
                 ms[i] = (time.perf_counter() - t0) * 1000
-            out.append(BatchTiming(n, float(np.median(ms)), float(np.percentile(ms, 90)), runs))
+            out.append(BatchTiming(n, float(np.median(ms)), float(np.percentile(ms, 90)), runs,
+                                   clf.views_read / clf.faces_read, faces is not None))
     return out

@@ -6,36 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
+from toy_emotion_model import GOOD_METADATA, toy_model
 
 from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier
 from vocab.errors import ModelError
 from vocab.labels import EMOTIONS
-
-GOOD_METADATA = {"labels": json.dumps(list(EMOTIONS)), "input_spec": json.dumps({"shape": ["N", 1, 48, 48]}),
-                 "model_config": json.dumps({"widths": [1]}), "flip_average": "false"}
-
-
-def _toy_model(path: Path, in_shape: tuple = ("N", 1, 48, 48), n_out: int = 7,
-               metadata: dict[str, str] | None = None) -> Path:
-    """A tiny linear softmax classifier with a chosen input shape, output width and metadata."""
-    flat = int(np.prod([d for d in in_shape[1:]]))
-    w = helper.make_tensor("w", TensorProto.FLOAT, (flat, n_out),
-                           np.random.default_rng(0).normal(size=flat * n_out).astype(np.float32) * 0.01)
-    graph = helper.make_graph(
-        [helper.make_node("Flatten", ["face"], ["flat"], axis=1),
-         helper.make_node("MatMul", ["flat", "w"], ["logits"]),
-         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)],
-        "toy", [helper.make_tensor_value_info("face", TensorProto.FLOAT, list(in_shape))],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [in_shape[0], n_out])], [w])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    for k, v in (GOOD_METADATA if metadata is None else metadata).items():
-        model.metadata_props.add(key=k, value=v)
-    onnx.save(model, str(path))
-    return path
 
 
 def _assert_one_line_naming(err: pytest.ExceptionInfo, path: Path, *words: str) -> None:
@@ -80,7 +56,7 @@ def test_corrupt_file_is_model_error(tmp_path: Path, content: bytes) -> None:
 
 
 def test_truncated_model_is_model_error(tmp_path: Path) -> None:
-    good = _toy_model(tmp_path / "good.onnx").read_bytes()
+    good = toy_model(tmp_path / "good.onnx").read_bytes()
     path = tmp_path / "emotion.onnx"
     path.write_bytes(good[: len(good) // 2])
     with pytest.raises(ModelError) as err:
@@ -104,14 +80,14 @@ def test_truncated_model_is_model_error(tmp_path: Path) -> None:
         "temperature-text", "temperature-zero", "temperature-nan"])
 def test_wrong_contract_is_model_error(tmp_path: Path, in_shape: tuple, n_out: int,
                                        metadata: dict | None, expected: str) -> None:
-    path = _toy_model(tmp_path / "emotion.onnx", in_shape, n_out, metadata)
+    path = toy_model(tmp_path / "emotion.onnx", in_shape, n_out, metadata)
     with pytest.raises(ModelError) as err:
         OnnxEmotionClassifier(path)
     _assert_one_line_naming(err, path, expected)
 
 
 def test_toy_model_predicts_any_batch_and_closes(tmp_path: Path) -> None:
-    clf = OnnxEmotionClassifier(_toy_model(tmp_path / "emotion.onnx"), threads=1)
+    clf = OnnxEmotionClassifier(toy_model(tmp_path / "emotion.onnx"), threads=1)
     assert clf.flip_average is False and clf.model_config == {"widths": [1]}
     for n in (0, 1, 49):
         probs = clf.predict(np.full((n, 1, 48, 48), 0.5, dtype=np.float32))
@@ -129,8 +105,8 @@ def test_toy_model_predicts_any_batch_and_closes(tmp_path: Path) -> None:
 def test_stored_temperature_is_applied(tmp_path: Path, temperature: float) -> None:
     """A file with ``temperature`` metadata returns softmax(log p / T) of the graph's output:
     rows still sum to 1, the top class is unchanged, and a file without it is untouched."""
-    plain = _toy_model(tmp_path / "plain.onnx")
-    tempered = _toy_model(tmp_path / "tempered.onnx", metadata={**GOOD_METADATA, "temperature": str(temperature)})
+    plain = toy_model(tmp_path / "plain.onnx")
+    tempered = toy_model(tmp_path / "tempered.onnx", metadata={**GOOD_METADATA, "temperature": str(temperature)})
     faces = np.random.default_rng(4).random((32, 1, 48, 48), dtype=np.float32) * 40  # spread-out logits
     with OnnxEmotionClassifier(plain, threads=1) as a, OnnxEmotionClassifier(tempered, threads=1) as b:
         assert a.temperature == 1.0 and b.temperature == temperature
@@ -147,8 +123,8 @@ def test_small_faces_are_read_less_surely_when_the_file_says_so(tmp_path: Path) 
     """With ``small_face_temperature`` {below 50 px, power 1}, a face 25 px wide gets twice the
     file's temperature; faces 50 px and wider, and calls that give no widths, get the file's."""
     meta = {**GOOD_METADATA, "temperature": "1.2", "small_face_temperature": json.dumps({"below_px": 50, "power": 1})}
-    path = _toy_model(tmp_path / "small.onnx", metadata=meta)
-    plain = _toy_model(tmp_path / "plain.onnx")
+    path = toy_model(tmp_path / "small.onnx", metadata=meta)
+    plain = toy_model(tmp_path / "plain.onnx")
     faces = np.random.default_rng(4).random((4, 1, 48, 48), dtype=np.float32) * 40
     with OnnxEmotionClassifier(plain, threads=1) as a, OnnxEmotionClassifier(path, threads=1) as b:
         raw = a.predict(faces)
@@ -171,7 +147,7 @@ def test_small_faces_are_read_less_surely_when_the_file_says_so(tmp_path: Path) 
 @pytest.mark.parametrize("rule", ['{"below_px": 50}', '{"below_px": -3, "power": 1}', '{"below_px": 50, "power": NaN}',
                                   "fifty", '{"below_px": "x", "power": 1}'])
 def test_a_broken_small_face_rule_is_one_line(tmp_path: Path, rule: str) -> None:
-    path = _toy_model(tmp_path / "emotion.onnx", metadata={**GOOD_METADATA, "small_face_temperature": rule})
+    path = toy_model(tmp_path / "emotion.onnx", metadata={**GOOD_METADATA, "small_face_temperature": rule})
     with pytest.raises(ModelError) as err:
         OnnxEmotionClassifier(path, threads=1)
     _assert_one_line_naming(err, path, "small_face_temperature")
