@@ -11,7 +11,8 @@ faces (max abs difference <= 1e-4); otherwise nothing is written and the command
 chosen on PublicTest only (PrivateTest is reported once, by ``training.evaluate``).
 ``--view-cascade A B`` writes a graph of one view whose metadata asks the runtime to add the
 mirror and zoomed views only to unsure faces (``models.view_cascade``); parity is then checked
-on the graph, and ``tests/models/test_view_cascade.py`` holds the runtime's views to the graph's.
+on the graph, and ``tests/training/test_export_view_cascade.py`` holds the runtime's four views to
+the four-view graph's.
 """
 
 from __future__ import annotations
