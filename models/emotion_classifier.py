@@ -111,6 +111,7 @@ class OnnxEmotionClassifier:
         small_faces: the file's ``small_face_temperature`` rule, or None (every face gets
             ``temperature``).
         view_cascade: the file's ``view_cascade``, or None (the graph reads its own views).
+        graph_views: how many views of a face one pass of the graph averages (1, 2 or 4).
         faces_read, views_read: how many faces ``predict`` has read and how many views of them
             the network ran on (``views_read / faces_read`` is the cascade's cost in views a face).
         input_spec, model_config: the parsed JSON metadata.
@@ -136,7 +137,7 @@ class OnnxEmotionClassifier:
         self.small_faces = self._parse_small_faces(meta, fix)
         self.view_cascade = self._parse_view_cascade(meta, fix)
         self.faces_read = self.views_read = 0
-        self._graph_views = (2 if self.flip_average else 1) * (2 if meta.get("zoom_average") == "true" else 1)
+        self.graph_views = (2 if self.flip_average else 1) * (2 if meta.get("zoom_average") == "true" else 1)
         log.info("emotion model %s (sha256 %s…, flip_average=%s, temperature=%.3f%s%s, threads=%s)",
                  self.path, self.sha256[:12], self.flip_average, self.temperature,
                  f", softer under {self.small_faces.below_px:g} px" if self.small_faces else "",
@@ -250,7 +251,7 @@ class OnnxEmotionClassifier:
 
         self.faces_read += len(x)
         if self.view_cascade is None:
-            self.views_read += len(x) * self._graph_views
+            self.views_read += len(x) * self.graph_views
             return run(x)
         reading = read_with_cascade(run, x, self.view_cascade)
         self.views_read += int(reading.views.sum())

@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier
     from models.face_landmarks import FaceLandmarker
     from models.preprocessing import face_gray_48
-    from training.data import DEFAULT_DATA, SPLITS
-    from training.measure import load_test_split, predict_probs
+    from training.data import DEFAULT_DATA, SPLITS, load_test_split
+    from training.measure import predict_probs
     from training.metrics import calibration
     from training.proxy import product_finder, proxy_seed, read_proxy
 

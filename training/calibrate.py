@@ -59,7 +59,8 @@ def public_probs(model: Path, data: Path, source: str, faces: int, seed: int,
     """Raw probabilities ``(n, 7)``, FER2013 labels and face widths in pixels (48 for clean
     crops) of PublicTest through ``source``'s path; ``small_tiles``: the proxy's small tiles."""
     from models.preprocessing import face_tensor
-    from training.measure import load_test_split, predict_probs
+    from training.data import load_test_split
+    from training.measure import predict_probs
 
     images, y, _ = load_test_split(data, "public")
     with OnnxEmotionClassifier(model, threads=1) as clf:

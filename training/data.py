@@ -28,6 +28,13 @@ SPLITS = {"train": 0, "public": 1, "private": 2}
 BLANK_STD_GREY = 2.0
 
 
+def load_test_split(data: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every row of a test split: images ``(n, 48, 48)``, FER2013 labels, FER+ votes ``(n, 10)``."""
+    d = np.load(data)
+    rows = np.flatnonzero(d["usage"] == SPLITS[split])
+    return d["images"][rows], d["labels"][rows].astype(np.int64), d["ferplus_votes"][rows]
+
+
 @dataclass(frozen=True)
 class Split:
     """One split: images ``(n, 48, 48)`` uint8, FER2013 labels ``(n,)`` and the raw FER+ votes

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier, apply_temperatures
-from training.data import DEFAULT_DATA, SPLITS
+from training.data import DEFAULT_DATA, load_test_split
 from training.metrics import (
     apply_temperature,
     calibration,
@@ -61,13 +61,6 @@ def predict_probs(clf: OnnxEmotionClassifier, faces: np.ndarray, batch: int = 25
     for i in range(0, len(faces), batch):
         out[i:i + batch] = clf.predict(faces[i:i + batch])
     return out
-
-
-def load_test_split(data: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every row of a test split: images ``(n, 48, 48)``, FER2013 labels, FER+ votes ``(n, 10)``."""
-    d = np.load(data)
-    rows = np.flatnonzero(d["usage"] == SPLITS[split])
-    return d["images"][rows], d["labels"][rows].astype(np.int64), d["ferplus_votes"][rows]
 
 
 def _recall_line(recall: np.ndarray) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 from models.emotion_classifier import OnnxEmotionClassifier
-from models.view_cascade import VIEW_CASCADE_KEY, ViewCascade
+from models.view_cascade import ViewCascade
 from training.calibrate import FIT_KEY
 from training.data import DEFAULT_DATA, sha256_of_file
 from training.evaluate import Evaluation, evaluate, save_confusion_png
@@ -225,8 +225,7 @@ def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: st
             "confusion_matrix_png": str(confusion_png),
         },
         "onnx": {"path": str(onnx_path), "sha256": onnx_sha, "size_bytes": onnx_path.stat().st_size, "opset": OPSET,
-                 # How the temperature the runtime applies was chosen (training.calibrate), if any.
-                 "calibration": json.loads(meta["temperature_fit"]) if "temperature_fit" in meta else None},
+                 "calibration": _calibration_record(meta)},
         "speed": {
             "ms_per_49_faces_median": round(timing[GALLERY_FACES].median_ms, 2),
             "ms_per_49_faces_p90": round(timing[GALLERY_FACES].p90_ms, 2),
@@ -234,21 +233,28 @@ def build_card(checkpoint: Path | list[Path], onnx_path: Path, train_command: st
             "threads": bench_threads,
             "runtime": f"onnxruntime {ort.__version__}, CPUExecutionProvider",
             "hardware": hardware,
-            "machine": f"{platform.machine()} {platform.processor() or platform.system()}".strip(),
+            "machine": _machine(),
         },
     }
 
 
-def views_text(meta: dict[str, str]) -> str:
-    """How a model file reads each face: the views its graph averages, or its view cascade."""
-    cascade = meta.get(VIEW_CASCADE_KEY)
-    if cascade:
-        c = ViewCascade.from_json(cascade)
+def views_text(cascade: ViewCascade | None, graph_views: int) -> str:
+    """How a model file reads each face: its view cascade, or the views its graph averages
+    (``OnnxEmotionClassifier.view_cascade`` and ``graph_views``)."""
+    if cascade is not None:
         return (f"view cascade (models.view_cascade): the face; its mirror too where that view's top probability "
-                f"is under {c.mirror_below:g}; the zoomed view and its mirror too where the two views' is under "
-                f"{c.zoom_below:g}; the logits of the views read are averaged")
-    n = view_count(meta.get("flip_average") == "true", meta.get("zoom_average") == "true")
-    return f"{n} view(s) averaged in the graph"
+                f"is under {cascade.mirror_below:g}; the zoomed view and its mirror too where the two views' is "
+                f"under {cascade.zoom_below:g}; the logits of the views read are averaged")
+    return f"{graph_views} view(s) averaged in the graph"
+
+
+def _calibration_record(meta: dict[str, str]) -> dict | None:
+    """How the temperature the runtime applies was chosen (``training.calibrate``), if it was."""
+    return json.loads(meta[FIT_KEY]) if FIT_KEY in meta else None
+
+
+def _machine() -> str:
+    return f"{platform.machine()} {platform.processor() or platform.system()}".strip()
 
 
 def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, bench_threads: int,
@@ -259,13 +265,13 @@ def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, 
     private = evaluate(onnx_path, "private", data, threads=eval_threads)
     timing = {t.batch: t for t in time_batches(onnx_path, threads=bench_threads, faces=split_faces(data))}
     with OnnxEmotionClassifier(onnx_path, threads=1) as clf:
-        meta = clf.metadata
-    export = ("python -m training.export CHECKPOINT --view-cascade A B --out F.onnx" if VIEW_CASCADE_KEY in meta
+        meta, cascade, graph_views = clf.metadata, clf.view_cascade, clf.graph_views
+    export = ("python -m training.export CHECKPOINT --view-cascade A B --out F.onnx" if cascade is not None
               else "python -m training.export CHECKPOINT [--zoom-average] --out F.onnx")
     return {
         "path": str(onnx_path), "sha256": sha256_of_file(onnx_path), "size_bytes": onnx_path.stat().st_size,
         "quantization": meta.get("quantization"),
-        "views": views_text(meta),
+        "views": views_text(cascade, graph_views),
         "how": f"{export}; python -m training.quantize F.onnx --out {onnx_path}; "
                f"python -m training.calibrate {onnx_path} --faces 3589 --write",
         "use": f"the live default (bot.pipeline); classmood run --model {onnx_path} (same input/output contract)",
@@ -276,11 +282,16 @@ def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, 
         "ms_per_49_faces_median": round(timing[GALLERY_FACES].median_ms, 2),
         "ms_median_by_batch": {str(b): round(t.median_ms, 2) for b, t in timing.items()},
         "views_per_face": round(timing[GALLERY_FACES].views_per_face, 2),
-        "calibration": json.loads(meta[FIT_KEY]) if FIT_KEY in meta else None,
+        "calibration": _calibration_record(meta),
         "timed_on": "PublicTest faces" if timing[GALLERY_FACES].real_faces else "random pixels",
         "threads": bench_threads,
-        "machine": f"{platform.machine()} {platform.processor() or platform.system()}".strip(),
+        "machine": _machine(),
     }
+
+
+def int8_beside(onnx_path: Path) -> Path:
+    """The int8 variant's path next to the float file (``emotion.onnx`` -> ``emotion_int8.onnx``)."""
+    return onnx_path.with_name(onnx_path.stem + "_int8.onnx")
 
 
 def refresh_fast_variant(card_path: Path, onnx_path: Path, data: Path, eval_threads: int | None,
@@ -290,8 +301,7 @@ def refresh_fast_variant(card_path: Path, onnx_path: Path, data: Path, eval_thre
     card = json.loads(card_path.read_text(encoding="utf-8"))
     if card.get("onnx", {}).get("sha256") != sha256_of_file(onnx_path):
         raise ModelError(f"{card_path} describes another file than {onnx_path}; regenerate the whole card")
-    fast = onnx_path.with_name(onnx_path.stem + "_int8.onnx")
-    card["fast_variant_int8"] = fast_variant_section(fast, data, eval_threads, 2, why)
+    card["fast_variant_int8"] = fast_variant_section(int8_beside(onnx_path), data, eval_threads, 2, why)
     return card
 
 
@@ -338,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelError, FileNotFoundError) as e:
         log.error("%s", e)
         return 2
-    fast = args.onnx.with_name(args.onnx.stem + "_int8.onnx")
+    fast = int8_beside(args.onnx)
     if fast.is_file():
         log.info("fast variant %s", fast)
         card["fast_variant_int8"] = fast_variant_section(fast, args.data, args.threads, 2, args.why_fast)

@@ -28,8 +28,8 @@ import numpy as np
 
 from models.emotion_classifier import DEFAULT_MODEL_PATH, OnnxEmotionClassifier
 from models.preprocessing import face_tensor
-from training.data import DEFAULT_DATA
-from training.measure import load_test_split, predict_probs
+from training.data import DEFAULT_DATA, load_test_split
+from training.measure import predict_probs
 from training.metrics import ferplus_majority, recall_by_class
 from vocab.labels import EMOTIONS
 

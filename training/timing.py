@@ -18,7 +18,7 @@ import numpy as np
 
 from models.emotion_classifier import OnnxEmotionClassifier
 from models.preprocessing import FACE_SIZE_PX, face_tensor
-from training.data import DEFAULT_DATA, SPLITS
+from training.data import DEFAULT_DATA, load_test_split
 
 GALLERY_FACES = 49
 
@@ -37,10 +37,7 @@ class BatchTiming:
 
 def split_faces(data: Path = DEFAULT_DATA, split: str = "public") -> np.ndarray | None:
     """``(n, 1, 48, 48)`` faces of a FER2013 test split, or None when the data is not here."""
-    if not data.is_file():
-        return None
-    d = np.load(data)
-    return face_tensor(d["images"][d["usage"] == SPLITS[split]])
+    return face_tensor(load_test_split(data, split)[0]) if data.is_file() else None
 
 
 def time_batches(model_path: Path | None, batch_sizes: tuple[int, ...] = (1, 9, 25, GALLERY_FACES),
