@@ -21,10 +21,11 @@ one line that says how to fix it instead of failing on the first face:
   ``T x (S / width) ** k``: the same top class, a confidence that matches the small face.
   Fitted with ``T`` by ``python -m training.calibrate`` on PublicTest faces in small and large
   gallery tiles;
-- optional ``view_cascade`` (JSON ``{"mirror_below": a, "zoom_below": b}``) on a graph of one
-  view: ``predict`` reads each face's mirror and zoomed views only where the views read so far
-  are unsure (``models.view_cascade``), the four-view answer for 0.57-0.66 of its compute.
-  Temperatures apply to the cascade's output.
+- optional ``view_cascade`` (JSON, ``models.view_cascade``) on a graph of one view: ``predict``
+  reads each face's mirror and zoomed views, or a partner network's views, only where the reads
+  so far are unsure, the four-view answer for 0.57-0.66 of its compute. A cascade that reads the
+  partner needs the graph's ``network`` switch (``training.partner``). Temperatures apply to the
+  cascade's output.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy as np
 from models.model_file import open_session
 from models.ort_session import ort
 from models.preprocessing import FACE_SIZE_PX
-from models.view_cascade import VIEW_CASCADE_KEY, ViewCascade, read_with_cascade
+from models.view_cascade import NETWORK_SWITCH, VIEW_CASCADE_KEY, ViewCascade, read_with_cascade
 from vocab.errors import ModelError, one_line
 from vocab.labels import EMOTIONS
 
@@ -113,7 +114,7 @@ class OnnxEmotionClassifier:
         view_cascade: the file's ``view_cascade``, or None (the graph reads its own views).
         graph_views: how many views of a face one pass of the graph averages (1, 2 or 4).
         faces_read, views_read: how many faces ``predict`` has read and how many views of them
-            the network ran on (``views_read / faces_read`` is the cascade's cost in views a face).
+            the networks ran on (``views_read / faces_read`` is the cascade's cost in views a face).
         input_spec, model_config: the parsed JSON metadata.
 
     Raises:
@@ -135,7 +136,7 @@ class OnnxEmotionClassifier:
         self.labels, self.input_spec, self.model_config, self.flip_average = self._parse_metadata(meta, fix)
         self.temperature = self._parse_temperature(meta, fix)
         self.small_faces = self._parse_small_faces(meta, fix)
-        self.view_cascade = self._parse_view_cascade(meta, fix)
+        self.view_cascade = self._parse_view_cascade(meta, session, fix)
         self.faces_read = self.views_read = 0
         self.graph_views = (2 if self.flip_average else 1) * (2 if meta.get("zoom_average") == "true" else 1)
         log.info("emotion model %s (sha256 %s…, flip_average=%s, temperature=%.3f%s%s, threads=%s)",
@@ -205,7 +206,8 @@ class OnnxEmotionClassifier:
                              f'{{"below_px": 1..1000, "power": 0..5}}; {fix}')
         return rule
 
-    def _parse_view_cascade(self, meta: dict[str, str], fix: str) -> ViewCascade | None:
+    def _parse_view_cascade(self, meta: dict[str, str], session: ort.InferenceSession,
+                            fix: str) -> ViewCascade | None:
         """The ``view_cascade`` metadata; None for files without it. Only a graph of one view may
         carry it (a graph that averages views itself would read them twice)."""
         text = meta.get(VIEW_CASCADE_KEY)
@@ -218,6 +220,10 @@ class OnnxEmotionClassifier:
         if self.flip_average or meta.get("zoom_average", "false") != "false":
             raise ModelError(f"emotion model {self.path} has {VIEW_CASCADE_KEY} on a graph that averages its own "
                              f"views (flip_average={meta['flip_average']}); {fix}")
+        switches = {i.name for i in session.get_overridable_initializers()}
+        if 1 in cascade.networks and NETWORK_SWITCH not in switches:
+            raise ModelError(f"emotion model {self.path} has a {VIEW_CASCADE_KEY} that reads a partner network, but "
+                             f"its graph has no {NETWORK_SWITCH!r} switch; {fix}")
         return cascade
 
     def predict(self, faces: np.ndarray, face_px: np.ndarray | None = None) -> np.ndarray:
@@ -245,8 +251,11 @@ class OnnxEmotionClassifier:
     def _read(self, session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
         """Raw probabilities of ``x``: the graph's own, or the view cascade's."""
 
-        def run(batch: np.ndarray) -> np.ndarray:
-            (out,) = session.run([self._output_name], {self._input_name: batch})
+        def run(batch: np.ndarray, network: int = 0) -> np.ndarray:
+            feed = {self._input_name: batch}
+            if network:
+                feed[NETWORK_SWITCH] = np.array(network, np.int64)
+            (out,) = session.run([self._output_name], feed)
             return out
 
         self.faces_read += len(x)

@@ -1,19 +1,26 @@
-"""Test-time views read only where they can change the answer: the face, its mirror, the zoom pair.
+"""Test-time reads of a face only where they can change the answer: views, and a partner network.
 
 The shipped model averages the logits of four views of each face (the face, its mirror image,
 its central 44x44 pixels enlarged to 48x48, and that view's mirror; ``training.model``'s
 ``ExportedEmotionNet``). Most faces are read surely by the first view already, and the other
 three never change their top class: on PublicTest, a face whose one view is at least 0.8 sure,
 or whose two views are at least 0.6 sure, keeps its four-view top class 99.9 % of the time,
-while such faces are half of a gallery. A cascade reads the face; adds its mirror where the one
-view is less sure than ``mirror_below``; adds the zoom pair where the two views are less sure
-than ``zoom_below``; and averages the logits of the views it read, as the four-view graph does.
-Compute falls to 0.57-0.66 of the four views (faces in small tiles are the less sure ones).
+while such faces are half of a gallery. A cascade reads each face in stages: the first stage
+for every face, each later one only where the mean of the logits read so far is less sure than
+that stage's threshold; the answer is the mean of the logits of every read. The shipped shape
+(``ViewCascade.of_views``): the face; its mirror under ``mirror_below``; the zoom pair under
+``zoom_below``. Compute falls to 0.57-0.66 of the four views.
 
-A model file asks for it with ``view_cascade`` metadata (JSON ``{"mirror_below": a,
-"zoom_below": b}``, written by ``python -m training.export --view-cascade A B``) on a graph of
-one view, whose softmax output gives the view's logits back up to a per-face constant that the
-average's softmax cancels. numpy only, like the rest of the run-time model code.
+A read is a view of the face by one network: 0, the file's own, or 1, a *partner* network
+trained apart from it, which the same file carries (``training.partner``). Two networks trained
+apart err on different faces, so an unsure face read by both is right more often than when one
+network reads it twice.
+
+A model file asks for a cascade with ``view_cascade`` metadata on a graph of one view (JSON
+``{"mirror_below": a, "zoom_below": b}``, written by ``python -m training.export --view-cascade
+A B``, or ``{"stages": [[[network, view], ...], ...], "below": [t, ...]}``); the graph's softmax
+output gives the view's logits back up to a per-face constant that the mean's softmax cancels.
+numpy only, like the rest of the run-time model code.
 """
 
 from __future__ import annotations
@@ -25,43 +32,95 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.preprocessing import FACE_SIZE_PX
+from vocab.labels import EMOTIONS
 
 ZOOM_CROP_PX = 44  # the zoomed view: the central 44x44 pixels scaled back to 48x48 (x1.09)
 VIEW_CASCADE_KEY = "view_cascade"
+VIEWS = ("face", "mirror", "zoom", "zoom_mirror")
+NETWORKS = (0, 1)  # the file's own network and its partner
+# The graph input, an int64 scalar with a default of 0, that picks the network of a file carrying
+# a partner (an initializer ONNX Runtime lets a caller override; its ``get_inputs`` does not list it).
+NETWORK_SWITCH = "network"
+_VIEW_WORDS = {"face": "face", "mirror": "mirror", "zoom": "zoomed face", "zoom_mirror": "zoomed mirror"}
 _FLOOR = 1e-30  # a class a view rules out keeps a finite log
 
 
 @dataclass(frozen=True)
-class ViewCascade:
-    """Thresholds on the top probability: under ``mirror_below`` (one view) the mirror is read
-    too; under ``zoom_below`` (two views averaged) the zoom pair as well."""
+class Read:
+    """One pass of one network over one view of the faces."""
 
-    mirror_below: float
-    zoom_below: float
+    network: int
+    view: str
 
     def __post_init__(self) -> None:
-        for name in ("mirror_below", "zoom_below"):
-            value = getattr(self, name)
+        if self.network not in NETWORKS or self.view not in VIEWS:
+            raise ValueError(f"a read is [network {NETWORKS}, view {VIEWS}], got [{self.network!r}, {self.view!r}]")
+
+
+@dataclass(frozen=True)
+class ViewCascade:
+    """``stages`` of reads; stage ``k + 1`` is read where the mean of the reads so far has a top
+    probability under ``below[k]``."""
+
+    stages: tuple[tuple[Read, ...], ...]
+    below: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.stages or any(not stage for stage in self.stages):
+            raise ValueError("a cascade needs at least one stage, and every stage a read")
+        if len(self.below) != len(self.stages) - 1:
+            raise ValueError(f"{len(self.stages)} stages need {len(self.stages) - 1} thresholds, got {len(self.below)}")
+        for value in self.below:
             if not 0.0 <= value <= 1.0:  # also refuses NaN
-                raise ValueError(f"{name} must be a probability from 0 to 1, got {value!r}")
+                raise ValueError(f"thresholds must be probabilities from 0 to 1, got {value!r}")
+
+    @classmethod
+    def of_views(cls, mirror_below: float, zoom_below: float) -> ViewCascade:
+        """The one-network cascade: the face; its mirror; the zoomed pair."""
+        return cls(((Read(0, "face"),), (Read(0, "mirror"),), (Read(0, "zoom"), Read(0, "zoom_mirror"))),
+                   (mirror_below, zoom_below))
+
+    @property
+    def networks(self) -> frozenset[int]:
+        return frozenset(r.network for stage in self.stages for r in stage)
+
+    @property
+    def max_reads(self) -> int:
+        return sum(len(stage) for stage in self.stages)
 
     def to_json(self) -> str:
-        return json.dumps({"mirror_below": self.mirror_below, "zoom_below": self.zoom_below})
+        return json.dumps({"stages": [[[r.network, r.view] for r in stage] for stage in self.stages],
+                           "below": list(self.below)})
+
+    def describe(self) -> str:
+        """In words, for the model card: which reads, from which doubt on."""
+        def stage_text(stage: tuple[Read, ...]) -> str:
+            return ", and the ".join(f"{'partner' if net else 'model'} reads the "
+                             + " and ".join(_VIEW_WORDS[r.view] for r in stage if r.network == net)
+                             for net in sorted({r.network for r in stage}))
+        parts = ["the " + stage_text(self.stages[0])]
+        parts += [f"where the top probability so far is under {t:g}, the {stage_text(stage)}"
+                  for stage, t in zip(self.stages[1:], self.below, strict=True)]
+        return "; ".join(parts) + "; the logits of the reads made are averaged"
 
     @classmethod
     def from_json(cls, text: str) -> ViewCascade:
-        """Parse the metadata; ValueError in one line for anything else."""
+        """Parse the metadata (either form of the module notes); ValueError in one line for anything else."""
         try:
             d = json.loads(text)
-            return cls(float(d["mirror_below"]), float(d["zoom_below"]))
+            if "stages" not in d:
+                return cls.of_views(float(d["mirror_below"]), float(d["zoom_below"]))
+            stages = tuple(tuple(Read(int(net), str(view)) for net, view in stage) for stage in d["stages"])
+            return cls(stages, tuple(float(t) for t in d["below"]))
         except (json.JSONDecodeError, TypeError, KeyError, ValueError) as e:
-            raise ValueError(f'expected {{"mirror_below": 0..1, "zoom_below": 0..1}}, got {text!r} ({e})') from None
+            raise ValueError(f'expected {{"mirror_below": 0..1, "zoom_below": 0..1}} or {{"stages": [[[network, view], '
+                             f'...], ...], "below": [0..1, ...]}}, got {text!r} ({e})') from None
 
 
 @dataclass(frozen=True)
 class CascadeReading:
-    """``probabilities`` ``(n, 7)`` float32 (softmax of the mean logits of the views read) and
-    ``views`` ``(n,)`` how many views of each face were read (1, 2 or 4)."""
+    """``probabilities`` ``(n, 7)`` float32 (softmax of the mean logits of the reads made) and
+    ``views`` ``(n,)`` how many reads of each face were made."""
 
     probabilities: np.ndarray
     views: np.ndarray
@@ -96,30 +155,36 @@ def zoomed(faces: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_ZOOM @ crop @ _ZOOM.T, dtype=np.float32)
 
 
+def view_of(faces: np.ndarray, view: str) -> np.ndarray:
+    """One of ``VIEWS`` of ``faces`` ``(n, 1, 48, 48)``."""
+    if view in ("zoom", "zoom_mirror"):
+        faces = zoomed(faces)
+    return mirrored(faces) if view.endswith("mirror") else faces
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
-def read_with_cascade(read_view: Callable[[np.ndarray], np.ndarray], faces: np.ndarray,
+def read_with_cascade(read: Callable[[np.ndarray, int], np.ndarray], faces: np.ndarray,
                       cascade: ViewCascade) -> CascadeReading:
-    """Read ``faces`` ``(n, 1, 48, 48)`` with ``read_view`` (a one-view graph: faces -> softmax
-    probabilities), adding views as ``cascade`` says; at most three calls of ``read_view``."""
-
-    def logits(x: np.ndarray) -> np.ndarray:
-        return np.log(np.maximum(read_view(x).astype(np.float64), _FLOOR))
-
-    total = logits(faces)
-    views = np.ones(len(faces), np.int64)
-    need = _softmax(total).max(axis=1) < cascade.mirror_below
-    if need.any():
-        total[need] += logits(mirrored(faces[need]))
-        views[need] = 2
-        need &= _softmax(total / views[:, None]).max(axis=1) < cascade.zoom_below
-        if need.any():
-            z = zoomed(faces[need])
-            pair = logits(np.concatenate([z, mirrored(z)]))
-            k = int(need.sum())
-            total[need] += pair[:k] + pair[k:]
-            views[need] = 4
+    """Read ``faces`` ``(n, 1, 48, 48)`` with ``read(x, network)`` (a one-view graph: faces ->
+    softmax probabilities), stage by stage as ``cascade`` says; one call of ``read`` per
+    network and stage."""
+    total = np.zeros((len(faces), len(EMOTIONS)))
+    views = np.zeros(len(faces), np.int64)
+    need = np.ones(len(faces), bool)
+    for k, stage in enumerate(cascade.stages):
+        if k:
+            need &= _softmax(total / views[:, None]).max(axis=1) < cascade.below[k - 1]
+            if not need.any():
+                break
+        x = faces[need]
+        for network in sorted({r.network for r in stage}):
+            reads = [r for r in stage if r.network == network]
+            batch = np.concatenate([view_of(x, r.view) for r in reads])
+            logits = np.log(np.maximum(read(batch, network).astype(np.float64), _FLOOR))
+            total[need] += logits.reshape(len(reads), len(x), -1).sum(axis=0)
+        views[need] += len(stage)
     return CascadeReading(_softmax(total / views[:, None]).astype(np.float32), views)

@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(mirror averaging doubles the compute) -> "
                   f"{'keep flip averaging' if cmp.flip_helps else 'export with --no-flip-average'}")
             return 0
-        cascade = ViewCascade(*args.view_cascade) if args.view_cascade else None
+        cascade = ViewCascade.of_views(*args.view_cascade) if args.view_cascade else None
         flip = args.flip_average and cascade is None
         res = export_checkpoint(args.checkpoint, args.out, flip, args.data, zoom_average=args.zoom_average,
                                 view_cascade=cascade)

@@ -242,9 +242,7 @@ def views_text(cascade: ViewCascade | None, graph_views: int) -> str:
     """How a model file reads each face: its view cascade, or the views its graph averages
     (``OnnxEmotionClassifier.view_cascade`` and ``graph_views``)."""
     if cascade is not None:
-        return (f"view cascade (models.view_cascade): the face; its mirror too where that view's top probability "
-                f"is under {cascade.mirror_below:g}; the zoomed view and its mirror too where the two views' is "
-                f"under {cascade.zoom_below:g}; the logits of the views read are averaged")
+        return f"view cascade (models.view_cascade): {cascade.describe()}"
     return f"{graph_views} view(s) averaged in the graph"
 
 

@@ -51,7 +51,7 @@ def test_each_face_is_read_with_the_views_its_doubt_calls_for(tmp_path: Path) ->
     path = toy_model(tmp_path / "cascade.onnx",
                      metadata={**GOOD_METADATA, "view_cascade": json.dumps({"mirror_below": a, "zoom_below": b})})
     with OnnxEmotionClassifier(path, threads=1) as clf:
-        assert clf.view_cascade == ViewCascade(a, b)
+        assert clf.view_cascade == ViewCascade.of_views(a, b)
         got = clf.predict(faces)
         expect_views = np.where(sure1 >= a, 1, np.where(sure2 >= b, 2, 4))
         assert clf.faces_read == 60 and clf.views_read == expect_views.sum()
@@ -77,7 +77,11 @@ def test_thresholds_of_zero_read_one_view_and_of_one_read_all_four(tmp_path: Pat
 
 
 @pytest.mark.parametrize("text", ['{"mirror_below": 0.8}', '{"mirror_below": 1.5, "zoom_below": 0.6}',
-                                  '{"mirror_below": NaN, "zoom_below": 0.6}', "often"])
+                                  '{"mirror_below": NaN, "zoom_below": 0.6}', "often",
+                                  '{"stages": [[[2, "face"]]], "below": []}',
+                                  '{"stages": [[[0, "face"]], [[0, "nose"]]], "below": [0.5]}',
+                                  '{"stages": [[[0, "face"]], [[0, "mirror"]]], "below": []}',
+                                  '{"stages": [[[0, "face"]], []], "below": [0.5]}'])
 def test_a_broken_cascade_is_one_line(tmp_path: Path, text: str) -> None:
     path = toy_model(tmp_path / "emotion.onnx", metadata={**GOOD_METADATA, "view_cascade": text})
     with pytest.raises(ModelError) as err:

@@ -33,19 +33,19 @@ def _checkpoint(path: Path) -> tuple[Path, EmotionNet]:
 def test_all_views_of_the_cascade_are_the_four_view_graph(tmp_path: Path, fer2013_npz: Path) -> None:
     ck, net = _checkpoint(tmp_path / "net.pt")
     out = tmp_path / "cascade.onnx"
-    res = export_checkpoint(ck, out, flip_average=False, data=fer2013_npz, view_cascade=ViewCascade(0.8, 0.6))
+    res = export_checkpoint(ck, out, flip_average=False, data=fer2013_npz, view_cascade=ViewCascade.of_views(0.8, 0.6))
     assert res.parity_max_abs_diff < 1e-4
     faces = np.load(fer2013_npz)["images"][:64, None].astype(np.float32) / 255
     with torch.no_grad():
         four = ExportedEmotionNet(net, True, True)(torch.from_numpy(faces)).numpy()
         one = ExportedEmotionNet(net, False, False)(torch.from_numpy(faces)).numpy()
     with OnnxEmotionClassifier(out, threads=1) as clf:
-        assert clf.view_cascade == ViewCascade(0.8, 0.6) and not clf.flip_average
+        assert clf.view_cascade == ViewCascade.of_views(0.8, 0.6) and not clf.flip_average
         cascaded = clf.predict(faces)
         assert 64 < clf.views_read < 4 * 64  # some faces read once, some more
-        clf.view_cascade = ViewCascade(1.0, 1.0)  # every face unsure: all four views
+        clf.view_cascade = ViewCascade.of_views(1.0, 1.0)  # every face unsure: all four views
         np.testing.assert_allclose(clf.predict(faces), four, atol=1e-5)
-        clf.view_cascade = ViewCascade(0.0, 0.0)  # every face sure: the face alone
+        clf.view_cascade = ViewCascade.of_views(0.0, 0.0)  # every face sure: the face alone
         np.testing.assert_allclose(clf.predict(faces), one, atol=1e-5)
     assert (cascaded.argmax(1) == four.argmax(1)).mean() >= 0.9
 
@@ -55,7 +55,7 @@ def test_a_cascade_with_graph_views_is_refused(tmp_path: Path, fer2013_npz: Path
     ck, _ = _checkpoint(tmp_path / "net.pt")
     with pytest.raises(ValueError, match="one view"):
         export_checkpoint(ck, tmp_path / "x.onnx", flip_average=True, data=fer2013_npz,
-                          view_cascade=ViewCascade(0.8, 0.6))
+                          view_cascade=ViewCascade.of_views(0.8, 0.6))
     assert main([str(ck), "--view-cascade", "0.8", "0.6", "--zoom-average", "--out", str(tmp_path / "x.onnx"),
                  "--data", str(fer2013_npz)]) == 1
     assert "one view" in caplog.text and not (tmp_path / "x.onnx").exists()

@@ -17,10 +17,11 @@ GOOD_METADATA = {"labels": json.dumps(list(EMOTIONS)), "input_spec": json.dumps(
 
 
 def toy_model(path: Path, in_shape: tuple = ("N", 1, 48, 48), n_out: int = 7,
-              metadata: dict[str, str] | None = None) -> Path:
-    """A tiny linear softmax classifier with a chosen input shape, output width and metadata."""
+              metadata: dict[str, str] | None = None, seed: int = 0) -> Path:
+    """A tiny linear softmax classifier with a chosen input shape, output width, metadata and
+    weights (``toy_weights(seed=seed)``)."""
     flat = int(np.prod([d for d in in_shape[1:]]))
-    w = helper.make_tensor("w", TensorProto.FLOAT, (flat, n_out), toy_weights(flat, n_out))
+    w = helper.make_tensor("w", TensorProto.FLOAT, (flat, n_out), toy_weights(flat, n_out, seed))
     graph = helper.make_graph(
         [helper.make_node("Flatten", ["face"], ["flat"], axis=1),
          helper.make_node("MatMul", ["flat", "w"], ["logits"]),
@@ -35,6 +36,6 @@ def toy_model(path: Path, in_shape: tuple = ("N", 1, 48, 48), n_out: int = 7,
     return path
 
 
-def toy_weights(flat: int = 48 * 48, n_out: int = 7) -> np.ndarray:
+def toy_weights(flat: int = 48 * 48, n_out: int = 7, seed: int = 0) -> np.ndarray:
     """``(flat, n_out)`` the toy model's weights: its logits are ``faces.reshape(n, -1) @ toy_weights()``."""
-    return np.random.default_rng(0).normal(size=(flat, n_out)).astype(np.float32) * 0.01
+    return np.random.default_rng(seed).normal(size=(flat, n_out)).astype(np.float32) * 0.01
