@@ -155,11 +155,15 @@ def zoomed(faces: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_ZOOM @ crop @ _ZOOM.T, dtype=np.float32)
 
 
-def view_of(faces: np.ndarray, view: str) -> np.ndarray:
-    """One of ``VIEWS`` of ``faces`` ``(n, 1, 48, 48)``."""
-    if view in ("zoom", "zoom_mirror"):
-        faces = zoomed(faces)
-    return mirrored(faces) if view.endswith("mirror") else faces
+def views_of(faces: np.ndarray, views: list[str]) -> np.ndarray:
+    """The ``views`` (names from ``VIEWS``) of ``faces`` ``(n, 1, 48, 48)``, one after another
+    along the batch axis; the zoomed face is computed once for both zoomed views."""
+    zoom = zoomed(faces) if any(v.startswith("zoom") for v in views) else faces  # unused without a zoomed view
+    parts = []
+    for v in views:
+        source = zoom if v.startswith("zoom") else faces
+        parts.append(mirrored(source) if v.endswith("mirror") else source)
+    return np.concatenate(parts)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -183,7 +187,7 @@ def read_with_cascade(read: Callable[[np.ndarray, int], np.ndarray], faces: np.n
         x = faces[need]
         for network in sorted({r.network for r in stage}):
             reads = [r for r in stage if r.network == network]
-            batch = np.concatenate([view_of(x, r.view) for r in reads])
+            batch = views_of(x, [r.view for r in reads])
             logits = np.log(np.maximum(read(batch, network).astype(np.float64), _FLOOR))
             total[need] += logits.reshape(len(reads), len(x), -1).sum(axis=0)
         views[need] += len(stage)
