@@ -10,9 +10,10 @@ tool that knows nothing of the partner reads network A alone. Both branches shar
 scope's weights; only the branch taken runs.
 
 The joined file keeps A's metadata (labels, model config, calibration), with ``view_cascade``
-set to ``--cascade`` and ``partner`` (JSON: B's model config, the checkpoints it was exported
-from and the sha256 of B's file). Before it replaces ``--out``, each network's reading of
-PublicTest faces through the joined file must equal its own file's.
+set to ``--cascade`` and ``partner`` (JSON: B's model config, its ``training`` record, which names
+the checkpoints it was exported from, and the sha256 of B's file). Before it replaces
+``--out``, each network's reading of PublicTest faces through the joined file must equal its
+own file's.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ import onnx
 from onnx import TensorProto, compose, helper, numpy_helper
 
 from models.emotion_classifier import OnnxEmotionClassifier
-from models.ort_session import ort, session_options
+from models.model_file import open_session
 from models.preprocessing import face_tensor
 from models.view_cascade import NETWORK_SWITCH, VIEW_CASCADE_KEY, ViewCascade
 from training.data import DEFAULT_DATA, load_test_split, sha256_of_file
+from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +43,13 @@ _PREFIXES = ("model/", "partner/")
 
 
 def _one_view(path: Path) -> onnx.ModelProto:
-    """The graph of ``path``, refused unless it is one view of one network (one input, one output)."""
-    model = onnx.load(str(path))
-    meta = {p.key: p.value for p in model.metadata_props}
-    if meta.get("flip_average") != "false" or meta.get("zoom_average", "false") != "false":
-        raise ValueError(f"{path} averages views in its graph; join graphs of one view "
-                         "(python -m training.export CHECKPOINT --view-cascade A B)")
-    if len(model.graph.input) != 1 or len(model.graph.output) != 1:
-        raise ValueError(f"{path} is not a single network (inputs {len(model.graph.input)}, "
-                         f"outputs {len(model.graph.output)})")
-    return model
+    """The graph of ``path``, refused unless the runtime takes it (its contract: one input, one
+    output) and it is one view of one network (``OnnxEmotionClassifier.graph_views``)."""
+    with OnnxEmotionClassifier(path, threads=1) as clf:
+        if clf.graph_views != 1:
+            raise ValueError(f"{path} averages views in its graph ({clf.graph_views}); join graphs of one view "
+                             "(python -m training.export CHECKPOINT --view-cascade A B)")
+    return onnx.load(str(path))
 
 
 def _branch(model: onnx.ModelProto, prefix: str, face: str) -> tuple[onnx.GraphProto, list[onnx.TensorProto]]:
@@ -86,7 +85,7 @@ def join(model_a: Path, model_b: Path, cascade: ViewCascade) -> onnx.ModelProto:
     joined.ir_version = max(a.ir_version, b.ir_version)
     meta_b = {p.key: p.value for p in b.metadata_props}
     partner = {"model_config": json.loads(meta_b.get("model_config", "null")),
-               "checkpoint_sha256": json.loads(meta_b.get("checkpoint_sha256", "null")),
+               "training": json.loads(meta_b.get("training", "null")),
                "file_sha256": sha256_of_file(model_b), "quantization": meta_b.get("quantization")}
     for p in a.metadata_props:
         if p.key not in (VIEW_CASCADE_KEY, PARTNER_KEY):
@@ -97,13 +96,17 @@ def join(model_a: Path, model_b: Path, cascade: ViewCascade) -> onnx.ModelProto:
     return joined
 
 
-def _raw_reading(path: Path, faces: np.ndarray, network: int | None = None) -> np.ndarray:
-    """The graph's own output for ``faces`` (no cascade, no temperature)."""
-    session = ort.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: faces}
-    if network is not None:
-        feed[NETWORK_SWITCH] = np.array(network, np.int64)
-    return session.run(None, feed)[0]
+def _raw_reading(path: Path, faces: np.ndarray, networks: tuple[int | None, ...] = (None,)) -> list[np.ndarray]:
+    """The graph's own output for ``faces`` (no cascade, no temperature), once per entry of
+    ``networks`` (None: the default network, no switch fed), from one session."""
+    session, _ = open_session(path, "emotion", (), 1)
+    readings = []
+    for network in networks:
+        feed = {session.get_inputs()[0].name: faces}
+        if network is not None:
+            feed[NETWORK_SWITCH] = np.array(network, np.int64)
+        readings.append(session.run(None, feed)[0])
+    return readings
 
 
 def write_joined(model_a: Path, model_b: Path, cascade: ViewCascade, out: Path, faces: np.ndarray) -> Path:
@@ -112,8 +115,10 @@ def write_joined(model_a: Path, model_b: Path, cascade: ViewCascade, out: Path, 
     tmp = out.with_name(out.name + ".partial")
     onnx.save(join(model_a, model_b, cascade), str(tmp))
     try:
+        joined = _raw_reading(tmp, faces, (0, 1))
         for network, source in enumerate((model_a, model_b)):
-            diff = float(np.abs(_raw_reading(tmp, faces, network) - _raw_reading(source, faces)).max())
+            (own,) = _raw_reading(source, faces)
+            diff = float(np.abs(joined[network] - own).max())
             if diff > 1e-6:
                 raise ValueError(f"network {network} reads faces differently in the joined file "
                                  f"(max abs difference {diff:.2e} from {source})")
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         cascade = ViewCascade.from_json(args.cascade)
         faces = face_tensor(load_test_split(args.data, "public")[0][:PARITY_FACES])
         write_joined(args.model_a, args.model_b, cascade, args.out, faces)
-    except (FileNotFoundError, ValueError, onnx.checker.ValidationError) as e:
+    except (FileNotFoundError, ModelError, ValueError, onnx.checker.ValidationError) as e:
         log.error("%s", e)
         return 1
     return 0

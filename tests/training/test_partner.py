@@ -16,7 +16,7 @@ from models.view_cascade import Read, ViewCascade
 from training.partner import main, write_joined
 from vocab.errors import ModelError
 
-ONE_VIEW = {**GOOD_METADATA, "temperature": "1.0"}
+ONE_VIEW = {**GOOD_METADATA, "temperature": "1.0", "training": json.dumps({"checkpoint_sha256": "ab" * 32})}
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -54,6 +54,7 @@ def test_unsure_faces_are_read_by_the_partner_too(tmp_path: Path) -> None:
     np.testing.assert_allclose(session.run(None, {"face": faces})[0], _softmax(a_face), atol=1e-5)
     partner = json.loads(OnnxEmotionClassifier(out, threads=1).metadata["partner"])
     assert partner["model_config"] == {"widths": [1]} and len(partner["file_sha256"]) == 64
+    assert partner["training"] == {"checkpoint_sha256": "ab" * 32}  # where the partner came from
 
 
 def test_a_cascade_that_reads_a_partner_the_file_lacks_is_one_line(tmp_path: Path) -> None:
