@@ -84,10 +84,6 @@ class ViewCascade:
     def networks(self) -> frozenset[int]:
         return frozenset(r.network for stage in self.stages for r in stage)
 
-    @property
-    def max_reads(self) -> int:
-        return sum(len(stage) for stage in self.stages)
-
     def to_json(self) -> str:
         return json.dumps({"stages": [[[r.network, r.view] for r in stage] for stage in self.stages],
                            "below": list(self.below)})
