@@ -167,24 +167,46 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def read_with_cascade(read: Callable[[np.ndarray, int], np.ndarray], faces: np.ndarray,
-                      cascade: ViewCascade) -> CascadeReading:
-    """Read ``faces`` ``(n, 1, 48, 48)`` with ``read(x, network)`` (a one-view graph: faces ->
-    softmax probabilities), stage by stage as ``cascade`` says; one call of ``read`` per
-    network and stage."""
-    total = np.zeros((len(faces), len(EMOTIONS)))
-    views = np.zeros(len(faces), np.int64)
-    need = np.ones(len(faces), bool)
+def view_logits(probabilities: np.ndarray) -> np.ndarray:
+    """A one-view graph's softmax output as the logits the cascade averages (up to a per-face
+    constant), float64; a class the view rules out keeps a finite log."""
+    return np.log(np.maximum(probabilities.astype(np.float64), _FLOOR))
+
+
+StageReader = Callable[[np.ndarray, tuple[Read, ...]], np.ndarray]
+
+
+def run_cascade(read_stage: StageReader, n: int, cascade: ViewCascade) -> CascadeReading:
+    """The cascade's reading of ``n`` faces, where ``read_stage(rows, stage)`` gives the summed
+    logits ``(len(rows), 7)`` of ``stage``'s reads of the faces at indices ``rows``. The runtime
+    reads them as it goes (``read_with_cascade``); ``training.cascade_search`` looks them up in
+    readings made once, so a shape it scores reads faces exactly as the runtime would."""
+    total = np.zeros((n, len(EMOTIONS)))
+    views = np.zeros(n, np.int64)
+    need = np.ones(n, bool)
     for k, stage in enumerate(cascade.stages):
         if k:
             need &= _softmax(total / views[:, None]).max(axis=1) < cascade.below[k - 1]
             if not need.any():
                 break
-        x = faces[need]
+        rows = np.flatnonzero(need)
+        total[rows] += read_stage(rows, stage)
+        views[rows] += len(stage)
+    return CascadeReading(_softmax(total / views[:, None]).astype(np.float32), views)
+
+
+def read_with_cascade(read: Callable[[np.ndarray, int], np.ndarray], faces: np.ndarray,
+                      cascade: ViewCascade) -> CascadeReading:
+    """Read ``faces`` ``(n, 1, 48, 48)`` with ``read(x, network)`` (a one-view graph: faces ->
+    softmax probabilities), stage by stage as ``cascade`` says; one call of ``read`` per
+    network and stage."""
+    def read_stage(rows: np.ndarray, stage: tuple[Read, ...]) -> np.ndarray:
+        x = faces[rows]
+        total = np.zeros((len(rows), len(EMOTIONS)))
         for network in sorted({r.network for r in stage}):
             reads = [r for r in stage if r.network == network]
-            batch = views_of(x, [r.view for r in reads])
-            logits = np.log(np.maximum(read(batch, network).astype(np.float64), _FLOOR))
-            total[need] += logits.reshape(len(reads), len(x), -1).sum(axis=0)
-        views[need] += len(stage)
-    return CascadeReading(_softmax(total / views[:, None]).astype(np.float32), views)
+            logits = view_logits(read(views_of(x, [r.view for r in reads]), network))
+            total += logits.reshape(len(reads), len(x), -1).sum(axis=0)
+        return total
+
+    return run_cascade(read_stage, len(faces), cascade)

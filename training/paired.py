@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import comb
 from pathlib import Path
@@ -96,10 +97,29 @@ def paired_accuracy(measure: str, pred_a: np.ndarray, pred_b: np.ndarray, labels
                           mcnemar_exact(only_a, only_b), int((pred_a == pred_b).sum()))
 
 
-def compare_files(model_a: Path, model_b: Path, data: Path, split: str, proxy_faces: int,
-                  seed: int) -> list[PairedAccuracy]:
-    """The four measures of the module notes, A against B, on ``split``. Each file reads the
-    split's faces once: the FER+ majority measure is a subset of the FER2013 one."""
+@dataclass(frozen=True)
+class SplitFaces:
+    """A split's faces for the four measures: every face 48x48 direct with its FER2013 label and
+    crowd majority (-1 where there is none), and each proxy's faces the detector found with their
+    labels."""
+
+    direct: np.ndarray
+    labels: np.ndarray
+    majority: np.ndarray
+    proxies: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def measures(self, tops: Callable[[np.ndarray], np.ndarray]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``(measure, top classes, labels)`` for each measure, from ``tops(faces)``; the FER+
+        majority measure reuses the direct reading of its faces."""
+        direct = tops(self.direct)
+        crowd = self.majority >= 0
+        return [("FER2013", direct, self.labels), ("FER+ majority", direct[crowd], self.majority[crowd]),
+                *((name, tops(x), labels) for name, (x, labels) in self.proxies.items())]
+
+
+def split_faces(data: Path, split: str, proxy_faces: int, seed: int) -> SplitFaces:
+    """The faces of the module notes' measures on ``split``; the proxies' galleries are seeded,
+    so every tool that compares files on a split reads the very same crops."""
     images, y, votes = load_test_split(data, split)
     sample = np.sort(np.random.default_rng(seed).choice(len(y), size=min(proxy_faces, len(y)), replace=False))
     proxies: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -108,16 +128,39 @@ def compare_files(model_a: Path, model_b: Path, data: Path, split: str, proxy_fa
             reading = read_proxy(images[sample], find, seed=proxy_seed(seed, split, small), tile_sizes_wh=tiles)
             proxies[name] = (reading.tensor[reading.found], y[sample][reading.found])
             log.info("%s: %d of %d faces found", name, int(reading.found.sum()), len(sample))
-    maj = ferplus_majority(votes)
-    crowd = maj >= 0
-    with OnnxEmotionClassifier(model_a, threads=1) as a, OnnxEmotionClassifier(model_b, threads=1) as b:
-        def tops(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return predict_probs(a, x).argmax(1), predict_probs(b, x).argmax(1)
+    return SplitFaces(face_tensor(images), y, ferplus_majority(votes), proxies)
 
-        direct_a, direct_b = tops(face_tensor(images))
-        return [paired_accuracy("FER2013", direct_a, direct_b, y),
-                paired_accuracy("FER+ majority", direct_a[crowd], direct_b[crowd], maj[crowd]),
-                *(paired_accuracy(name, *tops(x), labels) for name, (x, labels) in proxies.items())]
+
+def compare_files(model_a: Path, model_b: Path, data: Path, split: str, proxy_faces: int,
+                  seed: int) -> list[PairedAccuracy]:
+    """The four measures of the module notes, A against B, on ``split``. Each file reads the
+    split's faces once: the FER+ majority measure is a subset of the FER2013 one."""
+    faces = split_faces(data, split, proxy_faces, seed)
+    with OnnxEmotionClassifier(model_a, threads=1) as a, OnnxEmotionClassifier(model_b, threads=1) as b:
+        read_a = faces.measures(lambda x: predict_probs(a, x).argmax(1))
+        read_b = faces.measures(lambda x: predict_probs(b, x).argmax(1))
+    return [paired_accuracy(name, top_a, top_b, labels)
+            for (name, top_a, labels), (_, top_b, _) in zip(read_a, read_b, strict=True)]
+
+
+def add_face_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that pick a split's faces (``split_faces``), shared by the tools that read them."""
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fer2013.npz")
+    p.add_argument("--proxy-faces", type=int, default=3589, help="faces sampled for the two proxies")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def inputs_present(*paths: Path) -> bool:
+    """Log as a tool does, one thread for OpenCV and OpenMP (the session is timed and shared);
+    False, after one line, when an input file is missing."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    cv2.setNumThreads(1)
+    for path in paths:
+        if not path.is_file():
+            log.error("no file at %s", path)
+            return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,17 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model_b", type=Path, metavar="B.onnx")
     p.add_argument("--split", choices=("public", "private"), default="public",
                    help="PublicTest to choose; PrivateTest only for the one reading of a choice made")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fer2013.npz")
-    p.add_argument("--proxy-faces", type=int, default=3589, help="faces sampled for the two proxies")
-    p.add_argument("--seed", type=int, default=0)
+    add_face_arguments(p)
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    cv2.setNumThreads(1)
-    for path in (args.model_a, args.model_b, args.data):
-        if not path.is_file():
-            log.error("no file at %s", path)
-            return 2
+    if not inputs_present(args.model_a, args.model_b, args.data):
+        return 2
     print(f"A = {args.model_a}, B = {args.model_b}, {args.split} split")
     for result in compare_files(args.model_a, args.model_b, args.data, args.split, args.proxy_faces, args.seed):
         print(result.line())
