@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from models.emotion_classifier import OnnxEmotionClassifier
-from models.model_file import open_session
 from models.view_cascade import VIEWS, CascadeReading, Read, ViewCascade, run_cascade, view_logits, views_of
 from training.paired import add_face_arguments, inputs_present, split_faces
+from training.partner import raw_reading
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ SHAPES: tuple[tuple[tuple[Read, ...], ...], ...] = (
 )
 FIRST_BELOW = tuple(round(0.60 + 0.05 * i, 2) for i in range(8))  # 0.60 .. 0.95
 SECOND_BELOW = tuple(round(0.40 + 0.05 * i, 2) for i in range(9))  # 0.40 .. 0.80
-BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -86,12 +85,9 @@ def read_views(paths: tuple[Path, ...], faces: np.ndarray) -> dict[Read, np.ndar
     """Every view of ``faces`` read once by each file's one-view graph (network = its index)."""
     out: dict[Read, np.ndarray] = {}
     for network, path in enumerate(paths):
-        session, _ = open_session(path, "emotion", (), 1)
-        name = session.get_inputs()[0].name
-        for view in VIEWS:
-            x = views_of(faces, [view])
-            probs = [session.run(None, {name: x[i:i + BATCH]})[0] for i in range(0, len(x), BATCH)]
-            out[Read(network, view)] = view_logits(np.concatenate(probs) if probs else np.zeros((0, 7)))
+        (probs,) = raw_reading(path, views_of(faces, list(VIEWS)))
+        for view, part in zip(VIEWS, np.split(probs, len(VIEWS)), strict=True):
+            out[Read(network, view)] = view_logits(part)
     return out
 
 

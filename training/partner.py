@@ -34,6 +34,7 @@ from models.preprocessing import face_tensor
 from models.view_cascade import NETWORK_SWITCH, VIEW_CASCADE_KEY, ViewCascade
 from training.data import DEFAULT_DATA, load_test_split, sha256_of_file
 from vocab.errors import ModelError
+from vocab.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +97,17 @@ def join(model_a: Path, model_b: Path, cascade: ViewCascade) -> onnx.ModelProto:
     return joined
 
 
-def _raw_reading(path: Path, faces: np.ndarray, networks: tuple[int | None, ...] = (None,)) -> list[np.ndarray]:
-    """The graph's own output for ``faces`` (no cascade, no temperature), once per entry of
-    ``networks`` (None: the default network, no switch fed), from one session."""
+def raw_reading(path: Path, faces: np.ndarray, networks: tuple[int | None, ...] = (None,),
+                batch: int = 256) -> list[np.ndarray]:
+    """The graph's own output for ``faces`` (no cascade, no temperature), in batches, once per
+    entry of ``networks`` (None: the default network, no switch fed), from one session."""
     session, _ = open_session(path, "emotion", (), 1)
+    name = session.get_inputs()[0].name
     readings = []
     for network in networks:
-        feed = {session.get_inputs()[0].name: faces}
-        if network is not None:
-            feed[NETWORK_SWITCH] = np.array(network, np.int64)
-        readings.append(session.run(None, feed)[0])
+        switch = {} if network is None else {NETWORK_SWITCH: np.array(network, np.int64)}
+        parts = [session.run(None, {name: faces[i:i + batch], **switch})[0] for i in range(0, len(faces), batch)]
+        readings.append(np.concatenate(parts) if parts else np.zeros((0, len(EMOTIONS)), np.float32))
     return readings
 
 
@@ -115,9 +117,9 @@ def write_joined(model_a: Path, model_b: Path, cascade: ViewCascade, out: Path, 
     tmp = out.with_name(out.name + ".partial")
     onnx.save(join(model_a, model_b, cascade), str(tmp))
     try:
-        joined = _raw_reading(tmp, faces, (0, 1))
+        joined = raw_reading(tmp, faces, (0, 1))
         for network, source in enumerate((model_a, model_b)):
-            (own,) = _raw_reading(source, faces)
+            (own,) = raw_reading(source, faces)
             diff = float(np.abs(joined[network] - own).max())
             if diff > 1e-6:
                 raise ValueError(f"network {network} reads faces differently in the joined file "
