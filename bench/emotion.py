@@ -15,7 +15,7 @@ from pathlib import Path
 
 from models.emotion_classifier import DEFAULT_MODEL_PATH
 from training.data import DEFAULT_DATA
-from training.timing import split_faces, time_batches
+from training.timing import cpu_description, split_faces, time_batches
 from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = args.model.stat().st_size / 1e6
     what = "PublicTest faces" if faces is not None else "random pixels"
     print(f"{args.model} ({size_mb:.2f} MB), ONNX Runtime, {args.threads} threads, {args.runs} runs per batch "
-          f"of {what}")
+          f"of {what}, on {cpu_description()}")
     print(f"{'faces':>5}  {'median ms':>9}  {'p90 ms':>7}  {'ms/face':>7}  {'views/face':>10}")
     for t in timings:
         print(f"{t.batch:>5}  {t.median_ms:>9.2f}  {t.p90_ms:>7.2f}  {t.median_ms / t.batch:>7.2f}  "

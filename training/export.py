@@ -36,6 +36,7 @@ from models.view_cascade import VIEW_CASCADE_KEY, ViewCascade
 from training.config import DEFAULT_DATA
 from training.data import Split, load_splits, sha256_of_file
 from training.model import EmotionNet, ExportedEmotionNet, load_checkpoint
+from training.onnx_weights import net_from_onnx
 from training.train import public_accuracy
 from vocab.errors import ModelError
 from vocab.labels import EMOTIONS
@@ -91,16 +92,32 @@ class FlipComparison:
 
 
 def load_members(paths: Sequence[Path]) -> tuple[list[EmotionNet], list[dict]]:
-    """Networks and checkpoint dicts of every member; they must share one model config."""
+    """Networks and checkpoint dicts of every member; they must share one model config.
+
+    A member may be a file this module exported (``.onnx``, one network): its weights are read
+    back (``training.onnx_weights``) and its ``training`` metadata stands in for the checkpoint
+    dict, so a shipped file can be written again in another shape (a view cascade, say) without
+    the checkpoint it came from.
+    """
     if not paths:
         raise FileNotFoundError("no checkpoint given")
-    loaded = [load_checkpoint(p) for p in paths]
+    loaded = [_load_member(p) for p in paths]
     nets, cks = [n for n, _ in loaded], [c for _, c in loaded]
     configs = {json.dumps(n.cfg.to_dict(), sort_keys=True) for n in nets}
     if len(configs) > 1:
         raise ModelError(f"checkpoints {[str(p) for p in paths]} have different model configs; "
                          "an exported ensemble needs one config")
     return nets, cks
+
+
+def _load_member(path: Path) -> tuple[EmotionNet, dict]:
+    if path.suffix != ".onnx":
+        return load_checkpoint(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    net, _ = net_from_onnx(path)
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    return net, json.loads(meta.get("training", "{}"))
 
 
 def member_record(ck: dict, checkpoint_sha256: str) -> dict:

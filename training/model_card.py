@@ -27,7 +27,7 @@ from training.data import DEFAULT_DATA, sha256_of_file
 from training.evaluate import Evaluation, evaluate, save_confusion_png
 from training.export import OPSET, load_members
 from training.model import ModelConfig, count_macs, view_count
-from training.timing import GALLERY_FACES, split_faces, time_batches
+from training.timing import GALLERY_FACES, cpu_description, split_faces, time_batches
 from vocab.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def _calibration_record(meta: dict[str, str]) -> dict | None:
 
 
 def _machine() -> str:
-    return f"{platform.machine()} {platform.processor() or platform.system()}".strip()
+    return f"{platform.machine()} {platform.system()}, {cpu_description()}"
 
 
 def fast_variant_section(onnx_path: Path, data: Path, eval_threads: int | None, bench_threads: int,

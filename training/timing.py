@@ -10,6 +10,7 @@ some, and random pixels stand in otherwise. No torch import.
 
 from __future__ import annotations
 
+import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,29 @@ from models.preprocessing import FACE_SIZE_PX, face_tensor
 from training.data import DEFAULT_DATA, load_test_split
 
 GALLERY_FACES = 49
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def cpu_description(cpuinfo: Path = CPUINFO) -> str:
+    """The processor, and whether it has the int8 dot-product instructions (VNNI) that an int8
+    file's speed depends on, e.g. ``AMD EPYC, AVX2 without VNNI``; where the system does not
+    say (no ``/proc/cpuinfo``), the architecture and the system's own processor name."""
+    plain = f"{platform.machine()} {platform.processor() or platform.system()}".strip()
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return plain
+    fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in text.splitlines()[:40] if ":" in line)}
+    if "flags" not in fields:  # not x86: VNNI is an x86 extension
+        return fields.get("model name", plain)
+    flags = set(fields["flags"].split())
+    if flags & {"avx512_vnni", "avx_vnni"}:
+        isa = "VNNI"
+    elif "avx2" in flags:
+        isa = "AVX2 without VNNI"
+    else:
+        isa = "no AVX2"
+    return f"{fields.get('model name', plain)}, {isa}"
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,18 @@ def test_a_cascade_with_graph_views_is_refused(tmp_path: Path, fer2013_npz: Path
     assert main([str(ck), "--view-cascade", "0.8", "0.6", "--zoom-average", "--out", str(tmp_path / "x.onnx"),
                  "--data", str(fer2013_npz)]) == 1
     assert "one view" in caplog.text and not (tmp_path / "x.onnx").exists()
+
+
+def test_a_shipped_file_exports_again_in_another_shape_without_its_checkpoint(shipped_model: Path, tmp_path: Path,
+                                                                              fer2013_npz: Path) -> None:
+    """The float file's weights read back (``training.onnx_weights``) and written as a four-view
+    graph again give the shipped file's probabilities: a shipped file is its own checkpoint."""
+    import onnxruntime as ort
+
+    out = tmp_path / "again.onnx"
+    assert main([str(shipped_model), "--zoom-average", "--out", str(out), "--data", str(fer2013_npz)]) == 0
+    faces = np.load(fer2013_npz)["images"][:128, None].astype(np.float32) / 255
+    read = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"face": faces})[0]
+            for p in (shipped_model, out)]
+    assert np.abs(read[0] - read[1]).max() < 1e-4
+    assert (read[0].argmax(1) == read[1].argmax(1)).all()
