@@ -6,14 +6,15 @@
 # After: OUT holds each student's last EMA checkpoint, each teacher in two float16 parts
 #   (python -m training.parts join), the logs, and history of every run; every file < 16 MB.
 # Env: OUT (results folder, required), PACKED (.lease/data), TEACHERS (1), TB (300 s a teacher),
-#   SB (150 s a student), PY (python3), DEV (cuda), EXTRA (more training flags, e.g. for a test).
+#   SB (150 s a student), GRACE (45 s past a budget before a run is stopped: start-up, checkpoints),
+#   PY (python3), DEV (cuda), EXTRA (more training flags, e.g. for a test).
 # Measured on one H200 (2026-11-30): a teacher epoch at batch 256 took 3.8 s with two teachers
 # side by side; 47 epochs in 200 s reached 69.9 % on PublicTest, no better than the student.
 set -u
 : "${OUT:?set OUT to the results folder}"
 export PYTHONUNBUFFERED=1 PYTHONPATH=.
 PY=${PY:-python3}; DEV=${DEV:-cuda}; TB=${TB:-300}; SB=${SB:-150}; TEACHERS=${TEACHERS:-1}
-PACKED=${PACKED:-.lease/data}; EXTRA=${EXTRA:-}
+PACKED=${PACKED:-.lease/data}; EXTRA=${EXTRA:-}; GRACE=${GRACE:-45}
 W=$(mktemp -d); mkdir -p "$OUT"
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
@@ -22,7 +23,7 @@ $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_av
 $PY -m training.pack --unpack "$PACKED" --to "$W/fer.npz" 2>&1 | tail -1
 stamp unpacked
 for s in $(seq 1 "$TEACHERS"); do
-  timeout $((TB + 45)) $PY -m training.train --recipe teacher --seed "$s" --budget-s "$TB" --device "$DEV" \
+  timeout $((TB + GRACE)) $PY -m training.train --recipe teacher --seed "$s" --budget-s "$TB" --device "$DEV" \
     --threads 4 --data "$W/fer.npz" --out-dir "$W/t$s" $EXTRA > "$W/t$s.log" 2>&1 &
 done
 wait
@@ -31,7 +32,7 @@ for s in $(seq 1 "$TEACHERS"); do summary "$W/t$s.log"; done
 TEACHER_CKPTS=$(ls "$W"/t*/best.pt)
 for r in kd7 kd9; do
   weight=0.7; seed=0; [ $r = kd9 ] && weight=0.9 && seed=1
-  timeout $((SB + 45)) $PY -m training.train --recipe v6kd --teachers $TEACHER_CKPTS --teacher-weight $weight \
+  timeout $((SB + GRACE)) $PY -m training.train --recipe v6kd --teachers $TEACHER_CKPTS --teacher-weight $weight \
     --seed $seed --budget-s "$SB" --device "$DEV" --threads 4 --data "$W/fer.npz" --out-dir "$W/$r" $EXTRA \
     > "$W/$r.log" 2>&1 &
 done
