@@ -8,12 +8,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -247,18 +245,28 @@ def test_an_existing_sqlite_file_keeps_its_mode_and_is_still_read(tmp_path: Path
     assert stat.S_IMODE(os.stat(path).st_mode) == mode
 
 
-def _as_other_user() -> str | None:
-    """The user a read-only check runs as: another one (nobody) when this is root, whom modes do not
-    stop; None for this user. Skips when root has nobody who can run this checkout's Python."""
+def _bound_by_modes(scratch: Path) -> list[str]:
+    """A command prefix under which file modes bind this test's subprocesses: none for a normal
+    user; for root, ``setpriv`` without the capabilities that let root past modes (root still owns
+    and reads its own checkout, wherever it lies). Checked, not assumed: under the prefix, a file
+    cannot be created in a read-only folder. Skips where root cannot drop them."""
     if os.geteuid() != 0:
-        return None
+        return []
+    caps = "-dac_override,-dac_read_search,-fowner"
+    prefix = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+    closed = scratch / "closed"
+    closed.mkdir()
+    os.chmod(closed, 0o555)
     try:
-        done = subprocess.run([sys.executable, "-c", "pass"], user="nobody", capture_output=True, timeout=60)
-    except (KeyError, OSError) as e:  # no such user, or no way to become them
-        pytest.skip(f"running as root and cannot run Python as nobody: {e}")
-    if done.returncode != 0:
-        pytest.skip("running as root and nobody cannot run this checkout's Python")
-    return "nobody"
+        done = subprocess.run([*prefix, sys.executable, "-c", f"open({str(closed / 'x')!r}, 'w')"],
+                              capture_output=True, text=True, timeout=60)
+    except OSError as e:  # no setpriv
+        pytest.skip(f"running as root and cannot drop root's pass past file modes: {e}")
+    finally:
+        os.chmod(closed, 0o755)
+    if "PermissionError" not in done.stderr:
+        pytest.skip(f"running as root and setpriv did not make file modes bind: {done.stderr.strip()[-200:]}")
+    return prefix
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
@@ -266,14 +274,14 @@ def _as_other_user() -> str | None:
                                                         ("archive", 0o666)],
                          ids=["read-only-file", "hash-and-percent-in-the-path", "writable-file"])
 def test_an_archive_in_a_folder_this_user_cannot_write_is_still_listed_and_reported(folder_name: str,
-                                                                                     file_mode: int) -> None:
+                                                                                     file_mode: int,
+                                                                                     tmp_path: Path) -> None:
     """A database on read-only media or in another user's archive folder: SQLite cannot create its
     WAL index beside it (even where the file itself is writable), yet `sessions` lists it and
-    `report` reads it (as another user when root), in a folder whose name a URI would cut at '#'."""
-    user = _as_other_user()
-    top = Path(tempfile.mkdtemp(prefix="classmood-archive-"))  # not tmp_path: another user must reach it
-    os.chmod(top, 0o755)
-    folder = top / folder_name
+    `report` reads it (as root, without root's pass past file modes), in a folder whose name a URI
+    would cut at '#'."""
+    as_bound = _bound_by_modes(tmp_path)
+    folder = tmp_path / folder_name
     folder.mkdir()
     try:
         path = folder / "archive.sqlite3"
@@ -282,24 +290,22 @@ def test_an_archive_in_a_folder_this_user_cannot_write_is_still_listed_and_repor
         rec.submit(make_frame(1, [1, 2]))
         rec.close()
         engine.dispose()
-        home = top / "home"
+        home = tmp_path / "home"  # the subprocesses' matplotlib cache and the report go here
         home.mkdir()
-        os.chmod(home, 0o777)  # the other user's matplotlib cache and the report go here
         os.chmod(path, file_mode)
         os.chmod(folder, 0o555)
         env = {**os.environ, "HOME": str(home), "MPLCONFIGDIR": str(home / "mpl"),
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         said = []
         for args in (["sessions", "--json"], ["report", "--format", "json", "--out", str(home / "r.json")]):
-            done = subprocess.run([sys.executable, "-m", "classmood.cli", *args, "--db", f"sqlite:///{path}"],
-                                  env=env, user=user, capture_output=True, text=True, timeout=120)
+            done = subprocess.run([*as_bound, sys.executable, "-m", "classmood.cli", *args, "--db", f"sqlite:///{path}"],
+                                  env=env, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stderr
             said.append(done.stdout)
         assert [s["id"] for s in json.loads(said[0])] == [rec.session_id]
         assert json.loads((home / "r.json").read_text())["session"]["id"] == rec.session_id
     finally:
-        os.chmod(folder, 0o755)
-        shutil.rmtree(top)
+        os.chmod(folder, 0o755)  # so that pytest can remove tmp_path
 
 
 def _one_frame_stored_then_locked(tmp_path: Path) -> tuple[Engine, Recorder, sqlite3.Connection]:
