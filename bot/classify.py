@@ -36,7 +36,7 @@ from vocab.types import FrameResult
 # sides around a point 0.11 box sides above the box centre: PublicTest proxy, shipped model,
 # 62.1 -> 63.8 % right and ECE 4.9 -> 3.0 % (a raise of 0.083, where the proxy puts FER2013's
 # framing, 64.0 %; 0.135, 63.6 %); real people's eyes 0.4-1.2 px from FER2013's height where
-# 0.083 left them 1.4-2.2 px high. See the README.
+# 0.083 left them 1.4-2.2 px high. See docs/emotion-model.md.
 CROP_SCALE = 1.187
 CROP_RAISE = 0.11
 FACE_CELL_PX = 8  # of the 48x48 crop: 6x6 cells (of 7 px in the 42x42 middle face_changed aligns)
@@ -59,7 +59,7 @@ UNSURE_KEEP_S = 1.5
 # change of expression re-reads it on that frame whatever the age of the reading. 47 faces of a
 # still composed 7x7 class (22 of them read under 60 % sure): 17.9 model inputs a frame with every
 # reading kept 3 s, 14.9 with sure ones kept 10 s, 10.5 with steady unsure ones kept 3 s too
-# (issue 13; label agreement with the full-cost path unchanged, see the README).
+# (issue 13; label agreement with the full-cost path unchanged, see docs/performance.md).
 SURE_MIN_CONFIDENCE = 0.8
 SURE_KEEP_S = 10.0
 # An unsure reading is not read again soon when it repeats the last reading of the same unchanged

@@ -215,7 +215,7 @@ class Movable(enum.Enum):
     # The scan and a large tile's square windows: most hold no face. An empty answer moves too, so
     # a window over a swaying speaker that missed a marginal face is asked again at its refresh
     # (or when something in it changed beyond a move), not on every frame; the bench's recall over
-    # six scored frames was the same or better on every row (README).
+    # six scored frames was the same or better on every row (docs/finding-faces.md).
     ANY = "any answer"
     # A grid tile's own padded window, and a followed face's window: no face there is a miss or a
     # camera off, asked again whenever the tile changed.

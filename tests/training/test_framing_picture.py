@@ -1,4 +1,4 @@
-"""The crop picture in the README (``training.framing_picture``) draws what it says: the photo with
+"""The crop picture in docs/emotion-model.md (``training.framing_picture``) draws what it says: the photo with
 the detector's box and both crop squares, then the three 48x48 panels, with FER2013's eye line."""
 
 from __future__ import annotations
