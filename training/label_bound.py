@@ -23,24 +23,21 @@ both, given ``u`` and how many disagreed faces the model reads right by either l
 from __future__ import annotations
 
 import argparse
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from models.emotion_classifier import OnnxEmotionClassifier
+from models.emotion_classifier import INT8_MODEL_PATH, OnnxEmotionClassifier
 from training.data import DEFAULT_DATA, face_tensor, load_test_split
 from training.evaluate import predict_classes
 from training.metrics import ferplus_majority
+from training.paired import inputs_present
 
 __all__ = ["LabelGroups", "ModelReading", "label_groups", "main", "min_agreed_accuracy", "model_reading"]
 
-log = logging.getLogger(__name__)
-
 ISSUE_FER2013_TARGET = 0.735
 ISSUE_FERPLUS_TARGET = 0.82
-LIVE_MODEL = Path(__file__).resolve().parents[1] / "models" / "emotion_int8.onnx"
 
 
 @dataclass(frozen=True)
@@ -142,31 +139,29 @@ def _floor_line(groups: LabelGroups, fer2013_target: float, ferplus_target: floa
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.label_bound", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", type=Path, default=LIVE_MODEL, help="ONNX file to read (default: the live file)")
+    p.add_argument("--model", type=Path, default=INT8_MODEL_PATH, help="ONNX file to read (default: the live file)")
     p.add_argument("--split", choices=("public", "private"), default="public",
                    help="split the model reads; PrivateTest only for a choice already made")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fer2013.npz")
     p.add_argument("--fer2013-target", type=float, default=ISSUE_FER2013_TARGET)
     p.add_argument("--ferplus-target", type=float, default=ISSUE_FERPLUS_TARGET)
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for path in (args.model, args.data):
-        if not path.is_file():
-            log.error("no file at %s", path)
-            return 2
+    if not inputs_present(args.model, args.data):
+        return 2
     a, b = args.fer2013_target, args.ferplus_target
     print(f"targets: FER2013 {a:.1%}, FER+ majority {b:.1%}")
     split_faces = {}
     for split in ("public", "private"):
         images, labels, votes = load_test_split(args.data, split)
-        groups = label_groups(labels, ferplus_majority(votes))
-        split_faces[split] = (images, labels, votes, groups)
+        majority = ferplus_majority(votes)
+        groups = label_groups(labels, majority)
+        split_faces[split] = (images, labels, majority, groups)
         print(f"{split}: {groups.line()}")
         print(_floor_line(groups, a, b, 1.0, 1.0, "a model right on every unscored face and every disagreed one"))
-    images, labels, votes, groups = split_faces[args.split]
+    images, labels, majority, groups = split_faces[args.split]
     with OnnxEmotionClassifier(args.model, threads=2) as clf:
         predicted = predict_classes(clf, face_tensor(images), progress=False)
-    r = model_reading(predicted, labels, ferplus_majority(votes))
+    r = model_reading(predicted, labels, majority)
     print(f"{args.model.name} on {args.split}: FER2013 {r.fer2013:.2%}, FER+ majority {r.ferplus:.2%}; "
           f"agreed faces {r.agreed:.1%} right, disagreed {r.disagreed_fer2013:.1%} by FER2013 + "
           f"{r.disagreed_ferplus:.1%} by FER+, unscored {r.unscored:.1%}")
